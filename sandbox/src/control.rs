@@ -1,0 +1,164 @@
+//! The control API under `/sandbox/`: what the demo script and black-box tests use to
+//! play the user's part (log in, pay, fail) and to inject faults. Mirrors the methods
+//! of [`crate::Sandbox`].
+
+use crate::douyin;
+use crate::error::SandboxError;
+use crate::faults::{Fault, FaultKind};
+use crate::json_body::{ControlJson, control_error};
+use crate::state::SharedState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/sandbox/health", get(health))
+        .route("/sandbox/login_code", post(login_code))
+        .route("/sandbox/pay", post(pay))
+        .route("/sandbox/fail_order", post(fail_order))
+        .route("/sandbox/expire_order", post(expire_order))
+        .route("/sandbox/orders/{out_order_no}", get(order))
+        .route("/sandbox/faults", post(set_fault).delete(clear_faults))
+        .route("/sandbox/calls", get(calls))
+}
+
+fn error_response(error: SandboxError) -> Response {
+    let status = match error {
+        SandboxError::UnknownOrder(_) => StatusCode::NOT_FOUND,
+        SandboxError::Conflict(_) => StatusCode::CONFLICT,
+        SandboxError::Invalid(_) => StatusCode::BAD_REQUEST,
+    };
+    control_error(status, error)
+}
+
+fn order_response(result: Result<douyin::SandboxOrder, SandboxError>) -> Response {
+    result.map_or_else(error_response, |order| Json(order).into_response())
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "ok": true }))
+}
+
+#[derive(Deserialize)]
+struct UserRequest {
+    user: String,
+}
+
+async fn login_code(State(state): State<SharedState>, ControlJson(request): ControlJson<UserRequest>) -> Response {
+    let code = douyin::login::issue_code(&state, &request.user);
+    let openid = douyin::login::openid_of(&state.config.app_id, &request.user);
+    Json(json!({ "code": code, "openid": openid })).into_response()
+}
+
+#[derive(Deserialize)]
+struct PayRequest {
+    out_order_no: String,
+    #[serde(flatten)]
+    options: douyin::PayOptions,
+}
+
+async fn pay(State(state): State<SharedState>, ControlJson(request): ControlJson<PayRequest>) -> Response {
+    match douyin::payment::pay(&state, &request.out_order_no, request.options).await {
+        Ok(deliveries) => Json(json!({ "deliveries": deliveries })).into_response(),
+        Err(error) => error_response(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct OrderRequest {
+    out_order_no: String,
+}
+
+async fn fail_order(State(state): State<SharedState>, ControlJson(request): ControlJson<OrderRequest>) -> Response {
+    order_response(douyin::payment::fail(&state, &request.out_order_no))
+}
+
+async fn expire_order(State(state): State<SharedState>, ControlJson(request): ControlJson<OrderRequest>) -> Response {
+    order_response(douyin::payment::expire(&state, &request.out_order_no))
+}
+
+async fn order(State(state): State<SharedState>, Path(out_order_no): Path<String>) -> Response {
+    order_response(douyin::order(&state, &out_order_no).ok_or(SandboxError::UnknownOrder(out_order_no)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FaultKindName {
+    Status,
+    Hang,
+    Garbage,
+    PlatformError,
+}
+
+/// `{"path_prefix", "kind", "times"}` plus the fields of that kind; missing ones get
+/// the most common value (HTTP 500, a 10 s hang, err_no 1000 "outcome unknown").
+#[derive(Deserialize)]
+struct FaultRequest {
+    path_prefix: String,
+    kind: FaultKindName,
+    #[serde(default = "default_status")]
+    status: u16,
+    #[serde(default = "default_hang_ms")]
+    hang_ms: u64,
+    #[serde(default = "default_err_no")]
+    err_no: i64,
+    #[serde(default = "default_err_tips")]
+    err_tips: String,
+    #[serde(default = "default_times")]
+    times: usize,
+}
+
+fn default_status() -> u16 {
+    500
+}
+fn default_hang_ms() -> u64 {
+    10_000
+}
+fn default_err_no() -> i64 {
+    1000
+}
+fn default_err_tips() -> String {
+    "系统错误 (sandbox fault)".into()
+}
+fn default_times() -> usize {
+    1
+}
+
+async fn set_fault(State(state): State<SharedState>, ControlJson(request): ControlJson<FaultRequest>) -> Response {
+    let kind = match request.kind {
+        FaultKindName::Status if !(100..=599).contains(&request.status) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("status {} is not an HTTP status", request.status),
+            );
+        }
+        FaultKindName::Status => FaultKind::Status(request.status),
+        FaultKindName::Hang => FaultKind::Hang(Duration::from_millis(request.hang_ms)),
+        FaultKindName::Garbage => FaultKind::Garbage,
+        FaultKindName::PlatformError => FaultKind::PlatformError {
+            err_no: request.err_no,
+            err_tips: request.err_tips,
+        },
+    };
+    state.faults.set(Fault {
+        path_prefix: request.path_prefix,
+        kind,
+        times: request.times,
+    });
+    Json(json!({ "ok": true })).into_response()
+}
+
+async fn clear_faults(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    state.faults.clear();
+    Json(json!({ "ok": true }))
+}
+
+async fn calls(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    Json(json!(state.calls.snapshot()))
+}

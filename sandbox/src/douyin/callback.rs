@@ -1,0 +1,210 @@
+//! Callbacks the platform sends to a notify URL: the signed envelope (douyin.md §5)
+//! and its concurrent delivery. Generic over the callback `type` so refunds and
+//! settlements can reuse it.
+
+use super::orders::SandboxOrder;
+use crate::clock::now_secs;
+use crate::random;
+use minipay::douyin::sign::callback_signature;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// A backend that takes longer than this to answer a callback counts as failed.
+pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(CALLBACK_TIMEOUT)
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+/// What one delivery got back. `status` is 0 when no HTTP answer came at all
+/// (connection refused, timeout); `body` then says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub status: u16,
+    pub body: String,
+}
+
+/// The `msg` of a payment callback, fields in the platform's order (serde keeps
+/// declaration order, and the backend must verify the exact bytes).
+#[derive(Serialize)]
+struct PaymentMsg<'a> {
+    appid: &'a str,
+    cp_orderno: &'a str,
+    cp_extra: &'a str,
+    /// A string here, unlike the number in `query_order`.
+    way: &'a str,
+    channel_no: &'a str,
+    channel_gateway_no: &'a str,
+    payment_order_no: &'a str,
+    out_channel_order_no: &'a str,
+    total_amount: i64,
+    status: &'a str,
+    seller_uid: &'a str,
+    extra: &'a str,
+    item_id: &'a str,
+    paid_at: i64,
+    message: &'a str,
+    order_id: &'a str,
+}
+
+/// The `msg` string of a payment callback for a paid order; `amount` overrides the
+/// amount (to test that the backend compares it with the order).
+pub fn payment_msg(app_id: &str, order: &SandboxOrder, amount: Option<i64>) -> String {
+    let msg = PaymentMsg {
+        appid: app_id,
+        cp_orderno: &order.out_order_no,
+        cp_extra: &order.cp_extra,
+        way: "2",
+        channel_no: "",
+        channel_gateway_no: "",
+        payment_order_no: order.payment_order_no.as_deref().unwrap_or_default(),
+        out_channel_order_no: "",
+        total_amount: amount.unwrap_or(order.total_amount),
+        status: "SUCCESS",
+        seller_uid: "",
+        extra: "",
+        item_id: "",
+        paid_at: order.paid_at.unwrap_or_default(),
+        message: "",
+        order_id: &order.order_id,
+    };
+    serde_json::to_string(&msg).expect("plain fields serialize")
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    timestamp: String,
+    nonce: String,
+    msg: &'a str,
+    msg_signature: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+/// A callback body signed with the console Token; `tamper` breaks the signature.
+pub fn signed_body(token: &str, kind: &str, msg: &str, tamper: bool) -> String {
+    let timestamp = now_secs().to_string();
+    let nonce = random::digits(6);
+    let mut msg_signature = callback_signature(token, &timestamp, &nonce, msg);
+    if tamper {
+        msg_signature = flip_last_digit(&msg_signature);
+    }
+    serde_json::to_string(&Envelope {
+        timestamp,
+        nonce,
+        msg,
+        msg_signature,
+        kind,
+    })
+    .expect("plain fields serialize")
+}
+
+/// Still valid hex, so the receiver must actually compare rather than fail to decode.
+fn flip_last_digit(signature: &str) -> String {
+    let mut flipped = signature.to_owned();
+    let replacement = if flipped.pop() == Some('0') { '1' } else { '0' };
+    flipped.push(replacement);
+    flipped
+}
+
+/// Sends `count` callbacks at once (the platform's retries can overlap with a slow
+/// first answer, so the backend must cope with concurrent duplicates). Each carries
+/// the same `msg` with its own timestamp and nonce. Results are in sending order.
+pub async fn deliver(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    kind: &str,
+    msg: &str,
+    count: usize,
+    tamper: bool,
+) -> Vec<Delivery> {
+    let mut sending = JoinSet::new();
+    for index in 0..count {
+        let request = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(signed_body(token, kind, msg, tamper));
+        sending.spawn(async move { (index, deliver_once(request).await) });
+    }
+    let mut results = sending.join_all().await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, delivery)| delivery).collect()
+}
+
+async fn deliver_once(request: reqwest::RequestBuilder) -> Delivery {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            return Delivery {
+                status: 0,
+                body: format!("delivery failed: {e}"),
+            };
+        }
+    };
+    let status = response.status().as_u16();
+    match response.text().await {
+        Ok(body) => Delivery { status, body },
+        Err(e) => Delivery {
+            status,
+            body: format!("reading the answer failed: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::douyin::orders::OrderStatus;
+    use minipay::douyin::sign::verify_callback;
+    use serde_json::Value;
+
+    fn paid_order() -> SandboxOrder {
+        SandboxOrder {
+            out_order_no: "202408041111312119".into(),
+            order_id: "7398108028895054107".into(),
+            order_token: "t".into(),
+            total_amount: 1,
+            subject: "s".into(),
+            body: "b".into(),
+            valid_time: 300,
+            cp_extra: String::new(),
+            notify_url: None,
+            status: OrderStatus::Success,
+            created_at: 1_722_769_900,
+            paid_at: Some(1_722_769_986),
+            payment_order_no: Some(String::new()),
+        }
+    }
+
+    #[test]
+    fn payment_msg_has_the_platform_field_order() {
+        // douyin.md vector (c), except seller_uid, which the sandbox leaves empty.
+        let expected = r#"{"appid":"tt226e54d3bd581bf801","cp_orderno":"202408041111312119","cp_extra":"","way":"2","channel_no":"","channel_gateway_no":"","payment_order_no":"","out_channel_order_no":"","total_amount":1,"status":"SUCCESS","seller_uid":"","extra":"","item_id":"","paid_at":1722769986,"message":"","order_id":"7398108028895054107"}"#;
+        assert_eq!(payment_msg("tt226e54d3bd581bf801", &paid_order(), None), expected);
+        assert!(payment_msg("tt", &paid_order(), Some(5)).contains(r#""total_amount":5,"#));
+    }
+
+    #[test]
+    fn envelopes_verify_unless_tampered() {
+        let msg = payment_msg("tt", &paid_order(), None);
+        for tamper in [false, true] {
+            let body: Value = serde_json::from_str(&signed_body("tok", "payment", &msg, tamper)).unwrap();
+            assert_eq!(body["type"], "payment");
+            assert_eq!(body["msg"], msg.as_str());
+            let field = |name: &str| body[name].as_str().unwrap().to_owned();
+            let verified = verify_callback(
+                "tok",
+                &field("timestamp"),
+                &field("nonce"),
+                &field("msg"),
+                &field("msg_signature"),
+            );
+            assert_eq!(verified, !tamper);
+        }
+    }
+}

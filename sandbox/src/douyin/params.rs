@@ -1,0 +1,180 @@
+//! Strict readers for request parameters: strings must be JSON strings and numbers
+//! JSON integers, because the platform signs and stores what it receives and a client
+//! that sends `"100"` or `100.0` is a bug the sandbox must surface.
+
+use serde_json::{Map, Value};
+use std::ops::RangeInclusive;
+
+/// A parameter problem; the text names the field, as the platform's `err_tips` do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError(pub String);
+
+impl ParamError {
+    fn new(field: &str, problem: impl std::fmt::Display) -> ParamError {
+        ParamError(format!("参数错误: {field} {problem}"))
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A required non-empty string.
+pub fn required_str<'a>(params: &'a Map<String, Value>, field: &str) -> Result<&'a str, ParamError> {
+    optional_str(params, field)?.ok_or_else(|| ParamError::new(field, "is required"))
+}
+
+/// An optional string; absent, `null` and `""` all mean "not given" (none of them is signed).
+pub fn optional_str<'a>(params: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ParamError> {
+    match params.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ParamError::new(
+            field,
+            format!("must be a string, not {}", describe(other)),
+        )),
+    }
+}
+
+/// A required JSON integer within `range`.
+pub fn required_int(params: &Map<String, Value>, field: &str, range: RangeInclusive<i64>) -> Result<i64, ParamError> {
+    optional_int(params, field, range)?.ok_or_else(|| ParamError::new(field, "is required"))
+}
+
+/// An optional JSON integer within `range`.
+pub fn optional_int(
+    params: &Map<String, Value>,
+    field: &str,
+    range: RangeInclusive<i64>,
+) -> Result<Option<i64>, ParamError> {
+    let value = match params.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) if n.is_f64() => {
+            return Err(ParamError::new(field, format!("must be an integer, not the float {n}")));
+        }
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(other) => {
+            return Err(ParamError::new(
+                field,
+                format!("must be an integer, not {}", describe(other)),
+            ));
+        }
+    };
+    match value {
+        Some(v) if range.contains(&v) => Ok(Some(v)),
+        _ => Err(ParamError::new(
+            field,
+            format!("must be in [{}, {}]", range.start(), range.end()),
+        )),
+    }
+}
+
+/// At most `max` bytes of UTF-8.
+pub fn max_bytes(field: &str, value: &str, max: usize) -> Result<(), ParamError> {
+    if value.len() > max {
+        return Err(ParamError::new(field, format!("is longer than {max} bytes")));
+    }
+    Ok(())
+}
+
+/// At most `max` characters (Unicode scalar values).
+pub fn max_chars(field: &str, value: &str, max: usize) -> Result<(), ParamError> {
+    if value.chars().count() > max {
+        return Err(ParamError::new(field, format!("is longer than {max} characters")));
+    }
+    Ok(())
+}
+
+/// A merchant number (`out_order_no`, later `out_refund_no`, `out_settle_no`): at most
+/// 64 of `[0-9A-Za-z_*-]`.
+pub fn merchant_no(field: &str, value: &str) -> Result<(), ParamError> {
+    max_bytes(field, value, 64)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '*'))
+    {
+        return Err(ParamError::new(
+            field,
+            "may only contain digits, letters, '_', '-' and '*'",
+        ));
+    }
+    Ok(())
+}
+
+/// The longest prefix of `value` that fits in `max` bytes without splitting a character.
+pub fn truncate_bytes(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn integers_must_be_json_integers_in_range() {
+        let p = params(json!({"a": 5, "f": 5.0, "s": "5", "big": 20_000_000_000_i64, "neg": -1}));
+        assert_eq!(required_int(&p, "a", 1..=10), Ok(5));
+        assert!(required_int(&p, "f", 1..=10).unwrap_err().0.contains("float"));
+        assert!(required_int(&p, "s", 1..=10).unwrap_err().0.contains("a string"));
+        assert!(required_int(&p, "big", 1..=10_000_000_000).is_err());
+        assert!(required_int(&p, "neg", 1..=10).is_err());
+        assert!(
+            required_int(&p, "missing", 1..=10)
+                .unwrap_err()
+                .0
+                .contains("missing is required")
+        );
+        assert_eq!(optional_int(&p, "missing", 1..=10), Ok(None));
+    }
+
+    #[test]
+    fn strings_must_be_json_strings() {
+        let p = params(json!({"s": "x", "n": 1, "e": "", "z": null}));
+        assert_eq!(required_str(&p, "s"), Ok("x"));
+        assert!(required_str(&p, "n").unwrap_err().0.contains("must be a string"));
+        assert!(required_str(&p, "e").is_err());
+        assert_eq!(optional_str(&p, "z"), Ok(None));
+    }
+
+    #[test]
+    fn lengths_count_bytes_and_characters_separately() {
+        let chinese = "中".repeat(42); // 126 bytes, 42 characters
+        assert!(max_bytes("subject", &chinese, 128).is_ok() && max_chars("subject", &chinese, 42).is_ok());
+        assert!(max_chars("subject", &"a".repeat(43), 42).is_err());
+        assert!(max_bytes("subject", &"中".repeat(43), 128).is_err());
+    }
+
+    #[test]
+    fn merchant_numbers() {
+        assert!(merchant_no("out_order_no", "Ab_09-*").is_ok());
+        assert!(merchant_no("out_order_no", "a b").is_err());
+        assert!(merchant_no("out_order_no", &"1".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate_bytes("中文", 4), "中");
+        assert_eq!(truncate_bytes("abc", 4), "abc");
+    }
+}

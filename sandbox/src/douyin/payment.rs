@@ -1,0 +1,81 @@
+//! A payer paying or failing: the state change on the platform, then the callbacks.
+
+use super::callback::{self, Delivery};
+use super::orders::SandboxOrder;
+use crate::clock::now_secs;
+use crate::error::SandboxError;
+use crate::state::{State, lock};
+use serde::{Deserialize, Serialize};
+
+/// More concurrent callbacks than this is a typo, not a test.
+pub const MAX_DELIVERIES: usize = 1000;
+
+/// How `pay` reports the payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PayOptions {
+    /// How many copies of the callback to send at once (0: none, like a lost callback).
+    pub deliveries: usize,
+    /// Overrides `total_amount` in the callback only (the order keeps its amount).
+    pub amount: Option<i64>,
+    /// Sends a signature that does not verify.
+    pub tamper_signature: bool,
+    /// Overrides where the callback goes.
+    pub notify_url: Option<String>,
+}
+
+impl Default for PayOptions {
+    fn default() -> Self {
+        PayOptions {
+            deliveries: 1,
+            amount: None,
+            tamper_signature: false,
+            notify_url: None,
+        }
+    }
+}
+
+/// Marks the order paid (or keeps it paid) and sends the payment callback.
+pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Result<Vec<Delivery>, SandboxError> {
+    if options.deliveries > MAX_DELIVERIES {
+        return Err(SandboxError::Invalid(format!("at most {MAX_DELIVERIES} deliveries")));
+    }
+    let now = now_secs();
+    let (order, url) = {
+        let mut douyin = lock(&state.douyin);
+        let current = douyin
+            .orders
+            .get(out_order_no, now)
+            .ok_or_else(|| SandboxError::UnknownOrder(out_order_no.into()))?;
+        let url = options
+            .notify_url
+            .clone()
+            .filter(|url| !url.is_empty())
+            .or(current.notify_url);
+        let url =
+            url.ok_or_else(|| SandboxError::Invalid(format!("order {out_order_no} has no notify_url to call")))?;
+        (douyin.orders.mark_paid(out_order_no, now)?, url)
+    };
+    let msg = callback::payment_msg(&state.config.app_id, &order, options.amount);
+    let token = &state.config.token;
+    Ok(callback::deliver(
+        &state.http,
+        &url,
+        token,
+        "payment",
+        &msg,
+        options.deliveries,
+        options.tamper_signature,
+    )
+    .await)
+}
+
+/// Marks the order failed; the platform sends no callback for failures.
+pub fn fail(state: &State, out_order_no: &str) -> Result<SandboxOrder, SandboxError> {
+    lock(&state.douyin).orders.mark_failed(out_order_no, now_secs())
+}
+
+/// Makes an unpaid order time out now.
+pub fn expire(state: &State, out_order_no: &str) -> Result<SandboxOrder, SandboxError> {
+    lock(&state.douyin).orders.expire(out_order_no, now_secs())
+}

@@ -1,0 +1,96 @@
+//! Injected failures: the next few calls to a platform path misbehave in a chosen way,
+//! so that tests can exercise the backend's timeouts, retries and error handling.
+
+use crate::state::lock;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The next `times` requests whose path starts with `path_prefix` fail with `kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub path_prefix: String,
+    pub kind: FaultKind,
+    pub times: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// That HTTP status with a short text body (a gateway or load-balancer error).
+    Status(u16),
+    /// Sleep that long, then answer normally (a slow platform: the client should time out).
+    Hang(Duration),
+    /// HTTP 200 with a body that is not JSON (an error page from a proxy).
+    Garbage,
+    /// HTTP 200 with `{"err_no": err_no, "err_tips": err_tips}` (e.g. 1000 "outcome unknown").
+    PlatformError { err_no: i64, err_tips: String },
+}
+
+/// Pending faults, matched in the order they were set.
+#[derive(Debug, Default)]
+pub struct FaultList {
+    pending: Mutex<Vec<Fault>>,
+}
+
+impl FaultList {
+    /// Adds a fault; one for the same prefix is replaced, so that setting a fault
+    /// twice does not double it. `times == 0` just removes it.
+    pub fn set(&self, fault: Fault) {
+        let mut pending = lock(&self.pending);
+        pending.retain(|f| f.path_prefix != fault.path_prefix);
+        if fault.times > 0 {
+            pending.push(fault);
+        }
+    }
+
+    pub fn clear(&self) {
+        lock(&self.pending).clear();
+    }
+
+    /// Consumes one use of the first fault matching `path`.
+    pub fn take(&self, path: &str) -> Option<FaultKind> {
+        let mut pending = lock(&self.pending);
+        let index = pending.iter().position(|f| path.starts_with(&f.path_prefix))?;
+        let fault = &mut pending[index];
+        let kind = fault.kind.clone();
+        fault.times -= 1;
+        if fault.times == 0 {
+            pending.remove(index);
+        }
+        Some(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(prefix: &str, times: usize) -> Fault {
+        Fault {
+            path_prefix: prefix.into(),
+            kind: FaultKind::Garbage,
+            times,
+        }
+    }
+
+    #[test]
+    fn faults_are_consumed_one_per_matching_request() {
+        let list = FaultList::default();
+        list.set(fault("/api/apps/ecpay", 2));
+        assert_eq!(list.take("/api/apps/v2/jscode2session"), None);
+        assert_eq!(list.take("/api/apps/ecpay/v1/create_order"), Some(FaultKind::Garbage));
+        assert_eq!(list.take("/api/apps/ecpay/v1/query_order"), Some(FaultKind::Garbage));
+        assert_eq!(list.take("/api/apps/ecpay/v1/query_order"), None);
+    }
+
+    #[test]
+    fn setting_the_same_prefix_replaces_and_clear_removes_all() {
+        let list = FaultList::default();
+        list.set(fault("/api", 5));
+        list.set(fault("/api", 1));
+        assert!(list.take("/api/x").is_some());
+        assert!(list.take("/api/x").is_none());
+        list.set(fault("/api", 3));
+        list.clear();
+        assert!(list.take("/api/x").is_none());
+    }
+}

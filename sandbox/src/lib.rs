@@ -1,0 +1,130 @@
+//! A local stand-in for the Douyin open platform, for integration tests (in process,
+//! over real HTTP on 127.0.0.1) and the demo stack (as the `sandbox` binary).
+//!
+//! It checks requests the way the platform does (app, sign, strict parameter types),
+//! keeps orders, and sends correctly signed callbacks when a test "pays". Tests drive
+//! it through [`Sandbox`]; scripts through the same operations under `/sandbox/`.
+
+pub mod calls;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod douyin;
+pub mod error;
+pub mod faults;
+pub mod json_body;
+pub mod random;
+pub mod router;
+pub mod state;
+pub mod traffic;
+
+pub use config::SandboxConfig;
+pub use douyin::{Delivery, OrderStatus, PayOptions, SandboxOrder};
+pub use error::SandboxError;
+pub use faults::{Fault, FaultKind};
+
+use state::{SharedState, State};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub base_url: String,
+    state: SharedState,
+    server: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Serves on a fresh port of 127.0.0.1 in a spawned task.
+    ///
+    /// # Panics
+    /// When no local port can be bound (nothing a test could do about it).
+    pub async fn start(config: SandboxConfig) -> Sandbox {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port for the sandbox");
+        let address = listener.local_addr().expect("a bound listener has an address");
+        let state = State::new(config);
+        let app = router::app(state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("sandbox server stopped: {e}");
+            }
+        });
+        Sandbox {
+            base_url: format!("http://{address}"),
+            state,
+            server,
+        }
+    }
+
+    /// Serves on `listener` until the task is cancelled or serving fails.
+    pub async fn serve(listener: TcpListener, config: SandboxConfig) -> std::io::Result<()> {
+        axum::serve(listener, router::app(State::new(config))).await
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+
+    /// A fresh one-time login code for `user`, as `tt.login` would return.
+    pub fn login_code(&self, user: &str) -> String {
+        douyin::login::issue_code(&self.state, user)
+    }
+
+    /// The openid login reports for `user` (stable, derived from the app id and user).
+    pub fn openid_of(&self, user: &str) -> String {
+        douyin::login::openid_of(&self.state.config.app_id, user)
+    }
+
+    /// Pays the order (SUCCESS) and sends the payment callback `options.deliveries`
+    /// times concurrently; returns what each delivery got back, in sending order.
+    /// Paying a paid order only resends the callback. Fails for unknown, failed and
+    /// timed-out orders, and when there is no notify URL.
+    pub async fn pay(&self, out_order_no: &str, options: PayOptions) -> Result<Vec<Delivery>, String> {
+        douyin::payment::pay(&self.state, out_order_no, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Marks the order FAIL; no callback is sent, as on the platform.
+    pub fn fail_order(&self, out_order_no: &str) -> Result<(), String> {
+        douyin::payment::fail(&self.state, out_order_no)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Makes an unpaid order time out now (instead of waiting out its `valid_time`).
+    pub fn expire_order(&self, out_order_no: &str) -> Result<(), String> {
+        douyin::payment::expire(&self.state, out_order_no)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The order as the platform holds it now.
+    pub fn order(&self, out_order_no: &str) -> Option<SandboxOrder> {
+        douyin::order(&self.state, out_order_no)
+    }
+
+    /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`
+    /// fail with `fault.kind`.
+    pub fn set_fault(&self, fault: Fault) {
+        self.state.faults.set(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// Requests received on exactly this path, including refused and faulted ones.
+    pub fn calls(&self, path: &str) -> usize {
+        self.state.calls.count(path)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

@@ -1,0 +1,43 @@
+//! The sandbox as a process, for the local demo stack. Configured by environment:
+//! `SANDBOX_PORT` (default 9100), `SANDBOX_APP_ID`, `SANDBOX_APP_SECRET`,
+//! `SANDBOX_SALT`, `SANDBOX_TOKEN`, `SANDBOX_NOTIFY_URL` (optional).
+
+use sandbox::{Sandbox, SandboxConfig};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+const DEFAULT_PORT: u16 = 9100;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sandbox: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = SandboxConfig::from_env()?;
+    let port = match std::env::var("SANDBOX_PORT") {
+        Ok(text) => text
+            .parse::<u16>()
+            .map_err(|_| format!("SANDBOX_PORT={text} is not a port"))?,
+        Err(_) => DEFAULT_PORT,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot bind port {port}: {e}"))?;
+    // Port 0 picks a free port; report the one actually bound.
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    // Scripts wait for this line: print it once the port accepts connections.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "sandbox listening on http://127.0.0.1:{port}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())?;
+    Sandbox::serve(listener, config)
+        .await
+        .map_err(|e| format!("serving failed: {e}"))
+}

@@ -1,0 +1,37 @@
+//! The state every handler shares: configuration, traffic bookkeeping, and what each
+//! simulated platform holds.
+
+use crate::calls::CallLog;
+use crate::config::SandboxConfig;
+use crate::douyin::{self, DouyinState};
+use crate::faults::FaultList;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+pub type SharedState = Arc<State>;
+
+pub struct State {
+    pub config: SandboxConfig,
+    /// Client for the callbacks the sandbox sends.
+    pub http: reqwest::Client,
+    pub calls: CallLog,
+    pub faults: FaultList,
+    pub douyin: Mutex<DouyinState>,
+}
+
+impl State {
+    pub fn new(config: SandboxConfig) -> SharedState {
+        Arc::new(State {
+            config,
+            http: douyin::callback::http_client(),
+            calls: CallLog::default(),
+            faults: FaultList::default(),
+            douyin: Mutex::new(DouyinState::default()),
+        })
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: a panicking handler must not take the whole
+/// sandbox down with it, and no critical section leaves the data half-updated.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

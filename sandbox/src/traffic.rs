@@ -1,0 +1,55 @@
+//! Middleware in front of every route: counts each request by exact path, then lets a
+//! pending fault hijack platform calls. Counting comes first so that tests can see
+//! every attempt, including the ones a fault or a validation error turned away.
+
+use crate::faults::FaultKind;
+use crate::state::SharedState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Faults never touch the control API, or a test could not undo them.
+const PLATFORM_PREFIX: &str = "/api/";
+
+pub async fn count_and_inject_faults(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    state.calls.record(&path);
+    if path.starts_with(PLATFORM_PREFIX)
+        && let Some(kind) = state.faults.take(&path)
+        && let Some(response) = apply(kind).await
+    {
+        return response;
+    }
+    next.run(request).await
+}
+
+/// The answer a fault replaces the normal one with; `None` when the request should go
+/// on to its handler afterwards (a hang only delays it).
+async fn apply(kind: FaultKind) -> Option<Response> {
+    let response = match kind {
+        FaultKind::Hang(duration) => {
+            tokio::time::sleep(duration).await;
+            return None;
+        }
+        FaultKind::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain")],
+                format!("sandbox fault: HTTP {code}"),
+            )
+                .into_response()
+        }
+        FaultKind::Garbage => {
+            let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+        }
+        FaultKind::PlatformError { err_no, err_tips } => {
+            Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response()
+        }
+    };
+    Some(response)
+}

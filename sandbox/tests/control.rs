@@ -1,0 +1,235 @@
+//! The `/sandbox/` control API, black box, and the `sandbox` binary.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+async fn delete(sandbox: &sandbox::Sandbox, path: &str) -> u16 {
+    http()
+        .delete(format!("{}{path}", sandbox.base_url))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn login_code_gives_a_working_code_and_its_openid() {
+    let sandbox = sandbox().await;
+    let (status, issued) = post(&sandbox, "/sandbox/login_code", &json!({ "user": "alice" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(issued["openid"], sandbox.openid_of("alice"));
+    let body = json!({ "appid": APP_ID, "secret": APP_SECRET, "code": issued["code"] });
+    let (_, answer) = post(&sandbox, JSCODE2SESSION, &body).await;
+    assert_eq!(answer["data"]["openid"], issued["openid"]);
+}
+
+#[tokio::test]
+async fn pay_fail_and_read_orders() {
+    let receiver = Receiver::start(std::time::Duration::ZERO).await;
+    let sandbox = sandbox().await;
+    create_order(&sandbox, order_fields("C-1")).await;
+    create_order(&sandbox, order_fields("C-2")).await;
+
+    let request = json!({
+        "out_order_no": "C-1", "deliveries": 2, "amount": null, "tamper_signature": false, "notify_url": receiver.url,
+    });
+    let (status, answer) = post(&sandbox, "/sandbox/pay", &request).await;
+    assert_eq!(status, 200, "{answer}");
+    let deliveries = answer["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == 200 && d["body"] == r#"{"err_no":0,"err_tips":"success"}"#)
+    );
+    assert_eq!(receiver.bodies().len(), 2);
+
+    // Defaults: one delivery (here to the URL given).
+    let (status, answer) = post(
+        &sandbox,
+        "/sandbox/pay",
+        &json!({ "out_order_no": "C-1", "notify_url": receiver.url }),
+    )
+    .await;
+    assert_eq!((status, answer["deliveries"].as_array().unwrap().len()), (200, 1));
+
+    let (status, order) = get(&sandbox, "/sandbox/orders/C-1").await;
+    assert_eq!(
+        (status, &order["status"], &order["total_amount"]),
+        (200, &json!("SUCCESS"), &json!(1990))
+    );
+    let typed: sandbox::SandboxOrder = serde_json::from_value(order).unwrap();
+    assert_eq!(Some(typed), sandbox.order("C-1"));
+
+    let (status, order) = post(&sandbox, "/sandbox/fail_order", &json!({ "out_order_no": "C-2" })).await;
+    assert_eq!((status, &order["status"]), (200, &json!("FAIL")));
+    let (status, answer) = post(
+        &sandbox,
+        "/sandbox/pay",
+        &json!({ "out_order_no": "C-2", "notify_url": receiver.url }),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(answer["error"].as_str().unwrap().contains("FAIL"));
+
+    let (status, answer) = post(&sandbox, "/sandbox/pay", &json!({ "out_order_no": "NOPE" })).await;
+    assert_eq!(status, 404);
+    assert!(answer["error"].is_string());
+    let (status, _) = get(&sandbox, "/sandbox/orders/NOPE").await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&sandbox, "/sandbox/fail_order", &json!({ "out_order_no": "NOPE" })).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn expire_order_makes_it_time_out() {
+    let sandbox = sandbox().await;
+    create_order(&sandbox, order_fields("C-3")).await;
+    let (status, order) = post(&sandbox, "/sandbox/expire_order", &json!({ "out_order_no": "C-3" })).await;
+    assert_eq!((status, &order["status"]), (200, &json!("TIMEOUT")));
+    assert_eq!(
+        query_order(&sandbox, "C-3").await["payment_info"]["order_status"],
+        "TIMEOUT"
+    );
+}
+
+#[tokio::test]
+async fn faults_are_set_and_cleared_over_http() {
+    let sandbox = sandbox().await;
+    let kinds = [
+        (json!({ "kind": "status", "status": 502 }), 502, None),
+        (json!({ "kind": "garbage" }), 200, None),
+        (
+            json!({ "kind": "platform_error", "err_no": 1001, "err_tips": "busy" }),
+            200,
+            Some(1001),
+        ),
+        (json!({ "kind": "hang", "hang_ms": 50 }), 200, Some(2008)),
+    ];
+    for (mut request, status, err_no) in kinds {
+        request["path_prefix"] = json!("/api/apps/ecpay");
+        let (set, _) = post(&sandbox, "/sandbox/faults", &request).await;
+        assert_eq!(set, 200);
+        let (got, text) = post_raw(&sandbox, CREATE_ORDER, r#"{"app_id":"tt_sandbox_test_app"}"#).await;
+        assert_eq!(got, status, "{request} -> {text}");
+        let parsed = serde_json::from_str::<Value>(&text).ok();
+        assert_eq!(
+            parsed.map(|v| v["err_no"].as_i64().unwrap()),
+            err_no,
+            "{request} -> {text}"
+        );
+    }
+
+    let request = json!({ "path_prefix": "/api", "kind": "status", "status": 500, "times": 3 });
+    post(&sandbox, "/sandbox/faults", &request).await;
+    assert_eq!(post_raw(&sandbox, CREATE_ORDER, "{}").await.0, 500);
+    assert_eq!(delete(&sandbox, "/sandbox/faults").await, 200);
+    assert_eq!(post_raw(&sandbox, CREATE_ORDER, "{}").await.0, 200);
+
+    let (status, answer) = post(
+        &sandbox,
+        "/sandbox/faults",
+        &json!({ "path_prefix": "/api", "kind": "explode" }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(answer["error"].is_string());
+    let (status, _) = post(
+        &sandbox,
+        "/sandbox/faults",
+        &json!({ "path_prefix": "/api", "kind": "status", "status": 42 }),
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn calls_are_reported_per_path() {
+    let sandbox = sandbox().await;
+    post_raw(&sandbox, CREATE_ORDER, "{}").await;
+    post_raw(&sandbox, CREATE_ORDER, "{}").await;
+    post_raw(&sandbox, QUERY_ORDER, "{}").await;
+    let (status, calls) = get(&sandbox, "/sandbox/calls").await;
+    assert_eq!(status, 200);
+    assert_eq!(calls[CREATE_ORDER], 2);
+    assert_eq!(calls[QUERY_ORDER], 1);
+    assert_eq!(calls["/sandbox/calls"], 1);
+}
+
+#[tokio::test]
+async fn malformed_control_requests_are_400() {
+    let sandbox = sandbox().await;
+    let (status, text) = post_raw(&sandbox, "/sandbox/pay", "{").await;
+    assert_eq!(status, 400);
+    assert!(serde_json::from_str::<Value>(&text).unwrap()["error"].is_string());
+    let (status, _) = post(&sandbox, "/sandbox/login_code", &json!({ "name": "alice" })).await;
+    assert_eq!(status, 400);
+    let (status, answer) = get(&sandbox, "/sandbox/nothing").await;
+    assert_eq!((status, &answer["err_no"]), (404, &json!(40014)));
+}
+
+/// Kills the sandbox process even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_binary_announces_its_port_and_serves() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .env("SANDBOX_PORT", "0")
+        .env("SANDBOX_APP_ID", APP_ID)
+        .env("SANDBOX_APP_SECRET", APP_SECRET)
+        .env("SANDBOX_SALT", SALT)
+        .env("SANDBOX_TOKEN", TOKEN)
+        .env_remove("SANDBOX_NOTIFY_URL")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _child = KillOnDrop(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("sandbox listening on ")
+        .expect(&line)
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answer: Value = runtime.block_on(async {
+        let body = json!({ "appid": APP_ID, "secret": "wrong", "code": "x" });
+        http()
+            .post(format!("{url}{JSCODE2SESSION}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(answer["err_no"], 40017);
+}
+
+#[test]
+fn the_binary_refuses_to_start_without_credentials() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sandbox"))
+        .env_clear()
+        .env("SANDBOX_PORT", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SANDBOX_APP_ID must be set"));
+    assert!(output.stdout.is_empty());
+}

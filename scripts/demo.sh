@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The local stack: moto (DynamoDB) with the table from template.yaml and the sample
+# catalog, the platform sandbox, and the functions under `cargo lambda watch`; then one
+# complete payment driven as a mini-program would. KEEP=1 leaves the stack running.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$MINIPAY_ROOT"
+
+"$MINIPAY_ROOT/scripts/setup.sh"
+trap cleanup EXIT
+state=.local
+mkdir -p "$state"
+
+log "building the functions and the sandbox (debug)"
+cargo build --workspace --bins --quiet
+
+log "starting moto server"
+start_moto "$state"
+TABLE=minipay-local
+python3 scripts/create_table.py --endpoint-url "$MOTO_URL" --table "$TABLE"
+python3 scripts/load_catalog.py --endpoint-url "$MOTO_URL" --table "$TABLE" catalog/sample.json
+
+# Local stand-ins for the secrets a deployment keeps in SSM.
+APP_ID=tt_local_demo_app
+APP_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+SALT=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
+TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+ADMIN_API_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+
+SANDBOX_PORT=$(free_port)
+WATCH_PORT=$(free_port)
+SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
+API_URL="http://127.0.0.1:$WATCH_PORT"
+
+log "starting the platform sandbox on $SANDBOX_URL"
+SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
+  SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
+  start_bg "$state/sandbox.log" target/debug/sandbox
+wait_for_http "$SANDBOX_URL/sandbox/calls" 30
+
+cat > "$state/functions.env" <<ENV
+TABLE_NAME=$TABLE
+AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+AWS_ENDPOINT_URL_DYNAMODB=$MOTO_URL
+DOUYIN_APP_ID=$APP_ID
+DOUYIN_APP_SECRET=$APP_SECRET
+DOUYIN_SALT=$SALT
+DOUYIN_TOKEN=$TOKEN
+DOUYIN_API_BASE=$SANDBOX_URL
+DOUYIN_NOTIFY_URL=$API_URL/lambda-url/notify/notify/douyin
+ADMIN_API_KEY=$ADMIN_API_KEY
+ORDER_VALID_SECONDS=900
+ENV
+
+log "starting cargo lambda watch on $API_URL"
+start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
+wait_for_http "$API_URL" 120
+
+python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL"
+
+if [[ "${KEEP:-}" == 1 ]]; then
+  log "the stack keeps running (API $API_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"
+  wait
+fi

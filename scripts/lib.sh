@@ -1,0 +1,55 @@
+# Helpers shared by the scripts: ports, waiting, background processes we started.
+# shellcheck shell=bash
+
+MINIPAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MINIPAY_PIDS=()
+
+# Dummy credentials and a region: the AWS SDK signs requests even for an emulator.
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_http URL SECONDS: until URL answers at all (any status).
+wait_for_http() {
+  local url=$1 limit=${2:-30} start=$SECONDS
+  until curl -s -o /dev/null "$url"; do
+    if (( SECONDS - start > limit )); then
+      log "timed out waiting for $url"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Runs a command in the background in its own process group, logging to a file, and
+# remembers it so that cleanup stops it (and only it).
+start_bg() {
+  local logfile=$1; shift
+  setsid "$@" >"$logfile" 2>&1 &
+  MINIPAY_PIDS+=("$!")
+}
+
+cleanup() {
+  local pid
+  for pid in "${MINIPAY_PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+
+# start_moto LOGDIR: starts moto server on a free port and exports the endpoint.
+start_moto() {
+  local logdir=$1 port
+  port=$(free_port)
+  start_bg "$logdir/moto.log" moto_server -H 127.0.0.1 -p "$port"
+  MOTO_URL="http://127.0.0.1:$port"
+  wait_for_http "$MOTO_URL" 60
+  export MOTO_URL
+}

@@ -1,0 +1,218 @@
+//! Configuration from the environment, read once per cold start. Any secret `X` may be
+//! given as `X_PARAM`, the name of an SSM SecureString read here.
+
+use crate::secret::Secret;
+use std::collections::HashMap;
+
+pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
+pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
+
+const SECRET_VARS: [&str; 6] = [
+    "DOUYIN_APP_SECRET",
+    "DOUYIN_SALT",
+    "DOUYIN_TOKEN",
+    "WECHAT_APP_SECRET",
+    "WECHAT_API_KEY",
+    "ADMIN_API_KEY",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {why}")]
+    Invalid { name: &'static str, why: String },
+    #[error("could not read SSM parameters: {0}")]
+    Ssm(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub douyin: Option<DouyinConfig>,
+    pub admin_api_key: Option<Secret>,
+    pub order_valid_seconds: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DouyinConfig {
+    pub app_id: String,
+    /// Needed only where the app calls login or the token endpoint.
+    pub app_secret: Option<Secret>,
+    pub salt: Option<Secret>,
+    pub token: Option<Secret>,
+    pub api_base: String,
+    pub notify_url: Option<String>,
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+impl Config {
+    /// Reads the environment, fetching `_PARAM` secrets from SSM in one call.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let params = fetch_ssm_params(&ProcessEnv).await?;
+        Self::from_source(&ProcessEnv, &params)
+    }
+
+    /// Builds the configuration from `source`, with `params` holding the values of any
+    /// `_PARAM` secrets already fetched.
+    pub fn from_source(source: &dyn Source, params: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let secret = |name: &'static str| -> Option<Secret> {
+            source.get(name).or_else(|| params.get(name).cloned()).map(Secret::new)
+        };
+        let table_name = source.get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let douyin = match source.get("DOUYIN_APP_ID") {
+            None => None,
+            Some(app_id) => Some(DouyinConfig {
+                app_id,
+                app_secret: secret("DOUYIN_APP_SECRET"),
+                salt: secret("DOUYIN_SALT"),
+                token: secret("DOUYIN_TOKEN"),
+                api_base: base_url(source, "DOUYIN_API_BASE", DEFAULT_DOUYIN_API_BASE)?,
+                notify_url: source.get("DOUYIN_NOTIFY_URL"),
+            }),
+        };
+        let order_valid_seconds = match source.get("ORDER_VALID_SECONDS") {
+            None => DEFAULT_ORDER_VALID_SECONDS,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ORDER_VALID_SECONDS",
+                    why: "a positive number of seconds".into(),
+                })?,
+        };
+        Ok(Config {
+            table_name,
+            douyin,
+            admin_api_key: secret("ADMIN_API_KEY"),
+            order_valid_seconds,
+        })
+    }
+}
+
+fn base_url(source: &dyn Source, name: &'static str, default: &str) -> Result<String, ConfigError> {
+    let url = source.get(name).unwrap_or_else(|| default.to_owned());
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name,
+            why: "an http(s) URL".into(),
+        });
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Reads every secret given as `X_PARAM` from SSM, decrypted, keyed by `X`.
+async fn fetch_ssm_params(source: &dyn Source) -> Result<HashMap<String, String>, ConfigError> {
+    let wanted: Vec<(&str, String)> = SECRET_VARS
+        .iter()
+        .filter(|var| source.get(var).is_none())
+        .filter_map(|var| source.get(&format!("{var}_PARAM")).map(|name| (*var, name)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let aws = aws_config::load_from_env().await;
+    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let names: Vec<String> = wanted.iter().map(|(_, name)| name.clone()).collect();
+    let answer = ssm
+        .get_parameters()
+        .set_names(Some(names))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| ConfigError::Ssm(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+    if let Some(missing) = answer.invalid_parameters().first() {
+        return Err(ConfigError::Ssm(format!("parameter {missing} not found")));
+    }
+    let by_name: HashMap<&str, &str> = answer
+        .parameters()
+        .iter()
+        .filter_map(|p| Some((p.name()?, p.value()?)))
+        .collect();
+    wanted
+        .iter()
+        .map(|(var, name)| {
+            by_name
+                .get(name.as_str())
+                .map(|value| ((*var).to_owned(), (*value).to_owned()))
+                .ok_or_else(|| ConfigError::Ssm(format!("parameter {name} has no value")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn reads_douyin_settings_with_defaults() {
+        let source = env(&[
+            ("TABLE_NAME", "t"),
+            ("DOUYIN_APP_ID", "tt1"),
+            ("DOUYIN_APP_SECRET", "s3cret"),
+            ("DOUYIN_SALT", "salt"),
+        ]);
+        let config = Config::from_source(&source, &HashMap::new()).unwrap();
+        let douyin = config.douyin.unwrap();
+        assert_eq!(douyin.api_base, DEFAULT_DOUYIN_API_BASE);
+        assert_eq!(douyin.app_secret.unwrap().expose(), "s3cret");
+        assert!(douyin.token.is_none());
+        assert_eq!(config.order_valid_seconds, 900);
+    }
+
+    #[test]
+    fn params_fill_secrets_and_errors_name_only_variables() {
+        let source = env(&[
+            ("TABLE_NAME", "t"),
+            ("DOUYIN_APP_ID", "tt1"),
+            ("DOUYIN_API_BASE", "http://127.0.0.1:1/"),
+        ]);
+        let without = Config::from_source(&source, &HashMap::new()).unwrap();
+        assert!(without.douyin.unwrap().app_secret.is_none());
+        let err = Config::from_source(&env(&[("DOUYIN_APP_ID", "tt1")]), &HashMap::new()).unwrap_err();
+        assert_eq!(err.to_string(), "TABLE_NAME is required");
+        let params = env(&[("DOUYIN_APP_SECRET", "from-ssm")]);
+        let config = Config::from_source(&source, &params).unwrap();
+        let douyin = config.douyin.unwrap();
+        assert_eq!(douyin.app_secret.as_ref().unwrap().expose(), "from-ssm");
+        assert_eq!(douyin.api_base, "http://127.0.0.1:1");
+        assert!(!format!("{douyin:?}").contains("from-ssm"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let source = env(&[("TABLE_NAME", "t"), ("ORDER_VALID_SECONDS", "soon")]);
+        assert!(Config::from_source(&source, &HashMap::new()).is_err());
+        let source = env(&[
+            ("TABLE_NAME", "t"),
+            ("DOUYIN_APP_ID", "a"),
+            ("DOUYIN_APP_SECRET", "b"),
+            ("DOUYIN_API_BASE", "ftp://x"),
+        ]);
+        assert!(Config::from_source(&source, &HashMap::new()).is_err());
+        assert!(Config::from_source(&env(&[]), &HashMap::new()).is_err());
+    }
+}

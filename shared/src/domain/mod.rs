@@ -1,0 +1,6 @@
+//! Pure rules: money, ids, text limits, the order state machine. No I/O here.
+
+pub mod ids;
+pub mod order;
+pub mod text;
+pub mod time;

@@ -1,0 +1,237 @@
+//! Orders: statuses, the transitions allowed between them, and what the mini-program
+//! and the order center are told about each.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Douyin,
+    Wechat,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Douyin => "douyin",
+            Platform::Wechat => "wechat",
+        }
+    }
+}
+
+impl FromStr for Platform {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "douyin" => Ok(Platform::Douyin),
+            "wechat" => Ok(Platform::Wechat),
+            _ => Err(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Refunded,
+    Failed,
+    Timeout,
+    Closed,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 6] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Refunded,
+        OrderStatus::Failed,
+        OrderStatus::Timeout,
+        OrderStatus::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Refunded => "REFUNDED",
+            OrderStatus::Failed => "FAILED",
+            OrderStatus::Timeout => "TIMEOUT",
+            OrderStatus::Closed => "CLOSED",
+        }
+    }
+
+    /// The code tt.pay's `getOrderStatus` resolves with.
+    pub fn get_order_status_code(self) -> u8 {
+        match self {
+            OrderStatus::Paid | OrderStatus::Refunded => 0,
+            OrderStatus::Timeout => 1,
+            OrderStatus::Failed => 2,
+            OrderStatus::Closed => 3,
+            OrderStatus::Pending => 9,
+        }
+    }
+
+    /// Statuses from which a verified payment moves an order to PAID. A platform that
+    /// took the money outranks an earlier guess that the payment failed or expired:
+    /// losing a paid order costs more than correcting a status.
+    pub fn payable_from() -> [OrderStatus; 4] {
+        [
+            OrderStatus::Pending,
+            OrderStatus::Failed,
+            OrderStatus::Timeout,
+            OrderStatus::Closed,
+        ]
+    }
+
+    /// Whether the platform still has to tell us how the payment ended.
+    pub fn awaits_platform(self) -> bool {
+        self == OrderStatus::Pending
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        OrderStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or(())
+    }
+}
+
+/// How a PENDING order ended, as reported by a payment query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// Still being paid, or no answer yet.
+    Pending,
+    Paid(Payment),
+    Failed,
+    Timeout,
+    Closed,
+}
+
+/// A successful payment as the platform reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Payment {
+    pub amount: i64,
+    pub paid_at: i64,
+    /// The platform's trade or payment number.
+    pub trade_no: String,
+    /// How the user paid (platform's code: 1 WeChat, 2 Alipay, 10 Douyin Pay ...).
+    pub channel: String,
+}
+
+/// An order as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub out_order_no: String,
+    pub platform: Platform,
+    pub openid: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub total_amount: i64,
+    pub subject: String,
+    pub body: String,
+    pub status: OrderStatus,
+    pub created_at: i64,
+    /// Last moment the platform accepts payment for it.
+    pub pay_deadline: i64,
+    /// The platform's order id and the token the client pays with, once the platform
+    /// accepted the order.
+    pub platform_order: Option<PlatformOrder>,
+    pub payment: Option<Payment>,
+    pub refunded_amount: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformOrder {
+    pub order_id: String,
+    pub order_token: String,
+}
+
+impl Order {
+    /// Whether the same user asking for the same thing again should get this order back
+    /// rather than a new one: still unpaid, and with enough time left to pay.
+    pub fn reusable_at(&self, now: i64) -> bool {
+        self.status == OrderStatus::Pending && now + REUSE_MARGIN_SECS < self.pay_deadline
+    }
+}
+
+/// Time a reused order must still have, so that the user can finish paying.
+pub const REUSE_MARGIN_SECS: i64 = 60;
+
+/// Ecpay accepts `valid_time` in [300, 172800] seconds.
+pub fn ecpay_valid_time(configured: i64) -> i64 {
+    configured.clamp(300, 172_800)
+}
+
+/// Ecpay's ceiling on `total_amount`, in fen.
+pub const MAX_TOTAL_AMOUNT: i64 = 10_000_000_000;
+
+/// Price times quantity, or `None` when it leaves the platform's range.
+pub fn total_amount(price: i64, quantity: u32) -> Option<i64> {
+    let total = price.checked_mul(i64::from(quantity))?;
+    (1..=MAX_TOTAL_AMOUNT).contains(&total).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_order_status_codes_follow_tt_pay() {
+        let codes: Vec<_> = OrderStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.get_order_status_code()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("PENDING", 9),
+                ("PAID", 0),
+                ("REFUNDED", 0),
+                ("FAILED", 2),
+                ("TIMEOUT", 1),
+                ("CLOSED", 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.as_str().parse::<OrderStatus>(), Ok(status));
+        }
+        assert!("paid".parse::<OrderStatus>().is_err());
+    }
+
+    #[test]
+    fn a_paid_or_refunded_order_is_never_paid_again() {
+        let from = OrderStatus::payable_from();
+        assert!(!from.contains(&OrderStatus::Paid));
+        assert!(!from.contains(&OrderStatus::Refunded));
+    }
+
+    #[test]
+    fn amounts_stay_in_range() {
+        assert_eq!(total_amount(100, 3), Some(300));
+        assert_eq!(total_amount(0, 1), None);
+        assert_eq!(total_amount(MAX_TOTAL_AMOUNT, 2), None);
+        assert_eq!(total_amount(i64::MAX, 99), None);
+    }
+
+    #[test]
+    fn valid_time_is_clamped() {
+        assert_eq!(ecpay_valid_time(10), 300);
+        assert_eq!(ecpay_valid_time(900), 900);
+        assert_eq!(ecpay_valid_time(1_000_000), 172_800);
+    }
+}

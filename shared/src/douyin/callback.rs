@@ -1,0 +1,195 @@
+//! Ecpay callbacks: parse the envelope from the raw body, verify `msg_signature` over
+//! the `msg` string exactly as received, then read the message.
+
+use super::sign::verify_callback;
+use crate::domain::order::Payment;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallbackError {
+    #[error("body is not a callback envelope: {0}")]
+    Malformed(String),
+    #[error("signature does not match")]
+    BadSignature,
+    #[error("msg does not parse: {0}")]
+    BadMessage(String),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    timestamp: Value,
+    nonce: Value,
+    msg: String,
+    msg_signature: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+/// A callback whose signature has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    pub kind: String,
+    /// The `msg` string exactly as received and verified.
+    pub msg: String,
+    pub timestamp: String,
+}
+
+/// The text of a string or number field as the platform sent it.
+fn raw_text(value: &Value, field: &str) -> Result<String, CallbackError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(CallbackError::Malformed(format!(
+            "{field} is neither a string nor a number"
+        ))),
+    }
+}
+
+impl Callback {
+    /// Parses and verifies a callback body with the console Token.
+    pub fn verify(raw_body: &[u8], token: &str) -> Result<Callback, CallbackError> {
+        let envelope: Envelope =
+            serde_json::from_slice(raw_body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let timestamp = raw_text(&envelope.timestamp, "timestamp")?;
+        let nonce = raw_text(&envelope.nonce, "nonce")?;
+        if !verify_callback(token, &timestamp, &nonce, &envelope.msg, &envelope.msg_signature) {
+            return Err(CallbackError::BadSignature);
+        }
+        Ok(Callback {
+            kind: envelope.kind,
+            msg: envelope.msg,
+            timestamp,
+        })
+    }
+
+    pub fn payment(&self) -> Result<PaymentMsg, CallbackError> {
+        serde_json::from_str(&self.msg).map_err(|e| CallbackError::BadMessage(e.to_string()))
+    }
+}
+
+/// The `msg` of a `payment` callback (fields douyin.md §5 lists; unknown ones ignored).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PaymentMsg {
+    pub cp_orderno: String,
+    pub total_amount: i64,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub way: String,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub order_id: String,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub payment_order_no: String,
+    #[serde(default)]
+    pub paid_at: Option<i64>,
+}
+
+impl PaymentMsg {
+    pub fn is_success(&self) -> bool {
+        self.status.is_empty() || self.status == "SUCCESS"
+    }
+
+    pub fn payment(&self, now: i64) -> Payment {
+        Payment {
+            amount: self.total_amount,
+            paid_at: self.paid_at.filter(|t| *t > 0).unwrap_or(now),
+            trade_no: if self.order_id.is_empty() {
+                self.payment_order_no.clone()
+            } else {
+                self.order_id.clone()
+            },
+            channel: self.way.clone(),
+        }
+    }
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(de)? {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::douyin::sign::callback_signature;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const MSG: &str = r#"{"appid":"tt226e54d3bd581bf801","cp_orderno":"202408041111312119","cp_extra":"","way":"2","channel_no":"","channel_gateway_no":"","payment_order_no":"","out_channel_order_no":"","total_amount":1,"status":"SUCCESS","seller_uid":"73744242495132490630","extra":"","item_id":"","paid_at":1722769986,"message":"","order_id":"7398108028895054107"}"#;
+
+    fn vector_body(timestamp: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "timestamp": timestamp,
+            "nonce": "5280",
+            "msg": MSG,
+            "msg_signature": "840bdf067c1d6056becfe88735c8ebb7e1ab809c",
+            "type": "payment",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn verifies_the_published_callback_with_string_or_number_timestamp() {
+        for ts in [json!("1722769986"), json!(1722769986)] {
+            let callback = Callback::verify(&vector_body(ts), "douyin_mini_token").unwrap();
+            assert_eq!(callback.kind, "payment");
+            let payment = callback.payment().unwrap();
+            assert_eq!(payment.cp_orderno, "202408041111312119");
+            assert_eq!(payment.total_amount, 1);
+            assert!(payment.is_success());
+            let p = payment.payment(0);
+            assert_eq!(
+                (p.paid_at, p.trade_no.as_str(), p.channel.as_str()),
+                (1722769986, "7398108028895054107", "2")
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_token_and_broken_bodies_are_refused() {
+        assert_eq!(
+            Callback::verify(&vector_body(json!("1722769986")), "salt"),
+            Err(CallbackError::BadSignature)
+        );
+        assert_eq!(
+            Callback::verify(&vector_body(json!("1722769987")), "douyin_mini_token"),
+            Err(CallbackError::BadSignature)
+        );
+        for body in [&b""[..], b"{", b"[]", b"{\"msg\":1}", b"\xff\xfe"] {
+            assert!(matches!(
+                Callback::verify(body, "douyin_mini_token"),
+                Err(CallbackError::Malformed(_))
+            ));
+        }
+        let body =
+            serde_json::to_vec(&json!({"timestamp": [1], "nonce": "1", "msg": "{}", "msg_signature": "00"})).unwrap();
+        assert!(matches!(Callback::verify(&body, "t"), Err(CallbackError::Malformed(_))));
+    }
+
+    #[test]
+    fn escaped_msg_is_verified_as_decoded_text() {
+        let msg = r#"{"cp_orderno":"课程\"1","total_amount":0}"#;
+        let sig = callback_signature("tok", "1", "n", msg);
+        let body = serde_json::to_vec(
+            &json!({"timestamp": "1", "nonce": "n", "msg": msg, "msg_signature": sig, "type": "payment"}),
+        )
+        .unwrap();
+        let callback = Callback::verify(&body, "tok").unwrap();
+        assert_eq!(callback.payment().unwrap().cp_orderno, "课程\"1");
+    }
+
+    proptest! {
+        #[test]
+        fn any_signed_envelope_verifies_and_any_change_fails(msg in "\\PC{0,64}", nonce in "[0-9a-z]{1,8}", ts in 0u32..u32::MAX) {
+            let sig = callback_signature("tok", &ts.to_string(), &nonce, &msg);
+            let body = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": msg, "msg_signature": sig})).unwrap();
+            prop_assert!(Callback::verify(&body, "tok").is_ok());
+            let other = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": format!("{msg} "), "msg_signature": sig})).unwrap();
+            prop_assert_eq!(Callback::verify(&other, "tok"), Err(CallbackError::BadSignature));
+        }
+    }
+}

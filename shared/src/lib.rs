@@ -1,0 +1,15 @@
+//! minipay's shared crate: what every function uses.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod douyin;
+pub mod error;
+pub mod http;
+pub mod outbound;
+pub mod routes;
+pub mod secret;
+pub mod service;
+pub mod store;
+
+pub use app::App;

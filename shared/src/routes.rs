@@ -1,0 +1,214 @@
+//! One entry point per function: route, parse, call the service, answer.
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
+use crate::service::{auth, login, notify, orders, prepay};
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+
+pub async fn openid(app: &App, req: Request) -> Response<Body> {
+    if !is_route(&req, &Method::POST, &["openid"]) {
+        return respond::<()>(Err(unknown_route(&req)));
+    }
+    respond(async { login::login(app, json_body(&req)?).await }.await)
+}
+
+pub async fn prepay(app: &App, req: Request) -> Response<Body> {
+    if !is_route(&req, &Method::POST, &["prepay"]) {
+        return respond::<()>(Err(unknown_route(&req)));
+    }
+    respond(
+        async {
+            let session = auth::session(app, &req).await?;
+            prepay::prepay(app, &session, json_body(&req)?).await
+        }
+        .await,
+    )
+}
+
+pub async fn query(app: &App, req: Request) -> Response<Body> {
+    let path = segments(&req);
+    let result: Result<serde_json::Value, ApiError> = async {
+        match (req.method(), path.as_slice()) {
+            (&Method::GET, [.., "orders", out_order_no]) => {
+                let session = auth::session(app, &req).await?;
+                let answer = orders::order_status(app, &session, out_order_no).await?;
+                Ok(serde_json::to_value(answer).unwrap_or_default())
+            }
+            _ => Err(unknown_route(&req)),
+        }
+    }
+    .await;
+    respond(result)
+}
+
+pub async fn notify(app: &App, req: Request) -> Response<Body> {
+    if is_route(&req, &Method::POST, &["notify", "douyin"]) {
+        let reply = match raw_body(&req) {
+            Ok(body) => notify::douyin_callback(app, body).await,
+            Err(_) => notify::DouyinReply {
+                status: 413,
+                err_no: 1,
+                err_tips: "body too large".into(),
+            },
+        };
+        return json_response(reply.status, &reply);
+    }
+    respond::<()>(Err(unknown_route(&req)))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each route driven by its sample event in `events/`, as `cargo lambda invoke` sends it.
+
+    use super::*;
+    use crate::config::Config;
+    use crate::domain::ids::session_key_of;
+    use crate::domain::order::{Order, OrderStatus, Platform, PlatformOrder};
+    use crate::douyin::fake::FakeDouyin;
+    use crate::secret::Secret;
+    use crate::store::{CatalogItem, MemoryStore, OrderStore, Session, SessionStore};
+    use serde_json::Value;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    const EVENT_SESSION: &str = "0123456789abcdef0123456789abcdef";
+
+    async fn app() -> (App, Arc<MemoryStore>) {
+        let env: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("DOUYIN_APP_ID", "tt226e54d3bd581bf801"),
+            ("DOUYIN_APP_SECRET", "secret"),
+            ("DOUYIN_SALT", "salt"),
+            ("DOUYIN_TOKEN", "douyin_mini_token"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        let store = Arc::new(MemoryStore::new());
+        store.add_catalog_item(CatalogItem {
+            sku: "course-basic".into(),
+            price: 9900,
+            subject: "Rust 基础课".into(),
+            body: "十二讲".into(),
+            image: "https://example.com/c.png".into(),
+        });
+        let session = Session {
+            openid: "openid-event".into(),
+            unionid: None,
+            platform: Platform::Douyin,
+            session_key: Secret::new("k"),
+            expires_at: crate::domain::time::now_secs() + 600,
+        };
+        store
+            .put_session(&session_key_of(EVENT_SESSION), &session)
+            .await
+            .unwrap();
+        let config = Config::from_source(&env, &HashMap::new()).unwrap();
+        let app = App {
+            config,
+            store: store.clone(),
+            douyin: Some(Arc::new(FakeDouyin::default())),
+        };
+        (app, store)
+    }
+
+    fn event(text: &str) -> Request {
+        lambda_http::request::from_str(text).expect("event parses")
+    }
+
+    fn answer(response: Response<Body>) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        };
+        (status, body)
+    }
+
+    async fn insert_order(store: &MemoryStore, out_order_no: &str, amount: i64) {
+        let order = Order {
+            out_order_no: out_order_no.into(),
+            platform: Platform::Douyin,
+            openid: "openid-event".into(),
+            sku: "course-basic".into(),
+            quantity: 1,
+            total_amount: amount,
+            subject: "s".into(),
+            body: "b".into(),
+            status: OrderStatus::Pending,
+            created_at: 1,
+            pay_deadline: i64::MAX / 2,
+            platform_order: Some(PlatformOrder {
+                order_id: "1".into(),
+                order_token: "t".into(),
+            }),
+            payment: None,
+            refunded_amount: 0,
+            updated_at: 1,
+        };
+        store.insert_order(&order, out_order_no, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn openid_event_logs_in() {
+        let (app, _) = app().await;
+        let (status, body) = answer(openid(&app, event(include_str!("../../events/openid.json"))).await);
+        assert_eq!(status, 200, "{body}");
+        assert!(body["openid"].as_str().unwrap().starts_with("openid-"));
+        assert_eq!(body["session"].as_str().unwrap().len(), 32);
+    }
+
+    #[tokio::test]
+    async fn prepay_event_orders_from_the_catalog() {
+        let (app, store) = app().await;
+        let (status, body) = answer(prepay(&app, event(include_str!("../../events/prepay.json"))).await);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["total_amount"], 9900);
+        assert_eq!(body["status"], "PENDING");
+        assert_eq!(store.order_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn query_events_v2_and_rest_find_the_owners_order() {
+        let (app, store) = app().await;
+        let (status, _) = answer(query(&app, event(include_str!("../../events/query.json"))).await);
+        assert_eq!(status, 404);
+        insert_order(&store, "1732240000a1b2c3d4e5f6a7b8c9d0", 9900).await;
+        for text in [
+            include_str!("../../events/query.json"),
+            include_str!("../../events/query-rest.json"),
+        ] {
+            let (status, body) = answer(query(&app, event(text)).await);
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["out_order_no"], "1732240000a1b2c3d4e5f6a7b8c9d0");
+            assert_eq!(body["code"], 9);
+        }
+    }
+
+    #[tokio::test]
+    async fn notify_event_pays_the_order_once() {
+        let (app, store) = app().await;
+        insert_order(&store, "202408041111312119", 1).await;
+        for _ in 0..2 {
+            let (status, body) = answer(notify(&app, event(include_str!("../../events/notify-douyin.json"))).await);
+            assert_eq!(
+                (status, body),
+                (200, serde_json::json!({"err_no": 0, "err_tips": "success"}))
+            );
+        }
+        let order = store.get_order("202408041111312119").await.unwrap().unwrap();
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(order.payment.unwrap().trade_no, "7398108028895054107");
+    }
+
+    #[tokio::test]
+    async fn a_route_of_another_function_is_not_found() {
+        let (app, _) = app().await;
+        let (status, body) = answer(openid(&app, event(include_str!("../../events/prepay.json"))).await);
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+        let (status, _) = answer(notify(&app, event(include_str!("../../events/query.json"))).await);
+        assert_eq!(status, 404);
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per use case: authenticate, decide with the domain rules, act through
+//! the store and platform traits.
+
+pub mod auth;
+pub mod login;
+pub mod notify;
+pub mod orders;
+pub mod prepay;
+#[cfg(test)]
+mod tests;

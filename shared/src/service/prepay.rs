@@ -1,0 +1,156 @@
+use crate::app::App;
+use crate::domain::ids::new_out_order_no;
+use crate::domain::order::{Order, OrderStatus, Platform, ecpay_valid_time, total_amount};
+use crate::domain::text::truncate;
+use crate::domain::time::now_secs;
+use crate::douyin::client::CreateOrder;
+use crate::error::{ApiError, PlatformError};
+use crate::store::{CatalogItem, InsertOutcome, Session};
+use serde::{Deserialize, Serialize};
+
+/// Ecpay's limits on `subject` and `body`.
+const SUBJECT_MAX_CHARS: usize = 42;
+const SUBJECT_MAX_BYTES: usize = 128;
+const MAX_SKU_LEN: usize = 64;
+/// Attempts to take a reuse slot when other requests keep replacing it.
+const SLOT_ATTEMPTS: usize = 4;
+
+#[derive(Debug, Deserialize)]
+pub struct PrepayRequest {
+    pub sku: String,
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PrepayAnswer {
+    pub out_order_no: String,
+    pub platform: Platform,
+    pub status: OrderStatus,
+    pub total_amount: i64,
+    pub pay: serde_json::Value,
+}
+
+pub async fn prepay(app: &App, session: &Session, request: PrepayRequest) -> Result<PrepayAnswer, ApiError> {
+    if request.sku.is_empty() || request.sku.len() > MAX_SKU_LEN {
+        return Err(ApiError::invalid("sku must be a catalog sku"));
+    }
+    if !(1..=99).contains(&request.quantity) {
+        return Err(ApiError::invalid("quantity must be from 1 to 99"));
+    }
+    if session.platform == Platform::Wechat {
+        return Err(ApiError::invalid("WeChat is not configured on this deployment"));
+    }
+    app.douyin()?;
+    let item = app
+        .store
+        .get_catalog_item(&request.sku)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown sku {}", request.sku)))?;
+    let amount = total_amount(item.price, request.quantity)
+        .ok_or_else(|| ApiError::invalid("price times quantity is beyond what the platform accepts"))?;
+    let reuse_key = format!(
+        "{}#{}#{}#{}",
+        session.platform.as_str(),
+        session.openid,
+        item.sku,
+        request.quantity
+    );
+
+    let mut replaces: Option<String> = None;
+    for _ in 0..SLOT_ATTEMPTS {
+        let now = now_secs();
+        let candidate = new_order(app, session, &item, request.quantity, amount, now);
+        match app
+            .store
+            .insert_order(&candidate, &reuse_key, replaces.as_deref())
+            .await?
+        {
+            InsertOutcome::Inserted => return place(app, candidate).await,
+            InsertOutcome::SlotHeldBy(holder) => match app.store.get_order(&holder).await? {
+                Some(order) if order.reusable_at(now) && order.openid == session.openid => {
+                    return place(app, order).await;
+                }
+                _ => replaces = Some(holder),
+            },
+        }
+    }
+    Err(ApiError::internal("too many concurrent orders for this item; retry"))
+}
+
+fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, amount: i64, now: i64) -> Order {
+    Order {
+        out_order_no: new_out_order_no(now),
+        platform: session.platform,
+        openid: session.openid.clone(),
+        sku: item.sku.clone(),
+        quantity,
+        total_amount: amount,
+        subject: truncate(&item.subject, SUBJECT_MAX_CHARS, SUBJECT_MAX_BYTES).to_owned(),
+        body: truncate(
+            non_empty_or(&item.body, &item.subject),
+            SUBJECT_MAX_CHARS,
+            SUBJECT_MAX_BYTES,
+        )
+        .to_owned(),
+        status: OrderStatus::Pending,
+        created_at: now,
+        pay_deadline: now + ecpay_valid_time(app.config.order_valid_seconds),
+        platform_order: None,
+        payment: None,
+        refunded_amount: 0,
+        updated_at: now,
+    }
+}
+
+fn non_empty_or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
+    if text.trim().is_empty() { fallback } else { text }
+}
+
+/// Makes sure the platform has the order, then answers with what the client pays with.
+/// The platform is idempotent on `out_order_no`, so repeating this after a failure
+/// between its two steps yields the same platform order.
+async fn place(app: &App, order: Order) -> Result<PrepayAnswer, ApiError> {
+    let order = match order.platform_order {
+        Some(_) => order,
+        None => {
+            let request = CreateOrder {
+                out_order_no: order.out_order_no.clone(),
+                total_amount: order.total_amount,
+                subject: order.subject.clone(),
+                body: order.body.clone(),
+                valid_time: ecpay_valid_time(app.config.order_valid_seconds),
+            };
+            let placed = match app.douyin()?.create_order(&request).await {
+                Ok(placed) => placed,
+                Err(err @ PlatformError::Rejected { .. }) => {
+                    // The platform refuses every later call with this number: retire it.
+                    app.store
+                        .finish_unpaid(&order.out_order_no, OrderStatus::Failed, now_secs())
+                        .await?;
+                    return Err(err.into());
+                }
+                Err(err) => return Err(err.into()),
+            };
+            app.store
+                .record_platform_order(&order.out_order_no, &placed, now_secs())
+                .await?
+                .ok_or_else(|| ApiError::internal("order vanished while being placed"))?
+        }
+    };
+    let placed = order
+        .platform_order
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("order has no platform order"))?;
+    Ok(PrepayAnswer {
+        out_order_no: order.out_order_no.clone(),
+        platform: order.platform,
+        status: order.status,
+        total_amount: order.total_amount,
+        pay: serde_json::json!({"order_id": placed.order_id, "order_token": placed.order_token}),
+    })
+}

@@ -1,0 +1,468 @@
+//! The single DynamoDB table. Every state change is a conditional write or a
+//! transaction; failed conditions come back with the old item so that a duplicate
+//! costs one request.
+
+use super::*;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    requests: AtomicU64,
+}
+
+/// Reuse slots outlive their order by a day, then TTL removes them.
+const SLOT_GRACE_SECS: i64 = 86_400;
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Builds the client from the standard AWS environment (region, credentials,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`), with timeouts so that a table outage answers fast.
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        use aws_config::timeout::TimeoutConfig;
+        use std::time::Duration;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(5))
+            .build();
+        let config = aws_config::from_env().timeout_config(timeouts).load().await;
+        Self::new(Client::new(&config), table)
+    }
+
+    /// DynamoDB requests made so far (for benchmarks and tests of request counts).
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.count();
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(answer.item)
+    }
+}
+
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+/// The item as it was when an update's condition failed (`None`: there was no item);
+/// any other failure is an outage.
+fn old_item_on_condition_failure(err: SdkError<UpdateItemError>) -> Result<Option<Item>, StoreError> {
+    match err {
+        SdkError::ServiceError(context) => match context.into_err() {
+            UpdateItemError::ConditionalCheckFailedException(e) => Ok(e.item),
+            other => Err(StoreError::Unavailable(DisplayErrorContext(other).to_string())),
+        },
+        other => Err(unavailable(other)),
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn order_pk(out_order_no: &str) -> String {
+    format!("ORDER#{out_order_no}")
+}
+const ORDER_SK: &str = "ORDER";
+
+fn session_pk(token_hash: &str) -> String {
+    format!("SESSION#{token_hash}")
+}
+const SESSION_SK: &str = "SESSION";
+
+fn slot_pk(reuse_key: &str) -> String {
+    format!("REUSE#{reuse_key}")
+}
+const SLOT_SK: &str = "REUSE";
+
+fn catalog_pk(sku: &str) -> String {
+    format!("SKU#{sku}")
+}
+const CATALOG_SK: &str = "SKU";
+
+fn get_s(item: &Item, key: &str) -> Result<String, StoreError> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(StoreError::Malformed(format!("missing string attribute {key}"))),
+    }
+}
+
+fn opt_s(item: &Item, key: &str) -> Option<String> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn get_n(item: &Item, key: &str) -> Result<i64, StoreError> {
+    match item.get(key) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| StoreError::Malformed(format!("{key} is not an integer"))),
+        _ => Err(StoreError::Malformed(format!("missing number attribute {key}"))),
+    }
+}
+
+fn opt_n(item: &Item, key: &str) -> Option<i64> {
+    get_n(item, key).ok()
+}
+
+fn order_to_item(order: &Order) -> Item {
+    let mut item = Item::from([
+        ("pk".into(), s(order_pk(&order.out_order_no))),
+        ("sk".into(), s(ORDER_SK)),
+        ("entity".into(), s("ORDER")),
+        ("out_order_no".into(), s(&order.out_order_no)),
+        ("platform".into(), s(order.platform.as_str())),
+        ("openid".into(), s(&order.openid)),
+        ("sku".into(), s(&order.sku)),
+        ("quantity".into(), n(i64::from(order.quantity))),
+        ("total_amount".into(), n(order.total_amount)),
+        ("subject".into(), s(&order.subject)),
+        ("body".into(), s(&order.body)),
+        ("status".into(), s(order.status.as_str())),
+        ("created_at".into(), n(order.created_at)),
+        ("pay_deadline".into(), n(order.pay_deadline)),
+        ("refunded_amount".into(), n(order.refunded_amount)),
+        ("updated_at".into(), n(order.updated_at)),
+        ("version".into(), n(1)),
+    ]);
+    if let Some(po) = &order.platform_order {
+        item.insert("platform_order_id".into(), s(&po.order_id));
+        item.insert("order_token".into(), s(&po.order_token));
+    }
+    if let Some(p) = &order.payment {
+        item.extend(payment_attributes(p));
+    }
+    item
+}
+
+fn payment_attributes(p: &Payment) -> [(String, AttributeValue); 3] {
+    [
+        ("paid_at".into(), n(p.paid_at)),
+        ("trade_no".into(), s(&p.trade_no)),
+        ("pay_channel".into(), s(&p.channel)),
+    ]
+}
+
+fn order_from_item(item: &Item) -> Result<Order, StoreError> {
+    let platform_order = match (opt_s(item, "platform_order_id"), opt_s(item, "order_token")) {
+        (Some(order_id), Some(order_token)) => Some(PlatformOrder { order_id, order_token }),
+        _ => None,
+    };
+    let payment = opt_n(item, "paid_at").map(|paid_at| Payment {
+        amount: opt_n(item, "total_amount").unwrap_or_default(),
+        paid_at,
+        trade_no: opt_s(item, "trade_no").unwrap_or_default(),
+        channel: opt_s(item, "pay_channel").unwrap_or_default(),
+    });
+    Ok(Order {
+        out_order_no: get_s(item, "out_order_no")?,
+        platform: get_s(item, "platform")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+        openid: get_s(item, "openid")?,
+        sku: get_s(item, "sku")?,
+        quantity: u32::try_from(get_n(item, "quantity")?).map_err(|_| StoreError::Malformed("quantity".into()))?,
+        total_amount: get_n(item, "total_amount")?,
+        subject: get_s(item, "subject")?,
+        body: get_s(item, "body")?,
+        status: get_s(item, "status")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown order status".into()))?,
+        created_at: get_n(item, "created_at")?,
+        pay_deadline: get_n(item, "pay_deadline")?,
+        platform_order,
+        payment,
+        refunded_amount: opt_n(item, "refunded_amount").unwrap_or_default(),
+        updated_at: opt_n(item, "updated_at").unwrap_or_default(),
+    })
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put_session(&self, token_hash: &str, session: &Session) -> Result<(), StoreError> {
+        self.count();
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(session_pk(token_hash)))
+            .item("sk", s(SESSION_SK))
+            .item("entity", s("SESSION"))
+            .item("openid", s(&session.openid))
+            .item("platform", s(session.platform.as_str()))
+            .item("session_key", s(session.session_key.expose()))
+            .item("expires_at", n(session.expires_at))
+            .item("ttl", n(session.expires_at))
+            // A token is fresh randomness: a collision would be a bug, never overwrite.
+            .condition_expression("attribute_not_exists(pk)");
+        if let Some(unionid) = &session.unionid {
+            put = put.item("unionid", s(unionid));
+        }
+        put.send().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let Some(item) = self.get(session_pk(token_hash), SESSION_SK).await? else {
+            return Ok(None);
+        };
+        let session = Session {
+            openid: get_s(&item, "openid")?,
+            unionid: opt_s(&item, "unionid"),
+            platform: get_s(&item, "platform")?
+                .parse()
+                .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+            session_key: Secret::new(get_s(&item, "session_key")?),
+            expires_at: get_n(&item, "expires_at")?,
+        };
+        // TTL deletes lazily: an expired item can still be read.
+        Ok((session.expires_at > now).then_some(session))
+    }
+}
+
+#[async_trait]
+impl CatalogStore for DynamoStore {
+    async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError> {
+        let Some(item) = self.get(catalog_pk(sku), CATALOG_SK).await? else {
+            return Ok(None);
+        };
+        let malformed = |what: &str| StoreError::Malformed(format!("catalog entry {sku}: {what}"));
+        let price = get_n(&item, "price").map_err(|_| malformed("price must be a whole number of fen"))?;
+        if price < 1 {
+            return Err(malformed("price must be at least 1 fen"));
+        }
+        Ok(Some(CatalogItem {
+            sku: sku.to_owned(),
+            price,
+            subject: get_s(&item, "subject").map_err(|_| malformed("subject missing"))?,
+            body: opt_s(&item, "body").unwrap_or_default(),
+            image: opt_s(&item, "image").unwrap_or_default(),
+        }))
+    }
+}
+
+#[async_trait]
+impl OrderStore for DynamoStore {
+    async fn get_order(&self, out_order_no: &str) -> Result<Option<Order>, StoreError> {
+        self.get(order_pk(out_order_no), ORDER_SK)
+            .await?
+            .as_ref()
+            .map(order_from_item)
+            .transpose()
+    }
+
+    async fn insert_order(
+        &self,
+        order: &Order,
+        reuse_key: &str,
+        replaces: Option<&str>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut slot = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(slot_pk(reuse_key)))
+            .item("sk", s(SLOT_SK))
+            .item("entity", s("REUSE"))
+            .item("out_order_no", s(&order.out_order_no))
+            .item("ttl", n(order.pay_deadline + SLOT_GRACE_SECS));
+        slot = match replaces {
+            None => slot.condition_expression("attribute_not_exists(pk)"),
+            Some(old) => slot
+                .condition_expression("attribute_not_exists(pk) OR out_order_no = :old")
+                .expression_attribute_values(":old", s(old)),
+        };
+        let order_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(order_to_item(order)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        self.count();
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(slot.build().map_err(|e| StoreError::Malformed(e.to_string()))?)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(order_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                match self.reuse_slot(reuse_key).await? {
+                    Some(holder) => Ok(InsertOutcome::SlotHeldBy(holder)),
+                    // The slot holder went away between the two requests: try again.
+                    None => Err(StoreError::Unavailable("reuse slot changed concurrently".into())),
+                }
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn reuse_slot(&self, reuse_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(slot_pk(reuse_key), SLOT_SK)
+            .await?
+            .and_then(|item| opt_s(&item, "out_order_no")))
+    }
+
+    async fn record_platform_order(
+        &self,
+        out_order_no: &str,
+        platform_order: &PlatformOrder,
+        now: i64,
+    ) -> Result<Option<Order>, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(order_pk(out_order_no)))
+            .key("sk", s(ORDER_SK))
+            .update_expression("SET platform_order_id = :id, order_token = :token, updated_at = :now ADD version :one")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(platform_order_id)")
+            .expression_attribute_values(":id", s(&platform_order.order_id))
+            .expression_attribute_values(":token", s(&platform_order.order_token))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => answer.attributes.as_ref().map(order_from_item).transpose(),
+            Err(err) => old_item_on_condition_failure(err)?
+                .as_ref()
+                .map(order_from_item)
+                .transpose(),
+        }
+    }
+
+    async fn mark_paid(&self, out_order_no: &str, payment: &Payment, now: i64) -> Result<PaidOutcome, StoreError> {
+        self.count();
+        let payable = OrderStatus::payable_from();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(order_pk(out_order_no)))
+            .key("sk", s(ORDER_SK))
+            .update_expression(
+                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, updated_at = :now ADD version :one",
+            )
+            .condition_expression("attribute_exists(pk) AND total_amount = :amount AND #status IN (:s0, :s1, :s2, :s3)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+            .expression_attribute_values(":paid_at", n(payment.paid_at))
+            .expression_attribute_values(":trade_no", s(&payment.trade_no))
+            .expression_attribute_values(":channel", s(&payment.channel))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":amount", n(payment.amount));
+        for (i, status) in payable.iter().enumerate() {
+            update = update.expression_attribute_values(format!(":s{i}"), s(status.as_str()));
+        }
+        let result = update
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => {
+                let item = answer
+                    .attributes
+                    .ok_or_else(|| StoreError::Malformed("update returned nothing".into()))?;
+                Ok(PaidOutcome::Applied(order_from_item(&item)?))
+            }
+            Err(err) => {
+                let Some(item) = old_item_on_condition_failure(err)? else {
+                    return Ok(PaidOutcome::NotFound);
+                };
+                let order = order_from_item(&item)?;
+                if !payable.contains(&order.status) {
+                    Ok(PaidOutcome::AlreadyPaid(order))
+                } else {
+                    Ok(PaidOutcome::AmountMismatch {
+                        expected: order.total_amount,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn finish_unpaid(
+        &self,
+        out_order_no: &str,
+        status: OrderStatus,
+        now: i64,
+    ) -> Result<Option<Order>, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(order_pk(out_order_no)))
+            .key("sk", s(ORDER_SK))
+            .update_expression("SET #status = :to, updated_at = :now ADD version :one")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(status.as_str()))
+            .expression_attribute_values(":pending", s(OrderStatus::Pending.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => answer.attributes.as_ref().map(order_from_item).transpose(),
+            Err(err) => old_item_on_condition_failure(err)?
+                .as_ref()
+                .map(order_from_item)
+                .transpose(),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Tables on the DynamoDB emulator, created from the definition in template.yaml so
+//! that tests and the deployed table cannot drift.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification,
+};
+use minipay::store::DynamoStore;
+use rand::RngExt as _;
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// The emulator's endpoint, exported by the test command after it started moto.
+pub fn endpoint() -> String {
+    std::env::var("MINIPAY_TEST_DYNAMODB")
+        .expect("MINIPAY_TEST_DYNAMODB is not set: run the tests with `make test`, which starts moto and sets it")
+}
+
+pub async fn client() -> Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint())
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+pub async fn store(table: &str) -> DynamoStore {
+    DynamoStore::new(client().await, table)
+}
+
+/// The `Table` resource's properties in template.yaml.
+pub fn template_table() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml is readable");
+    let docs = YamlLoader::load_from_str(&text).expect("template.yaml parses");
+    docs[0]["Resources"]["Table"]["Properties"].clone()
+}
+
+/// Creates a table with a unique name from the template's definition.
+pub async fn create_fresh_table() -> String {
+    let suffix: u64 = rand::rng().random();
+    let name = format!("minipay-test-{suffix:016x}");
+    create_table(&client().await, &name).await;
+    name
+}
+
+pub async fn create_table(client: &Client, name: &str) {
+    let props = template_table();
+    let mut create = client.create_table().table_name(name);
+    for key in props["KeySchema"].as_vec().expect("KeySchema") {
+        let key_type = match key["KeyType"].as_str() {
+            Some("HASH") => KeyType::Hash,
+            _ => KeyType::Range,
+        };
+        create = create.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key["AttributeName"].as_str().expect("AttributeName"))
+                .key_type(key_type)
+                .build()
+                .expect("key schema"),
+        );
+    }
+    for attr in props["AttributeDefinitions"].as_vec().expect("AttributeDefinitions") {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attr["AttributeName"].as_str().expect("AttributeName"))
+                .attribute_type(ScalarAttributeType::from(
+                    attr["AttributeType"].as_str().expect("AttributeType"),
+                ))
+                .build()
+                .expect("attribute definition"),
+        );
+    }
+    if let Some(view) = props["StreamSpecification"]["StreamViewType"].as_str() {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()
+                .expect("stream specification"),
+        );
+    }
+    create
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        });
+    if let Some(attr) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr)
+                    .enabled(true)
+                    .build()
+                    .expect("ttl"),
+            )
+            .send()
+            .await
+            .expect("enable TTL");
+    }
+}
+
+/// Writes a catalog entry as an operator would.
+pub async fn put_catalog_item(client: &Client, table: &str, sku: &str, price: i64, subject: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    client
+        .put_item()
+        .table_name(table)
+        .item("pk", V::S(format!("SKU#{sku}")))
+        .item("sk", V::S("SKU".into()))
+        .item("entity", V::S("SKU".into()))
+        .item("price", V::N(price.to_string()))
+        .item("subject", V::S(subject.into()))
+        .item("body", V::S(format!("{subject} · 课程")))
+        .item("image", V::S("https://example.com/course.png".into()))
+        .send()
+        .await
+        .expect("put catalog item");
+}

@@ -1,0 +1,92 @@
+//! The real Lambda binaries under `cargo lambda watch`, configured only through an env
+//! file as a deployment is through its environment.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+pub struct Watch {
+    pub base_url: String,
+    child: tokio::process::Child,
+    pub log: PathBuf,
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A free loopback port, to know watch's URL before configuring the functions.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Watch {
+    /// Starts `cargo lambda watch` on `port` with these variables and waits until it
+    /// serves.
+    pub async fn start(port: u16, env: &[(String, String)]) -> Watch {
+        let dir = std::env::temp_dir().join(format!("minipay-watch-{port}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let env_file = dir.join("function.env");
+        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_file, text).expect("env file");
+        let log = dir.join("watch.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = tokio::process::Command::new("cargo")
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+                "--env-file",
+            ])
+            .arg(&env_file)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cargo lambda watch starts (is cargo-lambda installed? run `make test`)");
+        let watch = Watch {
+            base_url: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        };
+        watch.wait_until_serving(Duration::from_secs(120)).await;
+        watch
+    }
+
+    async fn wait_until_serving(&self, limit: Duration) {
+        let started = Instant::now();
+        let http = reqwest::Client::new();
+        while started.elapsed() < limit {
+            if http.get(&self.base_url).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("cargo lambda watch did not start; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // cargo lambda watch runs each function through `cargo run`: stop the whole group.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
