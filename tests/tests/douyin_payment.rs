@@ -334,7 +334,9 @@ async fn bad_requests_get_the_error_envelope() {
         reused.text
     );
 
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (method, path, bearer, body, expected status, expected error code)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("POST", "/openid", None, b"{".to_vec(), 400, "invalid_request"),
         (
             "POST",
