@@ -58,7 +58,11 @@ log "starting cargo lambda watch on $API_URL"
 start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
 wait_for_http "$API_URL" 120
 
-python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL"
+log "feeding the table's stream to push (as Lambda's event source mapping would)"
+start_bg "$state/stream_pump.log" python3 scripts/stream_pump.py --endpoint-url "$MOTO_URL" --table "$TABLE" \
+  --invoke-url "$API_URL/2015-03-31/functions/push/invocations" --failures "$state/push-failures.jsonl"
+
+python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY"
 
 if [[ "${KEEP:-}" == 1 ]]; then
   log "the stack keeps running (API $API_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"

@@ -8,6 +8,7 @@ callback to notify, as Douyin would.
 import argparse
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -38,6 +39,7 @@ def main():
     parser.add_argument("--api", required=True, help="cargo lambda watch base URL")
     parser.add_argument("--sandbox", required=True, help="platform sandbox base URL")
     parser.add_argument("--sku", default="course-basic")
+    parser.add_argument("--admin-key", required=True, help="the back office's ADMIN_API_KEY")
     args = parser.parse_args()
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
 
@@ -54,7 +56,41 @@ def main():
     order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
     if order["status"] != "PAID" or order["code"] != 0:
         sys.exit(f"expected PAID, got {order['status']}")
-    print(f"\nDone: order {no} is PAID ({order['total_amount']} fen).")
+    print(f"\nOrder {no} is PAID ({order['total_amount']} fen). Now the back office side.")
+
+    admin = args.admin_key
+    part = order["total_amount"] // 3
+    refund = step("POST /refund (admin: a partial refund)", *call("POST", fn("refund", "/refund"), {
+        "out_order_no": no, "out_refund_no": f"RF-{no}", "refund_amount": part, "reason": "用户申请部分退款"}, admin))
+    step("platform finishes the refund (sandbox sends the signed refund callback)",
+         *call("POST", f"{args.sandbox}/sandbox/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
+    step(f"GET /refunds/{refund['out_refund_no']} (admin)", *call("GET", fn("query", f"/refunds/{refund['out_refund_no']}"), bearer=admin))
+    settle = step("POST /settle (admin: settle the rest, 10% to a partner)", *call("POST", fn("settle", "/settle"), {
+        "out_order_no": no, "out_settle_no": f"ST-{no}", "settle_desc": "课程收入分账",
+        "settle_params": [{"merchant_uid": "7011234567890123456", "amount": order["total_amount"] // 10}]}, admin))
+    step("platform finishes the settlement (sandbox sends the signed settle callback)",
+         *call("POST", f"{args.sandbox}/sandbox/finish_settle", {"out_settle_no": settle["out_settle_no"], "status": "SUCCESS"}))
+    order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["refunded_amount"] != part:
+        sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
+
+    # The order center hears of every change through the table's stream and push.
+    wanted = {0, 1, 5}
+    deadline = time.time() + 60
+    while True:
+        status, answer = call("GET", f"{args.sandbox}/sandbox/pushes")
+        pushes = answer["pushes"]
+        mine = [p for p in pushes if p["order_detail"]["order_id"] == no]
+        if wanted <= {p["order_status"] for p in mine} or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    print(f"\n--- order center pushes for {no} (via the stream and push)")
+    for p in mine:
+        print(f"  order_status {p['order_status']}: {p['order_detail']['status']} "
+              f"(total_price {p['order_detail']['total_price']}, update_time {p['update_time']})")
+    if not wanted <= {p["order_status"] for p in mine}:
+        sys.exit("the order center did not get the created, paid and refunding pushes")
+    print(f"\nDone: order {no} paid, {part} fen refunded, settled, and pushed to the order center.")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ cleanup() {
 start_moto() {
   local logdir=$1 port
   port=$(free_port)
-  start_bg "$logdir/moto.log" moto_server -H 127.0.0.1 -p "$port"
+  start_bg "$logdir/moto.log" python3 "$MINIPAY_ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p "$port"
   MOTO_URL="http://127.0.0.1:$port"
   wait_for_http "$MOTO_URL" 60
   export MOTO_URL

@@ -1,6 +1,10 @@
 //! The control API under `/sandbox/`: what the demo script and black-box tests use to
-//! play the user's part (log in, pay, fail) and to inject faults. Mirrors the methods
-//! of [`crate::Sandbox`].
+//! play the user's part (log in, pay, fail), the platform's (finish refunds and
+//! settlements, expire tokens), and to inject faults. Mirrors the methods of
+//! [`crate::Sandbox`].
+
+mod order_center;
+mod transfers;
 
 use crate::douyin;
 use crate::error::SandboxError;
@@ -26,11 +30,15 @@ pub fn routes() -> Router<SharedState> {
         .route("/sandbox/orders/{out_order_no}", get(order))
         .route("/sandbox/faults", post(set_fault).delete(clear_faults))
         .route("/sandbox/calls", get(calls))
+        .merge(transfers::routes())
+        .merge(order_center::routes())
 }
 
 fn error_response(error: SandboxError) -> Response {
     let status = match error {
-        SandboxError::UnknownOrder(_) => StatusCode::NOT_FOUND,
+        SandboxError::UnknownOrder(_) | SandboxError::UnknownRefund(_) | SandboxError::UnknownSettle(_) => {
+            StatusCode::NOT_FOUND
+        }
         SandboxError::Conflict(_) => StatusCode::CONFLICT,
         SandboxError::Invalid(_) => StatusCode::BAD_REQUEST,
     };

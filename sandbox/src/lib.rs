@@ -2,8 +2,10 @@
 //! over real HTTP on 127.0.0.1) and the demo stack (as the `sandbox` binary).
 //!
 //! It checks requests the way the platform does (app, sign, strict parameter types),
-//! keeps orders, and sends correctly signed callbacks when a test "pays". Tests drive
-//! it through [`Sandbox`]; scripts through the same operations under `/sandbox/`.
+//! keeps orders, refunds, settlements, access tokens and order-center pushes, and
+//! sends correctly signed callbacks when a test "pays" or finishes a refund or
+//! settlement. Tests drive it through [`Sandbox`]; scripts through the same operations
+//! under `/sandbox/`.
 
 pub mod calls;
 pub mod clock;
@@ -19,7 +21,10 @@ pub mod state;
 pub mod traffic;
 
 pub use config::SandboxConfig;
-pub use douyin::{Delivery, OrderStatus, PayOptions, SandboxOrder};
+pub use douyin::{
+    CallbackOptions, Delivery, IssuedToken, OrderStatus, PayOptions, PushRecord, SandboxOrder, SandboxRefund,
+    SandboxSettle, SettleReceiver, TransferStatus,
+};
 pub use error::SandboxError;
 pub use faults::{Fault, FaultKind};
 
@@ -105,6 +110,65 @@ impl Sandbox {
     /// The order as the platform holds it now.
     pub fn order(&self, out_order_no: &str) -> Option<SandboxOrder> {
         douyin::order(&self.state, out_order_no)
+    }
+
+    /// Finishes the refund, SUCCESS when `success` else FAIL, and sends the refund
+    /// callback `options.deliveries` times concurrently; returns what each delivery got
+    /// back, in sending order. The outcome is set once: a repeat with the same outcome
+    /// only resends the callback, the other outcome is refused. Fails for unknown
+    /// refunds and when there is no notify URL (nothing changes then).
+    pub async fn finish_refund(
+        &self,
+        out_refund_no: &str,
+        success: bool,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        douyin::refund_finish::finish(&self.state, out_refund_no, success, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Finishes the settlement like [`Sandbox::finish_refund`] finishes a refund; it
+    /// settles the order total minus the refunds that succeeded by now.
+    pub async fn finish_settle(
+        &self,
+        out_settle_no: &str,
+        success: bool,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        douyin::settle_finish::finish(&self.state, out_settle_no, success, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The refund as the platform holds it now.
+    pub fn refund(&self, out_refund_no: &str) -> Option<SandboxRefund> {
+        douyin::refund(&self.state, out_refund_no)
+    }
+
+    /// The settlement as the platform holds it now.
+    pub fn settle(&self, out_settle_no: &str) -> Option<SandboxSettle> {
+        douyin::settle(&self.state, out_settle_no)
+    }
+
+    /// Accepted order-center pushes, in order of arrival.
+    pub fn pushes(&self) -> Vec<PushRecord> {
+        douyin::pushes(&self.state)
+    }
+
+    /// Successful `v2/token` answers: each one cut the earlier tokens to five minutes.
+    pub fn token_fetches(&self) -> usize {
+        douyin::token_fetches(&self.state)
+    }
+
+    /// Every access token issued, in issue order, with its current expiry.
+    pub fn tokens(&self) -> Vec<IssuedToken> {
+        douyin::tokens(&self.state)
+    }
+
+    /// Every issued access token expires now (to test the backend's refresh).
+    pub fn expire_tokens(&self) {
+        douyin::expire_tokens(&self.state);
     }
 
     /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`

@@ -173,6 +173,111 @@ async fn malformed_control_requests_are_400() {
     assert_eq!((status, &answer["err_no"]), (404, &json!(40014)));
 }
 
+#[tokio::test]
+async fn refunds_and_settlements_are_finished_and_read_over_http() {
+    let receiver = Receiver::start(std::time::Duration::ZERO).await;
+    let sandbox = sandbox().await;
+    paid_order(&sandbox, "C-4").await;
+    assert_eq!(
+        ecpay(&sandbox, CREATE_REFUND, refund_fields("C-4", "C-R1", 100)).await["err_no"],
+        0
+    );
+    assert_eq!(
+        ecpay(&sandbox, SETTLE, settle_fields("C-4", "C-S1", json!([]))).await["err_no"],
+        0
+    );
+
+    let request = json!({ "out_refund_no": "C-R1", "status": "SUCCESS", "deliveries": 2, "notify_url": receiver.url });
+    let (status, answer) = post(&sandbox, "/sandbox/finish_refund", &request).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["deliveries"].as_array().unwrap().len(), 2);
+    assert!(
+        answer["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == 200)
+    );
+    let (status, refund) = get(&sandbox, "/sandbox/refunds/C-R1").await;
+    assert_eq!(
+        (status, &refund["status"], &refund["refund_amount"]),
+        (200, &json!("SUCCESS"), &json!(100))
+    );
+    let typed: sandbox::SandboxRefund = serde_json::from_value(refund).unwrap();
+    assert_eq!(Some(typed), sandbox.refund("C-R1"));
+    // The other outcome now conflicts.
+    let request = json!({ "out_refund_no": "C-R1", "status": "FAIL", "notify_url": receiver.url });
+    assert_eq!(post(&sandbox, "/sandbox/finish_refund", &request).await.0, 409);
+
+    let request = json!({ "out_settle_no": "C-S1", "status": "FAIL", "deliveries": 1, "notify_url": receiver.url });
+    let (status, answer) = post(&sandbox, "/sandbox/finish_settle", &request).await;
+    assert_eq!((status, answer["deliveries"][0]["status"].as_u64()), (200, Some(200)));
+    let (status, settle) = get(&sandbox, "/sandbox/settles/C-S1").await;
+    assert_eq!(
+        (status, &settle["status"], &settle["settle_amount"]),
+        (200, &json!("FAIL"), &json!(1890))
+    );
+    let typed: sandbox::SandboxSettle = serde_json::from_value(settle).unwrap();
+    assert_eq!(Some(typed), sandbox.settle("C-S1"));
+    let kinds: Vec<Value> = receiver.bodies().iter().map(|b| b["type"].clone()).collect();
+    assert_eq!(kinds, [json!("refund"), json!("refund"), json!("settle")]);
+
+    // Unknown numbers, a missing URL, a bad status.
+    let (status, answer) = get(&sandbox, "/sandbox/refunds/NOPE").await;
+    assert_eq!(status, 404);
+    assert!(answer["error"].as_str().unwrap().contains("unknown refund"));
+    assert_eq!(get(&sandbox, "/sandbox/settles/NOPE").await.0, 404);
+    let request = json!({ "out_settle_no": "NOPE", "status": "SUCCESS" });
+    assert_eq!(post(&sandbox, "/sandbox/finish_settle", &request).await.0, 404);
+    ecpay(&sandbox, CREATE_REFUND, refund_fields("C-4", "C-R2", 1)).await;
+    let request = json!({ "out_refund_no": "C-R2", "status": "SUCCESS" });
+    assert_eq!(
+        post(&sandbox, "/sandbox/finish_refund", &request).await.0,
+        400,
+        "no notify URL anywhere"
+    );
+    let request = json!({ "out_refund_no": "C-R2", "status": "DONE", "notify_url": receiver.url });
+    assert_eq!(post(&sandbox, "/sandbox/finish_refund", &request).await.0, 400);
+    let request = json!({ "out_refund_no": "C-R2", "notify_url": receiver.url });
+    assert_eq!(
+        post(&sandbox, "/sandbox/finish_refund", &request).await.0,
+        400,
+        "status is required"
+    );
+}
+
+#[tokio::test]
+async fn tokens_and_pushes_are_read_and_expired_over_http() {
+    let sandbox = sandbox().await;
+    let credentials = json!({ "appid": APP_ID, "secret": APP_SECRET, "grant_type": "client_credential" });
+    let (_, answer) = post(&sandbox, ACCESS_TOKEN, &credentials).await;
+    let token = answer["data"]["access_token"].clone();
+    let detail = json!({
+        "order_id": "C-5", "create_time": 1_722_769_986, "status": "待支付", "amount": 1, "total_price": 1,
+        "detail_url": "pages/order", "item_list": [{ "img": "https://x/i.png", "title": "t", "price": 1 }],
+    });
+    let push = json!({
+        "access_token": token, "app_name": "douyin", "open_id": "_000x", "update_time": 1_722_769_986_000_i64,
+        "order_detail": detail.to_string(), "order_type": 0, "order_status": 0,
+    });
+    assert_eq!(post(&sandbox, ORDER_PUSH, &push).await.1["err_code"], 0);
+
+    let (status, answer) = get(&sandbox, "/sandbox/pushes").await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["pushes"][0]["order_detail"], detail);
+    let typed: Vec<sandbox::PushRecord> = serde_json::from_value(answer["pushes"].clone()).unwrap();
+    assert_eq!(typed, sandbox.pushes());
+
+    let (status, answer) = get(&sandbox, "/sandbox/tokens").await;
+    assert_eq!(
+        (status, &answer["fetches"], &answer["tokens"][0]["access_token"]),
+        (200, &json!(1), &token)
+    );
+    let (status, _) = post(&sandbox, "/sandbox/expire_tokens", &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(post(&sandbox, ORDER_PUSH, &push).await.1["err_code"], 40002);
+}
+
 /// Kills the sandbox process even when an assertion fails first.
 struct KillOnDrop(std::process::Child);
 

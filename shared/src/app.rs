@@ -1,16 +1,21 @@
 //! What a function builds once per cold start and hands to every invocation.
 
 use crate::config::{Config, ConfigError};
-use crate::douyin::{DouyinApi, DouyinClient};
-use crate::error::ApiError;
+use crate::douyin::order_center::FreshToken;
+use crate::douyin::{Douyin, DouyinClient};
+use crate::error::{ApiError, PlatformError};
 use crate::outbound::http_client;
 use crate::store::{DynamoStore, Store};
+use crate::token::{AccessToken, TokenCache, TokenSource};
+use async_trait::async_trait;
 use std::sync::Arc;
 
 pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub douyin: Option<Arc<dyn DouyinApi>>,
+    pub douyin: Option<Arc<dyn Douyin>>,
+    /// The Douyin app access token, shared through the table by every instance.
+    pub douyin_token: TokenCache,
 }
 
 impl App {
@@ -27,11 +32,37 @@ impl App {
         let douyin = config
             .douyin
             .clone()
-            .map(|c| Arc::new(DouyinClient::new(c, http.clone())) as Arc<dyn DouyinApi>);
-        App { config, store, douyin }
+            .map(|c| Arc::new(DouyinClient::new(c, http.clone())) as Arc<dyn Douyin>);
+        Self::assemble(config, store, douyin)
     }
 
-    pub fn douyin(&self) -> Result<&dyn DouyinApi, ApiError> {
+    /// An app from given parts (tests put doubles here).
+    pub fn assemble(config: Config, store: Arc<dyn Store>, douyin: Option<Arc<dyn Douyin>>) -> App {
+        let token_key = config
+            .douyin
+            .as_ref()
+            .map(|d| format!("douyin#{}", d.app_id))
+            .unwrap_or_default();
+        App {
+            config,
+            store,
+            douyin,
+            douyin_token: TokenCache::new(token_key),
+        }
+    }
+
+    /// A valid Douyin access token.
+    pub async fn douyin_access_token(&self) -> Result<AccessToken, PlatformError> {
+        let douyin = self
+            .douyin
+            .as_deref()
+            .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))?;
+        self.douyin_token
+            .get(self.store.as_ref(), &DouyinTokenSource(douyin))
+            .await
+    }
+
+    pub fn douyin(&self) -> Result<&dyn Douyin, ApiError> {
         self.douyin
             .as_deref()
             .ok_or_else(|| ApiError::invalid("Douyin is not configured on this deployment"))
@@ -41,4 +72,13 @@ impl App {
 /// Starts logging: JSON when Lambda asks for it, never a request body.
 pub fn init_tracing() {
     lambda_http::tracing::init_default_subscriber();
+}
+
+struct DouyinTokenSource<'a>(&'a dyn Douyin);
+
+#[async_trait]
+impl TokenSource for DouyinTokenSource<'_> {
+    async fn fetch(&self) -> Result<FreshToken, PlatformError> {
+        self.0.fetch_access_token().await
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
 pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
+pub const DEFAULT_ORDER_ENTRY_PAGE: &str = "pages/order/detail";
 
 const SECRET_VARS: [&str; 6] = [
     "DOUYIN_APP_SECRET",
@@ -32,6 +33,8 @@ pub struct Config {
     pub douyin: Option<DouyinConfig>,
     pub admin_api_key: Option<Secret>,
     pub order_valid_seconds: i64,
+    /// The mini-program page showing an order (order center and trade system links).
+    pub order_entry_page: String,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,9 @@ impl Config {
             douyin,
             admin_api_key: secret("ADMIN_API_KEY"),
             order_valid_seconds,
+            order_entry_page: source
+                .get("DOUYIN_ORDER_ENTRY_PAGE")
+                .unwrap_or_else(|| DEFAULT_ORDER_ENTRY_PAGE.to_owned()),
         })
     }
 }

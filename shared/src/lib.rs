@@ -11,5 +11,6 @@ pub mod routes;
 pub mod secret;
 pub mod service;
 pub mod store;
+pub mod token;
 
 pub use app::App;

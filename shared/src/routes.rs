@@ -2,8 +2,9 @@
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::http::require_admin;
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
-use crate::service::{auth, login, notify, orders, prepay};
+use crate::service::{auth, login, notify, orders, prepay, refund as refunds, settle as settlement};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
@@ -36,11 +37,42 @@ pub async fn query(app: &App, req: Request) -> Response<Body> {
                 let answer = orders::order_status(app, &session, out_order_no).await?;
                 Ok(serde_json::to_value(answer).unwrap_or_default())
             }
+            (&Method::GET, [.., "refunds", out_refund_no]) => {
+                require_admin(&req, app.config.admin_api_key.as_ref())?;
+                let answer = refunds::refund_state(app, out_refund_no).await?;
+                Ok(serde_json::to_value(answer).unwrap_or_default())
+            }
             _ => Err(unknown_route(&req)),
         }
     }
     .await;
     respond(result)
+}
+
+pub async fn refund(app: &App, req: Request) -> Response<Body> {
+    if !is_route(&req, &Method::POST, &["refund"]) {
+        return respond::<()>(Err(unknown_route(&req)));
+    }
+    respond(
+        async {
+            require_admin(&req, app.config.admin_api_key.as_ref())?;
+            refunds::refund(app, json_body(&req)?).await
+        }
+        .await,
+    )
+}
+
+pub async fn settle(app: &App, req: Request) -> Response<Body> {
+    if !is_route(&req, &Method::POST, &["settle"]) {
+        return respond::<()>(Err(unknown_route(&req)));
+    }
+    respond(
+        async {
+            require_admin(&req, app.config.admin_api_key.as_ref())?;
+            settlement::settle(app, json_body(&req)?).await
+        }
+        .await,
+    )
 }
 
 pub async fn notify(app: &App, req: Request) -> Response<Body> {
@@ -106,11 +138,7 @@ mod tests {
             .await
             .unwrap();
         let config = Config::from_source(&env, &HashMap::new()).unwrap();
-        let app = App {
-            config,
-            store: store.clone(),
-            douyin: Some(Arc::new(FakeDouyin::default())),
-        };
+        let app = App::assemble(config, store.clone(), Some(Arc::new(FakeDouyin::default())));
         (app, store)
     }
 
@@ -146,6 +174,8 @@ mod tests {
             }),
             payment: None,
             refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
             updated_at: 1,
         };
         store.insert_order(&order, out_order_no, None).await.unwrap();

@@ -43,6 +43,10 @@ pub fn function_of(path: &str) -> &'static str {
         "query"
     } else if path.starts_with("/notify/") {
         "notify"
+    } else if path.starts_with("/refund") {
+        "refund"
+    } else if path.starts_with("/settle") {
+        "settle"
     } else {
         "none"
     }

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod flows;
 pub mod local;
+pub mod money;
 pub mod table;
 pub mod watch;
 

@@ -54,6 +54,8 @@ pub async fn invoke(app: &App, function: &str, req: Request) -> lambda_http::Res
         "prepay" => minipay::routes::prepay(app, req).await,
         "query" => minipay::routes::query(app, req).await,
         "notify" => minipay::routes::notify(app, req).await,
+        "refund" => minipay::routes::refund(app, req).await,
+        "settle" => minipay::routes::settle(app, req).await,
         _ => lambda_http::Response::builder()
             .status(404)
             .body(Body::Text("{\"message\":\"Not Found\"}".into()))

@@ -90,3 +90,42 @@ impl Drop for Watch {
         }
     }
 }
+
+/// `scripts/stream_pump.py`: the table's stream fed to `push` under watch, as the event
+/// source mapping does in AWS.
+pub struct StreamPump {
+    child: tokio::process::Child,
+}
+
+impl StreamPump {
+    pub async fn start(table: &str, watch_url: &str) -> StreamPump {
+        let failures = std::env::temp_dir().join(format!("minipay-push-failures-{table}.jsonl"));
+        let child = tokio::process::Command::new("python3")
+            .arg(workspace_root().join("scripts/stream_pump.py"))
+            .args([
+                "--endpoint-url",
+                &crate::table::endpoint(),
+                "--table",
+                table,
+                "--interval",
+                "0.2",
+            ])
+            .arg("--invoke-url")
+            .arg(format!("{watch_url}/2015-03-31/functions/push/invocations"))
+            .arg("--failures")
+            .arg(failures)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 scripts/stream_pump.py starts");
+        StreamPump { child }
+    }
+}
+
+impl Drop for StreamPump {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

@@ -3,8 +3,11 @@
 
 use harness::client::{ApiClient, Routing};
 use harness::watch::{Watch, free_port};
-use harness::{APP_ID, APP_SECRET, SALT, TOKEN, flows, table};
-use sandbox::{Sandbox, SandboxConfig};
+use harness::{ADMIN_KEY, APP_ID, APP_SECRET, SALT, TOKEN, flows, table};
+use sandbox::{CallbackOptions, Sandbox, SandboxConfig};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn a_douyin_payment_through_the_lambda_binaries() {
@@ -32,6 +35,7 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
         ("DOUYIN_TOKEN", TOKEN.into()),
         ("DOUYIN_API_BASE", sandbox.base_url.clone()),
         ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
+        ("ADMIN_API_KEY", ADMIN_KEY.into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -43,4 +47,44 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
     assert_eq!(order["code"], 0);
     assert_eq!(order["total_amount"], 1);
     assert!(order["paid_at"].as_i64().is_some());
+    let no = order["out_order_no"].as_str().unwrap().to_owned();
+
+    // The back office refunds part of it through the refund function.
+    let refund = json!({"out_order_no": no, "out_refund_no": "E2E-RF-1", "refund_amount": 1, "reason": "e2e"});
+    let answer = api.post("/refund", Some(ADMIN_KEY), &refund).await;
+    assert_eq!(answer.status, 200, "{}\nwatch log:\n{}", answer.text, watch.log_text());
+    let deliveries = stack_refund(&sandbox).await;
+    assert_eq!(deliveries, [200]);
+
+    // The table's stream, fed to the push function, keeps the order center in step.
+    let _pump = harness::watch::StreamPump::start(&table, &watch.base_url).await;
+    let wanted: BTreeSet<i64> = [0, 1, 5, 6].into();
+    let started = Instant::now();
+    let seen = loop {
+        let seen: BTreeSet<i64> = sandbox
+            .pushes()
+            .iter()
+            .filter(|p| p.order_detail["order_id"] == json!(no))
+            .map(|p| p.order_status)
+            .collect();
+        if seen == wanted || started.elapsed() > Duration::from_secs(90) {
+            break seen;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(
+        seen,
+        wanted,
+        "created, paid, refunding, refunded\nwatch log:\n{}",
+        watch.log_text()
+    );
+    assert_eq!(sandbox.token_fetches(), 1);
+}
+
+async fn stack_refund(sandbox: &Sandbox) -> Vec<u16> {
+    let deliveries = sandbox
+        .finish_refund("E2E-RF-1", true, CallbackOptions::default())
+        .await
+        .unwrap();
+    deliveries.iter().map(|d| d.status).collect()
 }

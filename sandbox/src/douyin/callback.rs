@@ -4,6 +4,8 @@
 
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
+use crate::config::SandboxConfig;
+use crate::error::SandboxError;
 use crate::random;
 use minipay::douyin::sign::callback_signature;
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,54 @@ pub fn http_client() -> reqwest::Client {
         .timeout(CALLBACK_TIMEOUT)
         .build()
         .expect("a plain HTTP client always builds")
+}
+
+/// More concurrent callbacks than this is a typo, not a test.
+pub const MAX_DELIVERIES: usize = 1000;
+
+/// How a refund or settlement callback is delivered (payments have [`super::PayOptions`],
+/// which can also forge the amount).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallbackOptions {
+    /// How many copies of the callback to send at once (0: none, like a lost callback).
+    pub deliveries: usize,
+    /// Sends a signature that does not verify.
+    pub tamper_signature: bool,
+    /// Overrides where the callback goes.
+    pub notify_url: Option<String>,
+}
+
+impl Default for CallbackOptions {
+    fn default() -> Self {
+        CallbackOptions {
+            deliveries: 1,
+            tamper_signature: false,
+            notify_url: None,
+        }
+    }
+}
+
+impl CallbackOptions {
+    /// Where the callback goes: the override, else `stored` (the refund's or
+    /// settlement's own URL, else its order's), else the console one. Checked before
+    /// anything changes, so that a refused call leaves the platform as it was.
+    pub fn target(&self, stored: Option<&str>, config: &SandboxConfig, what: &str) -> Result<String, SandboxError> {
+        if self.deliveries > MAX_DELIVERIES {
+            return Err(SandboxError::Invalid(format!("at most {MAX_DELIVERIES} deliveries")));
+        }
+        [self.notify_url.as_deref(), stored, config.notify_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|url| !url.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| SandboxError::Invalid(format!("{what} has no notify_url to call")))
+    }
+
+    /// Delivers `msg` as a callback of type `kind`, as these options say.
+    pub async fn send(&self, http: &reqwest::Client, url: &str, token: &str, kind: &str, msg: &str) -> Vec<Delivery> {
+        deliver(http, url, token, kind, msg, self.deliveries, self.tamper_signature).await
+    }
 }
 
 /// What one delivery got back. `status` is 0 when no HTTP answer came at all
@@ -187,6 +237,31 @@ mod tests {
         let expected = r#"{"appid":"tt226e54d3bd581bf801","cp_orderno":"202408041111312119","cp_extra":"","way":"2","channel_no":"","channel_gateway_no":"","payment_order_no":"","out_channel_order_no":"","total_amount":1,"status":"SUCCESS","seller_uid":"","extra":"","item_id":"","paid_at":1722769986,"message":"","order_id":"7398108028895054107"}"#;
         assert_eq!(payment_msg("tt226e54d3bd581bf801", &paid_order(), None), expected);
         assert!(payment_msg("tt", &paid_order(), Some(5)).contains(r#""total_amount":5,"#));
+    }
+
+    #[test]
+    fn callback_targets_fall_back_in_order() {
+        let config = SandboxConfig {
+            notify_url: Some("http://console".into()),
+            ..SandboxConfig::default()
+        };
+        let options = CallbackOptions::default();
+        assert_eq!(options.target(Some("http://own"), &config, "x").unwrap(), "http://own");
+        assert_eq!(options.target(None, &config, "x").unwrap(), "http://console");
+        let adhoc = CallbackOptions {
+            notify_url: Some("http://adhoc".into()),
+            ..CallbackOptions::default()
+        };
+        assert_eq!(adhoc.target(Some("http://own"), &config, "x").unwrap(), "http://adhoc");
+        let nowhere = options
+            .target(None, &SandboxConfig::default(), "refund R1")
+            .unwrap_err();
+        assert_eq!(nowhere.to_string(), "refund R1 has no notify_url to call");
+        let flood = CallbackOptions {
+            deliveries: MAX_DELIVERIES + 1,
+            ..CallbackOptions::default()
+        };
+        assert!(flood.target(Some("http://own"), &config, "x").is_err());
     }
 
     #[test]

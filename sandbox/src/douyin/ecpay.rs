@@ -1,60 +1,29 @@
-//! Ecpay v1 order endpoints: `create_order` and `query_order` (douyin.md §3, §4).
-//! Checks run in the platform's order: app, then sign, then business parameters.
+//! Ecpay v1 order endpoints: `create_order` and `query_order` (douyin.md §3, §4), and
+//! the order limits refunds and settlements share. Checks run in the platform's
+//! order: app, then sign, then business parameters.
 
 use super::codes;
+use super::ecpay_auth::{EcpayBody, ID_MAX_BYTES, authenticate};
 use super::envelope::{DouyinBody, error};
-use super::orders::NewOrder;
+use super::orders::{NewOrder, OrderBook, OrderStatus, SandboxOrder};
 use super::params::{self, ParamError};
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::SandboxConfig;
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
-use minipay::douyin::sign::ecpay_sign;
 use serde_json::{Map, Value, json};
 
-/// Ecpay bodies that are not JSON are a business-parameter error.
-pub type EcpayBody = DouyinBody<{ codes::BAD_PARAMETER }>;
-
-const AMOUNT_RANGE: std::ops::RangeInclusive<i64> = 1..=10_000_000_000;
+/// Fen; refunds share the range.
+pub const AMOUNT_RANGE: std::ops::RangeInclusive<i64> = 1..=10_000_000_000;
 const VALID_TIME_RANGE: std::ops::RangeInclusive<i64> = 300..=172_800;
 const TEXT_MAX_BYTES: usize = 128;
 const TEXT_MAX_CHARS: usize = 42;
-const NOTIFY_URL_MAX_BYTES: usize = 256;
-const CP_EXTRA_MAX_BYTES: usize = 2048;
-const SIGN_MAX_BYTES: usize = 344;
-const ID_MAX_BYTES: usize = 64;
-
-/// The checks every ecpay call passes before its own parameters are looked at: the
-/// app exists and the request is signed with its SALT. The sign is computed over the
-/// body exactly as received, so a client that signs one value and sends another
-/// (`"1"` vs `1` is fine, `1.0` vs `1` is not) fails here.
-fn authenticate(config: &SandboxConfig, params: &Map<String, Value>) -> Result<(), Json<Value>> {
-    if params.get("app_id").and_then(Value::as_str) != Some(config.app_id.as_str()) {
-        return Err(error(codes::BAD_APP_ID, "app_id 不存在或不匹配 (bad app_id)"));
-    }
-    // Service providers add `thirdparty_id`; the sandbox app has none, so it is only type-checked.
-    let thirdparty = params::optional_str(params, "thirdparty_id")
-        .and_then(|id| id.map_or(Ok(()), |id| params::max_bytes("thirdparty_id", id, ID_MAX_BYTES)));
-    if let Err(ParamError(tips)) = thirdparty {
-        return Err(error(codes::BAD_PARAMETER, tips));
-    }
-    let received = params
-        .get("sign")
-        .and_then(Value::as_str)
-        .filter(|s| s.len() <= SIGN_MAX_BYTES);
-    // Objects and arrays have no agreed signing rule (douyin.md §4): the sign cannot match.
-    let expected = ecpay_sign(params, &config.salt).ok();
-    match (received, expected) {
-        (Some(received), Some(expected)) if received == expected => Ok(()),
-        _ => Err(error(codes::BAD_SIGN, "验签异常")),
-    }
-}
+pub const NOTIFY_URL_MAX_BYTES: usize = 256;
+pub const CP_EXTRA_MAX_BYTES: usize = 2048;
 
 fn out_order_no(params: &Map<String, Value>) -> Result<&str, ParamError> {
-    let no = params::required_str(params, "out_order_no")?;
-    params::merchant_no("out_order_no", no)?;
-    Ok(no)
+    params::required_merchant_no(params, "out_order_no")
 }
 
 /// The `create_order` parameters, checked against the field table of douyin.md §3.
@@ -68,10 +37,7 @@ fn new_order(params: &Map<String, Value>, config: &SandboxConfig) -> Result<NewO
         params::max_chars(field, text, TEXT_MAX_CHARS)?;
     }
     let valid_time = params::required_int(params, "valid_time", VALID_TIME_RANGE)?;
-    let notify_url = params::optional_str(params, "notify_url")?;
-    if let Some(url) = notify_url {
-        params::max_bytes("notify_url", url, NOTIFY_URL_MAX_BYTES)?;
-    }
+    let notify_url = params::optional_bounded_str(params, "notify_url", NOTIFY_URL_MAX_BYTES)?;
     let cp_extra = params::optional_str(params, "cp_extra")?.unwrap_or_default();
     check_optional_fields(params)?;
     Ok(NewOrder {
@@ -90,15 +56,25 @@ fn new_order(params: &Map<String, Value>, config: &SandboxConfig) -> Result<NewO
 /// client sending them wrongly finds out.
 fn check_optional_fields(params: &Map<String, Value>) -> Result<(), ParamError> {
     for field in ["store_uid", "limit_pay_way"] {
-        if let Some(value) = params::optional_str(params, field)? {
-            params::max_bytes(field, value, ID_MAX_BYTES)?;
-        }
+        params::optional_bounded_str(params, field, ID_MAX_BYTES)?;
     }
     // Sent as a JSON string (douyin.md §3); an object would already have failed the sign.
     params::optional_str(params, "expand_order_info")?;
     params::optional_str(params, "msg_page")?;
     params::optional_int(params, "disable_msg", 0..=1)?;
     Ok(())
+}
+
+/// The order a refund or settlement acts on: it must exist and be paid.
+pub fn paid_order(orders: &OrderBook, out_order_no: &str, now: i64) -> Result<SandboxOrder, ParamError> {
+    let order = orders
+        .get(out_order_no, now)
+        .ok_or_else(|| ParamError::new("out_order_no", format!("{out_order_no}: order not found")))?;
+    if order.status != OrderStatus::Success {
+        let problem = format!("{out_order_no}: order is {}, not paid", order.status.as_str());
+        return Err(ParamError::new("out_order_no", problem));
+    }
+    Ok(order)
 }
 
 /// `POST /api/apps/ecpay/v1/create_order`.

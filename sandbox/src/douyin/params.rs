@@ -9,9 +9,21 @@ use std::ops::RangeInclusive;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamError(pub String);
 
+const PREFIX: &str = "参数错误: ";
+
 impl ParamError {
-    fn new(field: &str, problem: impl std::fmt::Display) -> ParamError {
-        ParamError(format!("参数错误: {field} {problem}"))
+    pub fn new(field: &str, problem: impl std::fmt::Display) -> ParamError {
+        ParamError(format!("{PREFIX}{field} {problem}"))
+    }
+
+    /// The same problem found inside `parent` (a JSON string field parsed into an
+    /// object): `img is required` becomes `order_detail.item_list[0].img is required`,
+    /// so that the message points at the exact nested field.
+    pub fn inside(self, parent: &str) -> ParamError {
+        match self.0.strip_prefix(PREFIX) {
+            Some(rest) => ParamError(format!("{PREFIX}{parent}.{rest}")),
+            None => self,
+        }
     }
 }
 
@@ -110,6 +122,26 @@ pub fn merchant_no(field: &str, value: &str) -> Result<(), ParamError> {
     Ok(())
 }
 
+/// A required merchant number (see [`merchant_no`]).
+pub fn required_merchant_no<'a>(params: &'a Map<String, Value>, field: &str) -> Result<&'a str, ParamError> {
+    let no = required_str(params, field)?;
+    merchant_no(field, no)?;
+    Ok(no)
+}
+
+/// An optional string of at most `max` bytes.
+pub fn optional_bounded_str<'a>(
+    params: &'a Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> Result<Option<&'a str>, ParamError> {
+    let value = optional_str(params, field)?;
+    if let Some(text) = value {
+        max_bytes(field, text, max)?;
+    }
+    Ok(value)
+}
+
 /// The longest prefix of `value` that fits in `max` bytes without splitting a character.
 pub fn truncate_bytes(value: &str, max: usize) -> &str {
     if value.len() <= max {
@@ -170,6 +202,38 @@ mod tests {
         assert!(merchant_no("out_order_no", "Ab_09-*").is_ok());
         assert!(merchant_no("out_order_no", "a b").is_err());
         assert!(merchant_no("out_order_no", &"1".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn nested_problems_name_the_whole_path() {
+        let item = params(json!({"price": "1"}));
+        let problem = required_int(&item, "price", 0..=10)
+            .unwrap_err()
+            .inside("order_detail.item_list[0]");
+        assert!(
+            problem
+                .0
+                .starts_with("参数错误: order_detail.item_list[0].price must be an integer")
+        );
+        assert_eq!(
+            ParamError("free text".into()).inside("x"),
+            ParamError("free text".into())
+        );
+    }
+
+    #[test]
+    fn bounded_and_merchant_number_readers() {
+        let p = params(json!({"no": "R-1", "bad": "R 1", "url": "x".repeat(9)}));
+        assert_eq!(required_merchant_no(&p, "no"), Ok("R-1"));
+        assert!(required_merchant_no(&p, "bad").is_err());
+        assert!(required_merchant_no(&p, "missing").is_err());
+        assert_eq!(optional_bounded_str(&p, "missing", 8), Ok(None));
+        assert!(
+            optional_bounded_str(&p, "url", 8)
+                .unwrap_err()
+                .0
+                .contains("url is longer than 8 bytes")
+        );
     }
 
     #[test]

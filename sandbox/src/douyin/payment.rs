@@ -1,14 +1,12 @@
 //! A payer paying or failing: the state change on the platform, then the callbacks.
 
+pub use super::callback::MAX_DELIVERIES;
 use super::callback::{self, Delivery};
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
 use crate::error::SandboxError;
 use crate::state::{State, lock};
 use serde::{Deserialize, Serialize};
-
-/// More concurrent callbacks than this is a typo, not a test.
-pub const MAX_DELIVERIES: usize = 1000;
 
 /// How `pay` reports the payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing;
 use minipay::douyin::sign::{ecpay_sign, verify_callback};
-use sandbox::{Sandbox, SandboxConfig};
+use sandbox::{PayOptions, Sandbox, SandboxConfig};
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,12 @@ pub const TOKEN: &str = "douyin_mini_token";
 pub const CREATE_ORDER: &str = "/api/apps/ecpay/v1/create_order";
 pub const QUERY_ORDER: &str = "/api/apps/ecpay/v1/query_order";
 pub const JSCODE2SESSION: &str = "/api/apps/v2/jscode2session";
+pub const CREATE_REFUND: &str = "/api/apps/ecpay/v1/create_refund";
+pub const QUERY_REFUND: &str = "/api/apps/ecpay/v1/query_refund";
+pub const SETTLE: &str = "/api/apps/ecpay/v1/settle";
+pub const QUERY_SETTLE: &str = "/api/apps/ecpay/v1/query_settle";
+pub const ACCESS_TOKEN: &str = "/api/apps/v2/token";
+pub const ORDER_PUSH: &str = "/api/apps/order/v2/push";
 
 pub fn config(notify_url: Option<String>) -> SandboxConfig {
     SandboxConfig {
@@ -102,6 +108,70 @@ pub async fn query_order(sandbox: &Sandbox, out_order_no: &str) -> Value {
     let (status, answer) = post(sandbox, QUERY_ORDER, &signed(json!({ "out_order_no": out_order_no }))).await;
     assert_eq!(status, 200);
     answer
+}
+
+/// POSTs a signed ecpay body made of `fields`; returns the answer (always HTTP 200).
+pub async fn ecpay(sandbox: &Sandbox, path: &str, fields: Value) -> Value {
+    let (status, answer) = post(sandbox, path, &signed(fields)).await;
+    assert_eq!(status, 200, "{path} answered {answer}");
+    answer
+}
+
+/// The `err_no` and `err_tips` of an answer.
+pub fn err(answer: &Value) -> (i64, String) {
+    (
+        answer["err_no"].as_i64().unwrap(),
+        answer["err_tips"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Creates an order (total 1990) and pays it without sending a callback.
+pub async fn paid_order(sandbox: &Sandbox, out_order_no: &str) {
+    create_order(sandbox, order_fields(out_order_no)).await;
+    let options = PayOptions {
+        deliveries: 0,
+        notify_url: Some("http://127.0.0.1:1/unused".into()),
+        ..PayOptions::default()
+    };
+    sandbox.pay(out_order_no, options).await.unwrap();
+}
+
+pub fn refund_fields(out_order_no: &str, out_refund_no: &str, refund_amount: i64) -> Value {
+    json!({
+        "out_order_no": out_order_no,
+        "out_refund_no": out_refund_no,
+        "reason": "用户申请退款",
+        "refund_amount": refund_amount,
+    })
+}
+
+/// `settle_params` is a JSON string, as sent on the wire.
+pub fn settle_fields(out_order_no: &str, out_settle_no: &str, receivers: Value) -> Value {
+    json!({
+        "out_order_no": out_order_no,
+        "out_settle_no": out_settle_no,
+        "settle_desc": "主动结算",
+        "settle_params": receivers.to_string(),
+    })
+}
+
+/// The parsed `msg` of a callback envelope.
+pub fn msg_of(envelope: &Value) -> Value {
+    serde_json::from_str(envelope["msg"].as_str().unwrap()).unwrap()
+}
+
+/// The keys of the raw `msg` string in the order they were sent (serde_json's `Value`
+/// would sort them).
+pub fn msg_keys(envelope: &Value) -> Vec<String> {
+    let msg = envelope["msg"].as_str().unwrap();
+    let mut keys: Vec<(usize, String)> = msg_of(envelope)
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|key| (msg.find(&format!("\"{key}\":")).unwrap(), key.clone()))
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, key)| key).collect()
 }
 
 /// A stand-in backend notify endpoint: verifies each callback with the Token, keeps

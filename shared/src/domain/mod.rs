@@ -2,5 +2,7 @@
 
 pub mod ids;
 pub mod order;
+pub mod push;
+pub mod refund;
 pub mod text;
 pub mod time;

@@ -147,7 +147,12 @@ pub struct Order {
     /// accepted the order.
     pub platform_order: Option<PlatformOrder>,
     pub payment: Option<Payment>,
+    /// Refunds that succeeded.
     pub refunded_amount: i64,
+    /// Refunds asked for and not yet finished.
+    pub refunding_amount: i64,
+    /// The order's settlement, once one was asked for.
+    pub settle_status: Option<super::refund::SettleStatus>,
     pub updated_at: i64,
 }
 
@@ -160,6 +165,21 @@ pub struct PlatformOrder {
 impl Order {
     /// Whether the same user asking for the same thing again should get this order back
     /// rather than a new one: still unpaid, and with enough time left to pay.
+    /// What can still be refunded: the paid amount less refunds done and in flight.
+    pub fn refundable(&self) -> i64 {
+        match self.status {
+            OrderStatus::Paid | OrderStatus::Refunded => {
+                (self.total_amount - self.refunded_amount - self.refunding_amount).max(0)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether a refund must come from the settled balance (`all_settle`).
+    pub fn settled(&self) -> bool {
+        matches!(self.settle_status, Some(s) if s != super::refund::SettleStatus::Fail)
+    }
+
     pub fn reusable_at(&self, now: i64) -> bool {
         self.status == OrderStatus::Pending && now + REUSE_MARGIN_SECS < self.pay_deadline
     }

@@ -73,8 +73,8 @@ pub trait DouyinApi: Send + Sync {
 }
 
 pub struct DouyinClient {
-    http: reqwest::Client,
-    config: DouyinConfig,
+    pub(super) http: reqwest::Client,
+    pub(super) config: DouyinConfig,
 }
 
 /// Ecpay codes that mean "outcome unknown, try again with the same parameters".
@@ -89,17 +89,17 @@ impl DouyinClient {
         Self { http, config }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.api_base)
     }
 
-    async fn post_once(&self, path: &str, body: &Value) -> Result<Value, PlatformError> {
+    pub(super) async fn post_once(&self, path: &str, body: &Value) -> Result<Value, PlatformError> {
         outbound::send(self.http.post(self.url(path)).json(body)).await?.json()
     }
 
     /// Posts a call the platform treats as idempotent, retrying once when the outcome
     /// is unknown (transport failure, 5xx, err_no 1000/1001).
-    async fn post_idempotent(&self, path: &str, body: &Value) -> Result<Value, PlatformError> {
+    pub(super) async fn post_idempotent(&self, path: &str, body: &Value) -> Result<Value, PlatformError> {
         match self.post_once(path, body).await {
             Ok(answer) if !RETRYABLE_ERR_NO.contains(&err_no(&answer)) => Ok(answer),
             Ok(_) | Err(PlatformError::Unavailable(_)) => {
@@ -111,7 +111,7 @@ impl DouyinClient {
     }
 
     /// A signed ecpay body: `app_id`, the fields, and `sign` over the same values.
-    fn signed(&self, mut fields: Map<String, Value>) -> Result<Value, PlatformError> {
+    pub(super) fn signed(&self, mut fields: Map<String, Value>) -> Result<Value, PlatformError> {
         let salt = self
             .config
             .salt
@@ -125,7 +125,7 @@ impl DouyinClient {
     }
 }
 
-fn err_no(answer: &Value) -> i64 {
+pub(super) fn err_no(answer: &Value) -> i64 {
     answer.get("err_no").and_then(Value::as_i64).unwrap_or(-1)
 }
 
@@ -137,7 +137,7 @@ fn err_tips(answer: &Value) -> String {
         .to_owned()
 }
 
-fn str_field(value: &Value, key: &str) -> String {
+pub(super) fn str_field(value: &Value, key: &str) -> String {
     match value.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -146,7 +146,7 @@ fn str_field(value: &Value, key: &str) -> String {
 }
 
 /// Fails unless `err_no` is 0, keeping the platform's code and message.
-fn ok_or_rejected(answer: Value) -> Result<Value, PlatformError> {
+pub(super) fn ok_or_rejected(answer: Value) -> Result<Value, PlatformError> {
     match answer.get("err_no").and_then(Value::as_i64) {
         Some(0) => Ok(answer),
         Some(code) => Err(PlatformError::rejected(code, err_tips(&answer))),

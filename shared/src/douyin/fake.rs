@@ -52,3 +52,32 @@ impl DouyinApi for FakeDouyin {
         self.query_answer.lock().unwrap().clone().unwrap_or(Ok(None))
     }
 }
+
+#[async_trait]
+impl super::EcpayMoney for FakeDouyin {
+    async fn create_refund(&self, refund: &super::money::CreateRefund) -> Result<String, PlatformError> {
+        Ok(format!("rf-{}", refund.out_refund_no))
+    }
+    async fn query_refund(&self, _no: &str) -> Result<super::money::MoneyQuery, PlatformError> {
+        Err(PlatformError::Unavailable("not scripted".into()))
+    }
+    async fn settle(&self, settle: &super::money::CreateSettle) -> Result<String, PlatformError> {
+        Ok(format!("st-{}", settle.out_settle_no))
+    }
+    async fn query_settle(&self, _no: &str) -> Result<super::money::MoneyQuery, PlatformError> {
+        Err(PlatformError::Unavailable("not scripted".into()))
+    }
+}
+
+#[async_trait]
+impl super::OrderCenter for FakeDouyin {
+    async fn fetch_access_token(&self) -> Result<super::order_center::FreshToken, PlatformError> {
+        Ok(super::order_center::FreshToken {
+            token: Secret::new("fake-access-token"),
+            expires_in: 7200,
+        })
+    }
+    async fn push_order(&self, _push: &super::order_center::OrderPush, _token: &Secret) -> Result<(), PlatformError> {
+        Ok(())
+    }
+}

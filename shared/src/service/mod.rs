@@ -6,5 +6,8 @@ pub mod login;
 pub mod notify;
 pub mod orders;
 pub mod prepay;
+pub mod push;
+pub mod refund;
+pub mod settle;
 #[cfg(test)]
 mod tests;

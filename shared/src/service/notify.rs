@@ -1,10 +1,12 @@
 //! Platform callbacks: verify over the raw body, then apply exactly once.
 
 use crate::app::App;
+use crate::domain::order::Platform;
+use crate::domain::refund::SettleStatus;
 use crate::domain::time::now_secs;
 use crate::douyin::{Callback, CallbackError};
-use crate::store::PaidOutcome;
-use serde::Serialize;
+use crate::store::{Finish, PaidOutcome};
+use serde::{Deserialize, Serialize};
 
 /// What the platform is answered: `err_no` 0 means processed (now or before).
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -45,13 +47,95 @@ pub async fn douyin_callback(app: &App, raw_body: &[u8]) -> DouyinReply {
         }
         Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
     };
+    if let Err(err) = app
+        .store
+        .keep_callback(Platform::Douyin, &callback.kind, raw_body, now_secs())
+        .await
+    {
+        tracing::error!(error = %err, "callback not kept; the platform will retry");
+        return DouyinReply::refuse(500, 5, "temporarily unable to record the callback");
+    }
     match callback.kind.as_str() {
         "payment" => payment(app, &callback).await,
+        "refund" => refund(app, &callback).await,
+        "settle" => settle(app, &callback).await,
         other => {
-            tracing::info!(kind = other, "verified callback acknowledged");
+            tracing::info!(kind = other, "verified callback kept and acknowledged");
             DouyinReply::success()
         }
     }
+}
+
+async fn refund(app: &App, callback: &Callback) -> DouyinReply {
+    let msg: RefundMsg = match serde_json::from_str(&callback.msg) {
+        Ok(msg) => msg,
+        Err(err) => return DouyinReply::refuse(400, 1, format!("msg does not parse: {err}")),
+    };
+    let success = match msg.status.as_str() {
+        "SUCCESS" => true,
+        "FAIL" => false,
+        _ => return DouyinReply::success(),
+    };
+    let stored = match app.store.get_refund(&msg.cp_refundno).await {
+        Ok(Some(refund)) => refund,
+        Ok(None) => {
+            tracing::error!(out_refund_no = %msg.cp_refundno, "refund callback for an unknown refund");
+            return DouyinReply::refuse(404, 4, "unknown refund");
+        }
+        Err(err) => return store_failed(err),
+    };
+    if msg.refund_amount.is_some_and(|amount| amount != stored.refund_amount) {
+        tracing::error!(out_refund_no = %msg.cp_refundno, "refund callback amount differs from the refund");
+        return DouyinReply::refuse(409, 3, "amount does not match the refund");
+    }
+    match app.store.finish_refund(&msg.cp_refundno, success, now_secs()).await {
+        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
+        Ok(Finish::NotFound) => DouyinReply::refuse(404, 4, "unknown refund"),
+        Err(err) => store_failed(err),
+    }
+}
+
+async fn settle(app: &App, callback: &Callback) -> DouyinReply {
+    let msg: SettleMsg = match serde_json::from_str(&callback.msg) {
+        Ok(msg) => msg,
+        Err(err) => return DouyinReply::refuse(400, 1, format!("msg does not parse: {err}")),
+    };
+    let status = match msg.status.as_str() {
+        "SUCCESS" => SettleStatus::Success,
+        "FAIL" => SettleStatus::Fail,
+        _ => return DouyinReply::success(),
+    };
+    match app.store.finish_settle(&msg.cp_settle_no, status, now_secs()).await {
+        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
+        Ok(Finish::NotFound) => {
+            tracing::error!(out_settle_no = %msg.cp_settle_no, "settle callback for an unknown settlement");
+            DouyinReply::refuse(404, 4, "unknown settlement")
+        }
+        Err(err) => store_failed(err),
+    }
+}
+
+fn store_failed(err: crate::error::StoreError) -> DouyinReply {
+    tracing::error!(error = %err, "callback not applied; the platform will retry");
+    DouyinReply::refuse(500, 5, "temporarily unable to record the callback")
+}
+
+/// The `msg` of a `refund` callback.
+#[derive(Debug, Deserialize)]
+struct RefundMsg {
+    cp_refundno: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    refund_amount: Option<i64>,
+}
+
+/// The `msg` of a `settle` callback.
+#[derive(Debug, Deserialize)]
+struct SettleMsg {
+    cp_settle_no: String,
+    #[serde(default)]
+    status: String,
 }
 
 async fn payment(app: &App, callback: &Callback) -> DouyinReply {
@@ -84,9 +168,6 @@ async fn payment(app: &App, callback: &Callback) -> DouyinReply {
             tracing::error!(out_order_no = %msg.cp_orderno, "payment for an unknown order");
             DouyinReply::refuse(404, 4, "unknown order")
         }
-        Err(err) => {
-            tracing::error!(error = %err, "payment not recorded; the platform will retry");
-            DouyinReply::refuse(500, 5, "temporarily unable to record the payment")
-        }
+        Err(err) => store_failed(err),
     }
 }

@@ -103,6 +103,8 @@ fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, am
         platform_order: None,
         payment: None,
         refunded_amount: 0,
+        refunding_amount: 0,
+        settle_status: None,
         updated_at: now,
     }
 }

@@ -25,11 +25,7 @@ fn app(douyin: Arc<FakeDouyin>, store: Arc<MemoryStore>) -> App {
     .map(|(k, v)| (k.into(), v.into()))
     .collect();
     let config = Config::from_source(&env, &HashMap::new()).unwrap();
-    App {
-        config,
-        store,
-        douyin: Some(douyin),
-    }
+    App::assemble(config, store, Some(douyin))
 }
 
 fn setup() -> (App, Arc<FakeDouyin>, Arc<MemoryStore>) {

@@ -3,12 +3,14 @@
 //! costs one request.
 
 use super::*;
+use crate::domain::refund::{RefundStatus, refund_result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,6 +55,37 @@ impl DynamoStore {
 
     fn count(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs a transaction; `Ok(false)` when it was cancelled (a condition failed or it
+    /// collided with another transaction), so that the caller can look and decide.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        self.count();
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    /// The order with its version, for updates conditioned on nobody having changed it.
+    async fn get_order_versioned(&self, out_order_no: &str) -> Result<Option<(Order, i64)>, StoreError> {
+        let Some(item) = self.get(order_pk(out_order_no), ORDER_SK).await? else {
+            return Ok(None);
+        };
+        Ok(Some((order_from_item(&item)?, get_n(&item, "version")?)))
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -159,6 +192,8 @@ fn order_to_item(order: &Order) -> Item {
         ("created_at".into(), n(order.created_at)),
         ("pay_deadline".into(), n(order.pay_deadline)),
         ("refunded_amount".into(), n(order.refunded_amount)),
+        ("refunding_amount".into(), n(order.refunding_amount)),
+        ("refundable".into(), n(order.refundable())),
         ("updated_at".into(), n(order.updated_at)),
         ("version".into(), n(1)),
     ]);
@@ -180,7 +215,8 @@ fn payment_attributes(p: &Payment) -> [(String, AttributeValue); 3] {
     ]
 }
 
-fn order_from_item(item: &Item) -> Result<Order, StoreError> {
+/// Orders in DynamoDB's item form, as table reads and stream records carry them.
+pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
     let platform_order = match (opt_s(item, "platform_order_id"), opt_s(item, "order_token")) {
         (Some(order_id), Some(order_token)) => Some(PlatformOrder { order_id, order_token }),
         _ => None,
@@ -210,6 +246,8 @@ fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         platform_order,
         payment,
         refunded_amount: opt_n(item, "refunded_amount").unwrap_or_default(),
+        refunding_amount: opt_n(item, "refunding_amount").unwrap_or_default(),
+        settle_status: opt_s(item, "settle_status").and_then(|s| s.parse().ok()),
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
     })
 }
@@ -313,32 +351,18 @@ impl OrderStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        self.count();
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(slot.build().map_err(|e| StoreError::Malformed(e.to_string()))?)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(order_put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(InsertOutcome::Inserted),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                match self.reuse_slot(reuse_key).await? {
-                    Some(holder) => Ok(InsertOutcome::SlotHeldBy(holder)),
-                    // The slot holder went away between the two requests: try again.
-                    None => Err(StoreError::Unavailable("reuse slot changed concurrently".into())),
-                }
-            }
-            Err(err) => Err(unavailable(err)),
+        let slot = slot.build().map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let items = vec![
+            TransactWriteItem::builder().put(slot).build(),
+            TransactWriteItem::builder().put(order_put).build(),
+        ];
+        if self.transact(items).await? {
+            return Ok(InsertOutcome::Inserted);
+        }
+        match self.reuse_slot(reuse_key).await? {
+            Some(holder) => Ok(InsertOutcome::SlotHeldBy(holder)),
+            // The slot holder went away between the two requests: the caller retries.
+            None => Err(StoreError::Unavailable("reuse slot changed concurrently".into())),
         }
     }
 
@@ -391,7 +415,8 @@ impl OrderStore for DynamoStore {
             .key("pk", s(order_pk(out_order_no)))
             .key("sk", s(ORDER_SK))
             .update_expression(
-                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, updated_at = :now ADD version :one",
+                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, \
+                 refundable = :amount, updated_at = :now ADD version :one",
             )
             .condition_expression("attribute_exists(pk) AND total_amount = :amount AND #status IN (:s0, :s1, :s2, :s3)")
             .expression_attribute_names("#status", "status")
@@ -463,6 +488,541 @@ impl OrderStore for DynamoStore {
                 .as_ref()
                 .map(order_from_item)
                 .transpose(),
+        }
+    }
+}
+
+fn refund_pk(out_refund_no: &str) -> String {
+    format!("REFUND#{out_refund_no}")
+}
+const REFUND_SK: &str = "REFUND";
+
+fn settle_pk(out_settle_no: &str) -> String {
+    format!("SETTLE#{out_settle_no}")
+}
+const SETTLE_SK: &str = "SETTLE";
+
+fn token_pk(key: &str) -> String {
+    format!("TOKEN#{key}")
+}
+const TOKEN_SK: &str = "TOKEN";
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Malformed(e.to_string()))
+}
+
+fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
+    Ok(Refund {
+        out_refund_no: get_s(item, "out_refund_no")?,
+        out_order_no: get_s(item, "out_order_no")?,
+        refund_amount: get_n(item, "refund_amount")?,
+        reason: get_s(item, "reason")?,
+        status: get_s(item, "status")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("refund status".into()))?,
+        refund_no: opt_s(item, "refund_no"),
+        all_settle: matches!(item.get("all_settle"), Some(AttributeValue::Bool(true))),
+        created_at: get_n(item, "created_at")?,
+        updated_at: opt_n(item, "updated_at").unwrap_or_default(),
+    })
+}
+
+fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
+    Ok(Settlement {
+        out_settle_no: get_s(item, "out_settle_no")?,
+        out_order_no: get_s(item, "out_order_no")?,
+        settle_desc: get_s(item, "settle_desc")?,
+        settle_params: get_s(item, "settle_params")?,
+        status: get_s(item, "status")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("settle status".into()))?,
+        settle_no: opt_s(item, "settle_no"),
+        created_at: get_n(item, "created_at")?,
+        updated_at: opt_n(item, "updated_at").unwrap_or_default(),
+    })
+}
+
+/// Attempts of a read-then-conditional-write before giving up on a busy item.
+const OPTIMISTIC_ATTEMPTS: usize = 5;
+
+impl DynamoStore {
+    /// Sets a number attribute of an item once, unless it is set (platform numbers).
+    async fn set_once(
+        &self,
+        pk: String,
+        sk: &str,
+        attr: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<Option<Item>, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #attr = :value, updated_at = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#attr)")
+            .expression_attribute_names("#attr", attr)
+            .expression_attribute_values(":value", s(value))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => Ok(answer.attributes),
+            Err(err) => old_item_on_condition_failure(err),
+        }
+    }
+}
+
+#[async_trait]
+impl RefundStore for DynamoStore {
+    async fn begin_refund(&self, refund: &Refund) -> Result<BeginRefund, StoreError> {
+        let mut item = Item::from([
+            ("pk".into(), s(refund_pk(&refund.out_refund_no))),
+            ("sk".into(), s(REFUND_SK)),
+            ("entity".into(), s("REFUND")),
+            ("out_refund_no".into(), s(&refund.out_refund_no)),
+            ("out_order_no".into(), s(&refund.out_order_no)),
+            ("refund_amount".into(), n(refund.refund_amount)),
+            ("reason".into(), s(&refund.reason)),
+            ("status".into(), s(refund.status.as_str())),
+            ("all_settle".into(), AttributeValue::Bool(refund.all_settle)),
+            ("created_at".into(), n(refund.created_at)),
+            ("updated_at".into(), n(refund.updated_at)),
+        ]);
+        if let Some(no) = &refund.refund_no {
+            item.insert("refund_no".into(), s(no));
+        }
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let put = built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build(),
+            )?;
+            let take = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(order_pk(&refund.out_order_no)))
+                    .key("sk", s(ORDER_SK))
+                    .update_expression(
+                        "SET refundable = refundable - :amount, refunding_amount = refunding_amount + :amount, \
+                         updated_at = :now ADD version :one",
+                    )
+                    .condition_expression("attribute_exists(pk) AND #status = :paid AND refundable >= :amount")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":amount", n(refund.refund_amount))
+                    .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+                    .expression_attribute_values(":now", n(refund.created_at))
+                    .expression_attribute_values(":one", n(1))
+                    .build(),
+            )?;
+            let items = vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().update(take).build(),
+            ];
+            if self.transact(items).await? {
+                return Ok(BeginRefund::Started(refund.clone()));
+            }
+            if let Some(existing) = self.get_refund(&refund.out_refund_no).await? {
+                return Ok(BeginRefund::Exists(existing));
+            }
+            let Some(order) = self.get_order(&refund.out_order_no).await? else {
+                return Ok(BeginRefund::OrderNotFound);
+            };
+            if order.status != OrderStatus::Paid || order.refundable() < refund.refund_amount {
+                return Ok(BeginRefund::NotRefundable(order));
+            }
+            // Cancelled by a concurrent transaction on the order: try again.
+        }
+        Err(StoreError::Unavailable(
+            "order is busy with concurrent refunds; retry".into(),
+        ))
+    }
+
+    async fn get_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, StoreError> {
+        self.get(refund_pk(out_refund_no), REFUND_SK)
+            .await?
+            .as_ref()
+            .map(refund_from_item)
+            .transpose()
+    }
+
+    async fn record_refund_no(
+        &self,
+        out_refund_no: &str,
+        refund_no: &str,
+        now: i64,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.set_once(refund_pk(out_refund_no), REFUND_SK, "refund_no", refund_no, now)
+            .await?
+            .as_ref()
+            .map(refund_from_item)
+            .transpose()
+    }
+
+    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+        let to = if success {
+            RefundStatus::Success
+        } else {
+            RefundStatus::Fail
+        };
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let Some(refund) = self.get_refund(out_refund_no).await? else {
+                return Ok(Finish::NotFound);
+            };
+            if refund.status != RefundStatus::Processing {
+                return Ok(Finish::AlreadyFinished(refund));
+            }
+            let Some((order, version)) = self.get_order_versioned(&refund.out_order_no).await? else {
+                return Ok(Finish::NotFound);
+            };
+            let after = refund_result(&order, refund.refund_amount, success);
+            let end_refund = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(refund_pk(out_refund_no)))
+                    .key("sk", s(REFUND_SK))
+                    .update_expression("SET #status = :to, updated_at = :now")
+                    .condition_expression("#status = :processing")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":to", s(to.as_str()))
+                    .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
+                    .expression_attribute_values(":now", n(now))
+                    .build(),
+            )?;
+            let move_money = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(order_pk(&refund.out_order_no)))
+                    .key("sk", s(ORDER_SK))
+                    .update_expression(
+                        "SET refunded_amount = :refunded, refunding_amount = :refunding, refundable = :refundable, \
+                         #status = :status, updated_at = :now ADD version :one",
+                    )
+                    .condition_expression("version = :version")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":refunded", n(after.refunded_amount))
+                    .expression_attribute_values(":refunding", n(after.refunding_amount))
+                    .expression_attribute_values(":refundable", n(after.refundable))
+                    .expression_attribute_values(":status", s(after.status.as_str()))
+                    .expression_attribute_values(":now", n(now))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":version", n(version))
+                    .build(),
+            )?;
+            let items = vec![
+                TransactWriteItem::builder().update(end_refund).build(),
+                TransactWriteItem::builder().update(move_money).build(),
+            ];
+            if self.transact(items).await? {
+                return Ok(Finish::Applied(Refund {
+                    status: to,
+                    updated_at: now,
+                    ..refund
+                }));
+            }
+        }
+        Err(StoreError::Unavailable("order is busy; retry".into()))
+    }
+}
+
+#[async_trait]
+impl SettleStore for DynamoStore {
+    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
+        let item = Item::from([
+            ("pk".into(), s(settle_pk(&settlement.out_settle_no))),
+            ("sk".into(), s(SETTLE_SK)),
+            ("entity".into(), s("SETTLE")),
+            ("out_settle_no".into(), s(&settlement.out_settle_no)),
+            ("out_order_no".into(), s(&settlement.out_order_no)),
+            ("settle_desc".into(), s(&settlement.settle_desc)),
+            ("settle_params".into(), s(&settlement.settle_params)),
+            ("status".into(), s(settlement.status.as_str())),
+            ("created_at".into(), n(settlement.created_at)),
+            ("updated_at".into(), n(settlement.updated_at)),
+        ]);
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let put = built(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build(),
+            )?;
+            let mark = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(order_pk(&settlement.out_order_no)))
+                    .key("sk", s(ORDER_SK))
+                    .update_expression("SET settle_status = :processing, updated_at = :now ADD version :one")
+                    .condition_expression("attribute_exists(pk) AND #status = :paid")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":processing", s(SettleStatus::Processing.as_str()))
+                    .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+                    .expression_attribute_values(":now", n(settlement.created_at))
+                    .expression_attribute_values(":one", n(1))
+                    .build(),
+            )?;
+            let items = vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().update(mark).build(),
+            ];
+            if self.transact(items).await? {
+                return Ok(BeginSettle::Started(settlement.clone()));
+            }
+            if let Some(existing) = self.get_settlement(&settlement.out_settle_no).await? {
+                return Ok(BeginSettle::Exists(existing));
+            }
+            match self.get_order(&settlement.out_order_no).await? {
+                None => return Ok(BeginSettle::OrderNotFound),
+                Some(order) if order.status != OrderStatus::Paid => return Ok(BeginSettle::NotPaid(order)),
+                Some(_) => {}
+            }
+        }
+        Err(StoreError::Unavailable("order is busy; retry".into()))
+    }
+
+    async fn get_settlement(&self, out_settle_no: &str) -> Result<Option<Settlement>, StoreError> {
+        self.get(settle_pk(out_settle_no), SETTLE_SK)
+            .await?
+            .as_ref()
+            .map(settlement_from_item)
+            .transpose()
+    }
+
+    async fn record_settle_no(
+        &self,
+        out_settle_no: &str,
+        settle_no: &str,
+        now: i64,
+    ) -> Result<Option<Settlement>, StoreError> {
+        self.set_once(settle_pk(out_settle_no), SETTLE_SK, "settle_no", settle_no, now)
+            .await?
+            .as_ref()
+            .map(settlement_from_item)
+            .transpose()
+    }
+
+    async fn finish_settle(
+        &self,
+        out_settle_no: &str,
+        status: SettleStatus,
+        now: i64,
+    ) -> Result<Finish<Settlement>, StoreError> {
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            let Some(settlement) = self.get_settlement(out_settle_no).await? else {
+                return Ok(Finish::NotFound);
+            };
+            if settlement.status != SettleStatus::Processing {
+                return Ok(Finish::AlreadyFinished(settlement));
+            }
+            let end = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(settle_pk(out_settle_no)))
+                    .key("sk", s(SETTLE_SK))
+                    .update_expression("SET #status = :to, updated_at = :now")
+                    .condition_expression("#status = :processing")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":to", s(status.as_str()))
+                    .expression_attribute_values(":processing", s(SettleStatus::Processing.as_str()))
+                    .expression_attribute_values(":now", n(now))
+                    .build(),
+            )?;
+            let mark = built(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(order_pk(&settlement.out_order_no)))
+                    .key("sk", s(ORDER_SK))
+                    .update_expression("SET settle_status = :to, updated_at = :now ADD version :one")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":to", s(status.as_str()))
+                    .expression_attribute_values(":now", n(now))
+                    .expression_attribute_values(":one", n(1))
+                    .build(),
+            )?;
+            let items = vec![
+                TransactWriteItem::builder().update(end).build(),
+                TransactWriteItem::builder().update(mark).build(),
+            ];
+            if self.transact(items).await? {
+                return Ok(Finish::Applied(Settlement {
+                    status,
+                    updated_at: now,
+                    ..settlement
+                }));
+            }
+        }
+        Err(StoreError::Unavailable("settlement is busy; retry".into()))
+    }
+}
+
+#[async_trait]
+impl AuditStore for DynamoStore {
+    async fn keep_callback(
+        &self,
+        platform: Platform,
+        kind: &str,
+        raw_body: &[u8],
+        received_at: i64,
+    ) -> Result<(), StoreError> {
+        let digest = hex::encode(Sha256::digest(raw_body));
+        let body = match std::str::from_utf8(raw_body) {
+            Ok(text) => s(text),
+            Err(_) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(raw_body)),
+        };
+        self.count();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("CALLBACK#{digest}")))
+            .item("sk", s("CALLBACK"))
+            .item("entity", s("CALLBACK"))
+            .item("platform", s(platform.as_str()))
+            .item("kind", s(kind))
+            .item("body", body)
+            .item("received_at", n(received_at))
+            // The first receipt is the one kept: a redelivery of the same bytes adds nothing.
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
+        let Some(item) = self.get(token_pk(key), TOKEN_SK).await? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredToken {
+            token: opt_s(&item, "token").map(Secret::new),
+            expires_at: opt_n(&item, "expires_at").unwrap_or_default(),
+            version: opt_n(&item, "version").unwrap_or_default(),
+            lease_until: opt_n(&item, "lease_until").unwrap_or_default(),
+        }))
+    }
+
+    async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(key)))
+            .key("sk", s(TOKEN_SK))
+            .update_expression("SET lease_owner = :me, lease_until = :until, entity = :entity")
+            .condition_expression(
+                "(attribute_not_exists(lease_until) OR lease_until < :now) \
+                 AND (attribute_not_exists(version) OR version = :seen)",
+            )
+            .expression_attribute_values(":seen", n(seen))
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":entity", s("TOKEN"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => old_item_on_condition_failure(err).map(|_| false),
+        }
+    }
+
+    async fn save_token(
+        &self,
+        key: &str,
+        owner: &str,
+        token: &Secret,
+        expires_at: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(key)))
+            .key("sk", s(TOKEN_SK))
+            .update_expression(
+                "SET #token = :token, expires_at = :expires, #ttl = :ttl ADD version :one REMOVE lease_owner, lease_until",
+            )
+            .condition_expression("lease_owner = :me")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":token", s(token.expose()))
+            .expression_attribute_values(":expires", n(expires_at))
+            .expression_attribute_values(":ttl", n(expires_at + 86_400))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":me", s(owner))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => Ok(Some(
+                answer
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| opt_n(a, "version"))
+                    .unwrap_or(0),
+            )),
+            Err(err) => old_item_on_condition_failure(err).map(|_| None),
+        }
+    }
+
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(key)))
+            .key("sk", s(TOKEN_SK))
+            .update_expression("REMOVE lease_owner, lease_until")
+            .condition_expression("lease_owner = :me")
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => old_item_on_condition_failure(err).map(|_| ()),
+        }
+    }
+
+    async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(token_pk(key)))
+            .key("sk", s(TOKEN_SK))
+            .update_expression("SET expires_at = :zero")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":version", n(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => old_item_on_condition_failure(err).map(|_| ()),
         }
     }
 }

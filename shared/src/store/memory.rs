@@ -2,6 +2,7 @@
 //! conditional write.
 
 use super::*;
+use crate::domain::refund::{RefundStatus, refund_result};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -16,6 +17,19 @@ struct Inner {
     catalog: HashMap<String, CatalogItem>,
     orders: HashMap<String, Order>,
     slots: HashMap<String, String>,
+    refunds: HashMap<String, Refund>,
+    settlements: HashMap<String, Settlement>,
+    callbacks: HashMap<Vec<u8>, String>,
+    tokens: HashMap<String, MemoryToken>,
+}
+
+#[derive(Clone, Default)]
+struct MemoryToken {
+    token: Option<Secret>,
+    expires_at: i64,
+    version: i64,
+    lease_owner: Option<String>,
+    lease_until: i64,
 }
 
 impl MemoryStore {
@@ -133,6 +147,8 @@ impl OrderStore for MemoryStore {
         }
         order.status = OrderStatus::Paid;
         order.payment = Some(payment.clone());
+        order.refunded_amount = 0;
+        order.refunding_amount = 0;
         order.updated_at = now;
         Ok(PaidOutcome::Applied(order.clone()))
     }
@@ -152,5 +168,224 @@ impl OrderStore for MemoryStore {
             order.updated_at = now;
         }
         Ok(Some(order.clone()))
+    }
+}
+
+#[async_trait]
+impl RefundStore for MemoryStore {
+    async fn begin_refund(&self, refund: &Refund) -> Result<BeginRefund, StoreError> {
+        let mut inner = self.lock();
+        if let Some(existing) = inner.refunds.get(&refund.out_refund_no) {
+            return Ok(BeginRefund::Exists(existing.clone()));
+        }
+        let Some(order) = inner.orders.get_mut(&refund.out_order_no) else {
+            return Ok(BeginRefund::OrderNotFound);
+        };
+        if order.status != OrderStatus::Paid || order.refundable() < refund.refund_amount {
+            return Ok(BeginRefund::NotRefundable(order.clone()));
+        }
+        order.refunding_amount += refund.refund_amount;
+        order.updated_at = refund.created_at;
+        inner.refunds.insert(refund.out_refund_no.clone(), refund.clone());
+        Ok(BeginRefund::Started(refund.clone()))
+    }
+
+    async fn get_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, StoreError> {
+        Ok(self.lock().refunds.get(out_refund_no).cloned())
+    }
+
+    async fn record_refund_no(
+        &self,
+        out_refund_no: &str,
+        refund_no: &str,
+        now: i64,
+    ) -> Result<Option<Refund>, StoreError> {
+        let mut inner = self.lock();
+        let Some(refund) = inner.refunds.get_mut(out_refund_no) else {
+            return Ok(None);
+        };
+        if refund.refund_no.is_none() {
+            refund.refund_no = Some(refund_no.to_owned());
+            refund.updated_at = now;
+        }
+        Ok(Some(refund.clone()))
+    }
+
+    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+        let mut inner = self.lock();
+        let Some(refund) = inner.refunds.get(out_refund_no).cloned() else {
+            return Ok(Finish::NotFound);
+        };
+        if refund.status != RefundStatus::Processing {
+            return Ok(Finish::AlreadyFinished(refund));
+        }
+        let Some(order) = inner.orders.get_mut(&refund.out_order_no) else {
+            return Ok(Finish::NotFound);
+        };
+        let after = refund_result(order, refund.refund_amount, success);
+        order.refunded_amount = after.refunded_amount;
+        order.refunding_amount = after.refunding_amount;
+        order.status = after.status;
+        order.updated_at = now;
+        let refund = inner
+            .refunds
+            .get_mut(out_refund_no)
+            .expect("read above under the same lock");
+        refund.status = if success {
+            RefundStatus::Success
+        } else {
+            RefundStatus::Fail
+        };
+        refund.updated_at = now;
+        Ok(Finish::Applied(refund.clone()))
+    }
+}
+
+#[async_trait]
+impl SettleStore for MemoryStore {
+    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
+        let mut inner = self.lock();
+        if let Some(existing) = inner.settlements.get(&settlement.out_settle_no) {
+            return Ok(BeginSettle::Exists(existing.clone()));
+        }
+        let Some(order) = inner.orders.get_mut(&settlement.out_order_no) else {
+            return Ok(BeginSettle::OrderNotFound);
+        };
+        if order.status != OrderStatus::Paid {
+            return Ok(BeginSettle::NotPaid(order.clone()));
+        }
+        order.settle_status = Some(SettleStatus::Processing);
+        inner
+            .settlements
+            .insert(settlement.out_settle_no.clone(), settlement.clone());
+        Ok(BeginSettle::Started(settlement.clone()))
+    }
+
+    async fn get_settlement(&self, out_settle_no: &str) -> Result<Option<Settlement>, StoreError> {
+        Ok(self.lock().settlements.get(out_settle_no).cloned())
+    }
+
+    async fn record_settle_no(
+        &self,
+        out_settle_no: &str,
+        settle_no: &str,
+        now: i64,
+    ) -> Result<Option<Settlement>, StoreError> {
+        let mut inner = self.lock();
+        let Some(settlement) = inner.settlements.get_mut(out_settle_no) else {
+            return Ok(None);
+        };
+        if settlement.settle_no.is_none() {
+            settlement.settle_no = Some(settle_no.to_owned());
+            settlement.updated_at = now;
+        }
+        Ok(Some(settlement.clone()))
+    }
+
+    async fn finish_settle(
+        &self,
+        out_settle_no: &str,
+        status: SettleStatus,
+        now: i64,
+    ) -> Result<Finish<Settlement>, StoreError> {
+        let mut inner = self.lock();
+        let Some(settlement) = inner.settlements.get_mut(out_settle_no) else {
+            return Ok(Finish::NotFound);
+        };
+        if settlement.status != SettleStatus::Processing {
+            return Ok(Finish::AlreadyFinished(settlement.clone()));
+        }
+        settlement.status = status;
+        settlement.updated_at = now;
+        let settlement = settlement.clone();
+        if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
+            order.settle_status = Some(status);
+        }
+        Ok(Finish::Applied(settlement))
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryStore {
+    async fn keep_callback(
+        &self,
+        _platform: Platform,
+        kind: &str,
+        raw_body: &[u8],
+        _at: i64,
+    ) -> Result<(), StoreError> {
+        self.lock().callbacks.insert(raw_body.to_vec(), kind.to_owned());
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    pub fn kept_callbacks(&self) -> usize {
+        self.lock().callbacks.len()
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
+        Ok(self.lock().tokens.get(key).map(|t| StoredToken {
+            token: t.token.clone(),
+            expires_at: t.expires_at,
+            version: t.version,
+            lease_until: t.lease_until,
+        }))
+    }
+
+    async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.tokens.entry(key.to_owned()).or_default();
+        if (entry.lease_owner.is_some() && entry.lease_until >= now) || entry.version != seen {
+            return Ok(false);
+        }
+        entry.lease_owner = Some(owner.to_owned());
+        entry.lease_until = until;
+        Ok(true)
+    }
+
+    async fn save_token(
+        &self,
+        key: &str,
+        owner: &str,
+        token: &Secret,
+        expires_at: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.tokens.entry(key.to_owned()).or_default();
+        if entry.lease_owner.as_deref() != Some(owner) {
+            return Ok(None);
+        }
+        let version = entry.version + 1;
+        *entry = MemoryToken {
+            token: Some(token.clone()),
+            expires_at,
+            version,
+            lease_owner: None,
+            lease_until: 0,
+        };
+        Ok(Some(version))
+    }
+
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        if let Some(entry) = self.lock().tokens.get_mut(key)
+            && entry.lease_owner.as_deref() == Some(owner)
+        {
+            entry.lease_owner = None;
+            entry.lease_until = 0;
+        }
+        Ok(())
+    }
+
+    async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        if let Some(entry) = self.lock().tokens.get_mut(key)
+            && entry.version == version
+        {
+            entry.expires_at = 0;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod memory;
 
 use crate::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
+use crate::domain::refund::{Refund, SettleStatus, Settlement};
 use crate::error::StoreError;
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -103,6 +104,128 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Option<Order>, StoreError>;
 }
 
+/// The result of asking for a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginRefund {
+    /// Recorded as in flight and subtracted from the refundable amount.
+    Started(Refund),
+    /// A refund with this number exists; nothing was written.
+    Exists(Refund),
+    OrderNotFound,
+    /// The order is not paid, or the amount is more than what is left to refund.
+    NotRefundable(Order),
+}
+
+/// The result of recording how a refund or settlement ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish<T> {
+    /// This call recorded the end.
+    Applied(T),
+    /// It had ended before (a duplicate callback).
+    AlreadyFinished(T),
+    NotFound,
+}
+
+#[async_trait]
+pub trait RefundStore: Send + Sync {
+    /// Records the refund as in flight and takes its amount off the order's refundable
+    /// amount, atomically: racing refunds can never exceed what was paid.
+    async fn begin_refund(&self, refund: &Refund) -> Result<BeginRefund, StoreError>;
+    async fn get_refund(&self, out_refund_no: &str) -> Result<Option<Refund>, StoreError>;
+    /// Records the platform's refund number; returns the refund as stored afterwards.
+    async fn record_refund_no(
+        &self,
+        out_refund_no: &str,
+        refund_no: &str,
+        now: i64,
+    ) -> Result<Option<Refund>, StoreError>;
+    /// Ends an in-flight refund exactly once, moving the order's money fields with it.
+    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError>;
+}
+
+/// The result of asking for a settlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginSettle {
+    Started(Settlement),
+    Exists(Settlement),
+    OrderNotFound,
+    NotPaid(Order),
+}
+
+#[async_trait]
+pub trait SettleStore: Send + Sync {
+    /// Records the settlement as in flight on a paid order, atomically with the order.
+    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError>;
+    async fn get_settlement(&self, out_settle_no: &str) -> Result<Option<Settlement>, StoreError>;
+    async fn record_settle_no(
+        &self,
+        out_settle_no: &str,
+        settle_no: &str,
+        now: i64,
+    ) -> Result<Option<Settlement>, StoreError>;
+    async fn finish_settle(
+        &self,
+        out_settle_no: &str,
+        status: SettleStatus,
+        now: i64,
+    ) -> Result<Finish<Settlement>, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Keeps a verified callback as received (deliveries of the same body are kept once).
+    async fn keep_callback(
+        &self,
+        platform: Platform,
+        kind: &str,
+        raw_body: &[u8],
+        received_at: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// A cached platform access token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub token: Option<Secret>,
+    pub expires_at: i64,
+    pub version: i64,
+    /// Until when a refresher holds the lease.
+    pub lease_until: i64,
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError>;
+    /// Takes the refresh lease if nobody holds a live one and the stored token is still
+    /// the `seen_version` the caller found stale (0: none), so that an instance that
+    /// looked just before another's refresh does not refresh again.
+    async fn take_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        seen_version: i64,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Stores a new token and ends the lease, if `owner` still holds it; the new
+    /// version, or `None` when the lease was lost.
+    async fn save_token(
+        &self,
+        key: &str,
+        owner: &str,
+        token: &Secret,
+        expires_at: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Gives the lease up after a failed refresh.
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError>;
+    /// Marks the token of `version` expired (the platform refused it), unless a newer
+    /// one is stored already.
+    async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError>;
+}
+
 /// Everything a function may need from the table.
-pub trait Store: SessionStore + CatalogStore + OrderStore {}
-impl<T: SessionStore + CatalogStore + OrderStore> Store for T {}
+pub trait Store:
+    SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore
+{
+}
+impl<T: SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore> Store for T {}

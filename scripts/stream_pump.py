@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Feeds the table's DynamoDB stream to the `push` function, as Lambda's event source
+mapping does in AWS: reads new stream records from the local DynamoDB API (moto),
+invokes `push` through `cargo lambda watch` with a Lambda DynamoDB event, and retries
+from the first record `push` reports in `batchItemFailures` (a bounded number of times,
+then the records go to a failure file, the local stand-in for the SQS destination).
+"""
+import argparse
+import base64
+import datetime
+import json
+import sys
+import time
+import urllib.request
+
+import boto3
+
+BATCH_SIZE = 25
+MAX_RETRIES = 5
+
+
+def lambda_value(value):
+    """A stream attribute value as Lambda serialises it (binary as base64)."""
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for kind, inner in value.items():
+        if kind == "B":
+            out[kind] = base64.b64encode(inner).decode()
+        elif kind == "BS":
+            out[kind] = [base64.b64encode(b).decode() for b in inner]
+        elif kind == "M":
+            out[kind] = {k: lambda_value(v) for k, v in inner.items()}
+        elif kind == "L":
+            out[kind] = [lambda_value(v) for v in inner]
+        else:
+            out[kind] = inner
+    return out
+
+
+def lambda_record(record, stream_arn, region):
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime.datetime):
+        change["ApproximateCreationDateTime"] = created.timestamp()
+    elif created is None:
+        change["ApproximateCreationDateTime"] = time.time()
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in change:
+            change[image] = {k: lambda_value(v) for k, v in change[image].items()}
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def invoke(url, records):
+    body = json.dumps({"Records": records}).encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        answer = json.loads(resp.read() or b"{}")
+    return [f.get("itemIdentifier") for f in (answer or {}).get("batchItemFailures", [])]
+
+
+def deliver(url, records, failures_path):
+    """Invokes push until every record is through, retrying from the first failure."""
+    attempts = 0
+    while records:
+        failed = invoke(url, records)
+        if not failed:
+            return
+        first = min(records.index(r) for r in records if r["dynamodb"]["SequenceNumber"] in failed)
+        records = records[first:]
+        attempts += 1
+        if attempts > MAX_RETRIES:
+            with open(failures_path, "a") as out:
+                for record in records:
+                    out.write(json.dumps(record) + "\n")
+            print(f"stream_pump: {len(records)} record(s) failed {MAX_RETRIES} retries; kept in {failures_path}", file=sys.stderr)
+            return
+        time.sleep(min(2 ** attempts * 0.1, 2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--invoke-url", required=True, help="…/2015-03-31/functions/push/invocations")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--interval", type=float, default=0.3)
+    parser.add_argument("--failures", default="push-failures.jsonl")
+    args = parser.parse_args()
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
+    streams = boto3.client("dynamodbstreams", endpoint_url=args.endpoint_url, region_name=args.region)
+    stream_arn = dynamodb.describe_table(TableName=args.table)["Table"]["LatestStreamArn"]
+    iterators = {}
+    print(f"stream_pump: feeding {stream_arn} to {args.invoke_url}", flush=True)
+    while True:
+        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in iterators:
+                iterators[shard_id] = streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = iterators[shard_id]
+            if iterator is None:
+                continue
+            answer = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
+            iterators[shard_id] = answer.get("NextShardIterator")
+            records = [lambda_record(r, stream_arn, args.region) for r in answer["Records"]]
+            if records:
+                deliver(args.invoke_url, records, args.failures)
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+//! Refunds and settlements: their states, and what a finished refund does to its order.
+
+use super::order::{Order, OrderStatus};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RefundStatus {
+    Processing,
+    Success,
+    Fail,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Processing => "PROCESSING",
+            RefundStatus::Success => "SUCCESS",
+            RefundStatus::Fail => "FAIL",
+        }
+    }
+}
+
+impl FromStr for RefundStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [RefundStatus::Processing, RefundStatus::Success, RefundStatus::Fail]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// Settlements share the refund's three states.
+pub type SettleStatus = RefundStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub out_refund_no: String,
+    pub out_order_no: String,
+    pub refund_amount: i64,
+    pub reason: String,
+    pub status: RefundStatus,
+    /// The platform's refund number, once it accepted the refund.
+    pub refund_no: Option<String>,
+    /// Refunded from the settled balance (the order was settled first).
+    pub all_settle: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Refund {
+    /// Whether a repeated request asks for the same refund (then it gets the same answer).
+    pub fn same_request(&self, out_order_no: &str, refund_amount: i64, reason: &str) -> bool {
+        self.out_order_no == out_order_no && self.refund_amount == refund_amount && self.reason == reason
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub out_settle_no: String,
+    pub out_order_no: String,
+    pub settle_desc: String,
+    /// The receivers as the JSON string sent and signed.
+    pub settle_params: String,
+    pub status: SettleStatus,
+    pub settle_no: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The money fields of an order after a refund of `amount` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundedOrder {
+    pub refunded_amount: i64,
+    pub refunding_amount: i64,
+    pub refundable: i64,
+    pub status: OrderStatus,
+}
+
+/// What a refund that was in flight does to its order when it succeeds or fails.
+pub fn refund_result(order: &Order, amount: i64, success: bool) -> RefundedOrder {
+    let refunding_amount = (order.refunding_amount - amount).max(0);
+    let refunded_amount = if success {
+        order.refunded_amount + amount
+    } else {
+        order.refunded_amount
+    };
+    let status = if success && refunded_amount >= order.total_amount {
+        OrderStatus::Refunded
+    } else {
+        order.status
+    };
+    RefundedOrder {
+        refunded_amount,
+        refunding_amount,
+        refundable: (order.total_amount - refunded_amount - refunding_amount).max(0),
+        status,
+    }
+}
+
+/// Receivers of a settlement may take at most this share of the order (percent).
+pub const SETTLE_RECEIVERS_MAX_PERCENT: i64 = 30;
+pub const SETTLE_RECEIVERS_MAX: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleReceiver {
+    pub merchant_uid: String,
+    pub amount: i64,
+}
+
+/// Checks receivers against the platform's rules, returning what is wrong.
+pub fn check_receivers(receivers: &[SettleReceiver], order_total: i64) -> Result<(), String> {
+    if receivers.len() > SETTLE_RECEIVERS_MAX {
+        return Err(format!("at most {SETTLE_RECEIVERS_MAX} receivers per settlement"));
+    }
+    if receivers
+        .iter()
+        .any(|r| r.merchant_uid.trim().is_empty() || r.amount < 1)
+    {
+        return Err("every receiver needs a merchant_uid and an amount of at least 1 fen".into());
+    }
+    let sum: i64 = receivers.iter().map(|r| r.amount).sum();
+    if sum * 100 > order_total * SETTLE_RECEIVERS_MAX_PERCENT {
+        return Err(format!(
+            "receivers may take at most {SETTLE_RECEIVERS_MAX_PERCENT}% of the order"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::{Platform, PlatformOrder};
+
+    fn paid(total: i64, refunded: i64, refunding: i64) -> Order {
+        Order {
+            out_order_no: "o".into(),
+            platform: Platform::Douyin,
+            openid: "u".into(),
+            sku: "s".into(),
+            quantity: 1,
+            total_amount: total,
+            subject: "s".into(),
+            body: "b".into(),
+            status: OrderStatus::Paid,
+            created_at: 0,
+            pay_deadline: 0,
+            platform_order: Some(PlatformOrder {
+                order_id: "1".into(),
+                order_token: "t".into(),
+            }),
+            payment: None,
+            refunded_amount: refunded,
+            refunding_amount: refunding,
+            settle_status: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_partial_refund_keeps_the_order_paid() {
+        let after = refund_result(&paid(100, 0, 30), 30, true);
+        assert_eq!(
+            after,
+            RefundedOrder {
+                refunded_amount: 30,
+                refunding_amount: 0,
+                refundable: 70,
+                status: OrderStatus::Paid
+            }
+        );
+    }
+
+    #[test]
+    fn the_last_refund_makes_the_order_refunded() {
+        let after = refund_result(&paid(100, 70, 30), 30, true);
+        assert_eq!(after.status, OrderStatus::Refunded);
+        assert_eq!((after.refunded_amount, after.refundable), (100, 0));
+    }
+
+    #[test]
+    fn a_failed_refund_gives_the_amount_back() {
+        let after = refund_result(&paid(100, 20, 50), 50, false);
+        assert_eq!(
+            after,
+            RefundedOrder {
+                refunded_amount: 20,
+                refunding_amount: 0,
+                refundable: 80,
+                status: OrderStatus::Paid
+            }
+        );
+    }
+
+    #[test]
+    fn receivers_follow_the_platform_rules() {
+        let r = |amount| SettleReceiver {
+            merchant_uid: "m".into(),
+            amount,
+        };
+        assert!(check_receivers(&[], 100).is_ok());
+        assert!(check_receivers(&[r(30)], 100).is_ok());
+        assert!(check_receivers(&[r(31)], 100).is_err());
+        assert!(check_receivers(&[r(1), r(1), r(1), r(1), r(1)], 1000).is_err());
+        assert!(check_receivers(&[r(0)], 100).is_err());
+    }
+}

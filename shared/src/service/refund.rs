@@ -1,0 +1,181 @@
+//! Refunds asked for by the back office, and what the platform says of them.
+
+use crate::app::App;
+use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
+use crate::domain::order::{OrderStatus, Platform};
+use crate::domain::refund::{Refund, RefundStatus};
+use crate::domain::time::now_secs;
+use crate::douyin::money::CreateRefund;
+use crate::error::{ApiError, PlatformError};
+use crate::store::{BeginRefund, Finish};
+use serde::{Deserialize, Serialize};
+
+const REASON_MAX_CHARS: usize = 100;
+const DEFAULT_REASON: &str = "退款";
+
+#[derive(Debug, Deserialize)]
+pub struct RefundRequest {
+    pub out_order_no: String,
+    pub out_refund_no: String,
+    pub refund_amount: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RefundAnswer {
+    pub out_refund_no: String,
+    pub refund_no: String,
+    pub status: RefundStatus,
+    pub refund_amount: i64,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RefundState {
+    pub out_refund_no: String,
+    pub out_order_no: String,
+    pub refund_amount: i64,
+    pub status: RefundStatus,
+}
+
+pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, ApiError> {
+    if !valid_out_order_no(&request.out_order_no) {
+        return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
+    }
+    if !valid_back_office_no(&request.out_refund_no) {
+        return Err(ApiError::invalid("out_refund_no must be up to 64 of [0-9A-Za-z_-]"));
+    }
+    if request.refund_amount < 1 {
+        return Err(ApiError::invalid("refund_amount must be at least 1 fen"));
+    }
+    let reason = request
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(DEFAULT_REASON);
+    if reason.chars().count() > REASON_MAX_CHARS {
+        return Err(ApiError::invalid(format!(
+            "reason must be at most {REASON_MAX_CHARS} characters"
+        )));
+    }
+    let not_found = || ApiError::not_found(format!("no order {}", request.out_order_no));
+    let order = app
+        .store
+        .get_order(&request.out_order_no)
+        .await?
+        .ok_or_else(not_found)?;
+    if order.platform != Platform::Douyin {
+        return Err(ApiError::invalid(
+            "refunds of WeChat orders are not configured on this deployment",
+        ));
+    }
+    let now = now_secs();
+    let refund = Refund {
+        out_refund_no: request.out_refund_no.clone(),
+        out_order_no: request.out_order_no.clone(),
+        refund_amount: request.refund_amount,
+        reason: reason.to_owned(),
+        status: RefundStatus::Processing,
+        refund_no: None,
+        all_settle: order.settled(),
+        created_at: now,
+        updated_at: now,
+    };
+    match app.store.begin_refund(&refund).await? {
+        BeginRefund::Started(refund) => submit(app, refund).await,
+        BeginRefund::Exists(existing) => {
+            if !existing.same_request(&request.out_order_no, request.refund_amount, reason) {
+                return Err(ApiError::conflict(format!(
+                    "out_refund_no {} was used for another refund",
+                    request.out_refund_no
+                )));
+            }
+            if existing.refund_no.is_none() && existing.status == RefundStatus::Processing {
+                // An earlier attempt stopped before the platform answered: finish it.
+                return submit(app, existing).await;
+            }
+            Ok(answer(&existing))
+        }
+        BeginRefund::OrderNotFound => Err(not_found()),
+        BeginRefund::NotRefundable(order) if order.status != OrderStatus::Paid => Err(ApiError::conflict(format!(
+            "order {} is {}, not PAID: nothing to refund",
+            order.out_order_no, order.status
+        ))),
+        BeginRefund::NotRefundable(order) => Err(ApiError::conflict(format!(
+            "refund of {} fen exceeds the {} fen left to refund on order {}",
+            request.refund_amount,
+            order.refundable(),
+            order.out_order_no
+        ))),
+    }
+}
+
+fn answer(refund: &Refund) -> RefundAnswer {
+    RefundAnswer {
+        out_refund_no: refund.out_refund_no.clone(),
+        refund_no: refund.refund_no.clone().unwrap_or_default(),
+        status: refund.status,
+        refund_amount: refund.refund_amount,
+    }
+}
+
+/// Asks the platform for a recorded refund. It is idempotent on `out_refund_no`, so a
+/// repeat after a failure in between asks for the same refund.
+async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
+    let request = CreateRefund {
+        out_order_no: refund.out_order_no.clone(),
+        out_refund_no: refund.out_refund_no.clone(),
+        refund_amount: refund.refund_amount,
+        reason: refund.reason.clone(),
+        all_settle: refund.all_settle,
+    };
+    match app.douyin()?.create_refund(&request).await {
+        Ok(refund_no) => {
+            let stored = app
+                .store
+                .record_refund_no(&refund.out_refund_no, &refund_no, now_secs())
+                .await?;
+            Ok(answer(&stored.unwrap_or(Refund {
+                refund_no: Some(refund_no),
+                ..refund
+            })))
+        }
+        Err(err @ PlatformError::Rejected { .. }) => {
+            // Refused for good: the amount becomes refundable again.
+            app.store
+                .finish_refund(&refund.out_refund_no, false, now_secs())
+                .await?;
+            Err(err.into())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A refund as the back office sees it; while in flight, the platform is asked.
+pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState, ApiError> {
+    if !valid_back_office_no(out_refund_no) {
+        return Err(ApiError::invalid("out_refund_no must be up to 64 of [0-9A-Za-z_-]"));
+    }
+    let not_found = || ApiError::not_found(format!("no refund {out_refund_no}"));
+    let mut refund = app.store.get_refund(out_refund_no).await?.ok_or_else(not_found)?;
+    if refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
+        let query = app.douyin()?.query_refund(out_refund_no).await?;
+        if query.status != RefundStatus::Processing {
+            refund = match app
+                .store
+                .finish_refund(out_refund_no, query.status == RefundStatus::Success, now_secs())
+                .await?
+            {
+                Finish::Applied(r) | Finish::AlreadyFinished(r) => r,
+                Finish::NotFound => return Err(not_found()),
+            };
+        }
+    }
+    Ok(RefundState {
+        out_refund_no: refund.out_refund_no,
+        out_order_no: refund.out_order_no,
+        refund_amount: refund.refund_amount,
+        status: refund.status,
+    })
+}

@@ -1,0 +1,131 @@
+//! Settlement (分账) of paid orders, asked for by the back office.
+
+use crate::app::App;
+use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
+use crate::domain::order::{OrderStatus, Platform};
+use crate::domain::refund::{SettleReceiver, SettleStatus, Settlement, check_receivers};
+use crate::domain::time::now_secs;
+use crate::douyin::money::CreateSettle;
+use crate::error::{ApiError, PlatformError};
+use crate::store::BeginSettle;
+use serde::{Deserialize, Serialize};
+
+const DESC_MAX_CHARS: usize = 80;
+
+#[derive(Debug, Deserialize)]
+pub struct SettleRequest {
+    pub out_order_no: String,
+    pub out_settle_no: String,
+    pub settle_desc: String,
+    #[serde(default)]
+    pub settle_params: Option<Vec<SettleReceiver>>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct SettleAnswer {
+    pub out_settle_no: String,
+    pub settle_no: String,
+    pub status: SettleStatus,
+}
+
+pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, ApiError> {
+    if !valid_out_order_no(&request.out_order_no) {
+        return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
+    }
+    if !valid_back_office_no(&request.out_settle_no) {
+        return Err(ApiError::invalid("out_settle_no must be up to 64 of [0-9A-Za-z_-]"));
+    }
+    let desc = request.settle_desc.trim();
+    if desc.is_empty() || desc.chars().count() > DESC_MAX_CHARS {
+        return Err(ApiError::invalid(format!(
+            "settle_desc must be 1 to {DESC_MAX_CHARS} characters"
+        )));
+    }
+    let not_found = || ApiError::not_found(format!("no order {}", request.out_order_no));
+    let order = app
+        .store
+        .get_order(&request.out_order_no)
+        .await?
+        .ok_or_else(not_found)?;
+    if order.platform != Platform::Douyin {
+        return Err(ApiError::invalid("only Douyin orders are settled"));
+    }
+    let receivers = request.settle_params.unwrap_or_default();
+    check_receivers(&receivers, order.total_amount).map_err(ApiError::invalid)?;
+    let settle_params = serde_json::to_string(&receivers).map_err(|_| ApiError::internal("cannot encode receivers"))?;
+    let now = now_secs();
+    let settlement = Settlement {
+        out_settle_no: request.out_settle_no.clone(),
+        out_order_no: request.out_order_no.clone(),
+        settle_desc: desc.to_owned(),
+        settle_params,
+        status: SettleStatus::Processing,
+        settle_no: None,
+        created_at: now,
+        updated_at: now,
+    };
+    match app.store.begin_settle(&settlement).await? {
+        BeginSettle::Started(s) => submit(app, s).await,
+        BeginSettle::Exists(existing) => {
+            let same = existing.out_order_no == settlement.out_order_no
+                && existing.settle_desc == settlement.settle_desc
+                && existing.settle_params == settlement.settle_params;
+            if !same {
+                return Err(ApiError::conflict(format!(
+                    "out_settle_no {} was used for another settlement",
+                    request.out_settle_no
+                )));
+            }
+            if existing.settle_no.is_none() && existing.status == SettleStatus::Processing {
+                return submit(app, existing).await;
+            }
+            Ok(answer(&existing))
+        }
+        BeginSettle::OrderNotFound => Err(not_found()),
+        BeginSettle::NotPaid(order) => Err(ApiError::conflict(format!(
+            "order {} is {}: only a paid order can be settled",
+            order.out_order_no,
+            if order.status == OrderStatus::Paid {
+                "busy"
+            } else {
+                order.status.as_str()
+            }
+        ))),
+    }
+}
+
+fn answer(s: &Settlement) -> SettleAnswer {
+    SettleAnswer {
+        out_settle_no: s.out_settle_no.clone(),
+        settle_no: s.settle_no.clone().unwrap_or_default(),
+        status: s.status,
+    }
+}
+
+async fn submit(app: &App, settlement: Settlement) -> Result<SettleAnswer, ApiError> {
+    let request = CreateSettle {
+        out_order_no: settlement.out_order_no.clone(),
+        out_settle_no: settlement.out_settle_no.clone(),
+        settle_desc: settlement.settle_desc.clone(),
+        settle_params: settlement.settle_params.clone(),
+    };
+    match app.douyin()?.settle(&request).await {
+        Ok(settle_no) => {
+            let stored = app
+                .store
+                .record_settle_no(&settlement.out_settle_no, &settle_no, now_secs())
+                .await?;
+            Ok(answer(&stored.unwrap_or(Settlement {
+                settle_no: Some(settle_no),
+                ..settlement
+            })))
+        }
+        Err(err @ PlatformError::Rejected { .. }) => {
+            app.store
+                .finish_settle(&settlement.out_settle_no, SettleStatus::Fail, now_secs())
+                .await?;
+            Err(err.into())
+        }
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,65 @@
+//! Helpers for the money-side tests: paid orders, admin calls, stream records.
+
+use crate::Stack;
+use aws_sdk_dynamodb::types::AttributeValue;
+use sandbox::PayOptions;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Logs `user` in, orders `sku` and pays it; returns the session and `out_order_no`.
+pub async fn paid_order(stack: &Stack, user: &str, sku: &str) -> (String, String) {
+    let session = stack.client.login(&stack.sandbox.login_code(user)).await;
+    let prepay = stack.client.post("/prepay", Some(&session), &json!({"sku": sku})).await;
+    assert_eq!(prepay.status, 200, "prepay: {}", prepay.text);
+    let no = prepay.body["out_order_no"].as_str().expect("out_order_no").to_owned();
+    let deliveries = stack.sandbox.pay(&no, PayOptions::default()).await.expect("pay");
+    assert_eq!(deliveries[0].status, 200, "{}", deliveries[0].body);
+    (session, no)
+}
+
+/// The raw item of `pk`/`sk` as stored.
+pub async fn raw_item(stack: &Stack, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
+    crate::table::client()
+        .await
+        .get_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get item")
+        .item
+}
+
+/// A stream record as Lambda delivers it, from an item's old and new images.
+pub fn stream_record(
+    sequence: &str,
+    old: Option<&HashMap<String, AttributeValue>>,
+    new: &HashMap<String, AttributeValue>,
+) -> Value {
+    let image = |item: &HashMap<String, AttributeValue>| {
+        let item: serde_dynamo::Item = item.clone().into();
+        serde_json::to_value(item).expect("item as DynamoDB JSON")
+    };
+    let mut change = json!({
+        "ApproximateCreationDateTime": 1_732_240_000.5,
+        "Keys": {"pk": image(new)["pk"].clone(), "sk": image(new)["sk"].clone()},
+        "NewImage": image(new),
+        "SequenceNumber": sequence,
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    });
+    if let Some(old) = old {
+        change["OldImage"] = image(old);
+    }
+    json!({
+        "eventID": format!("event-{sequence}"),
+        "eventName": if old.is_some() { "MODIFY" } else { "INSERT" },
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": change,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-11-22T00:00:00.000",
+    })
+}
