@@ -26,6 +26,14 @@ APP_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 SALT=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
 TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
 ADMIN_API_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+WECHAT_APP_ID=wx_local_demo_app
+WECHAT_APP_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+WECHAT_MCH_ID=1900000109
+WECHAT_API_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+# A throwaway merchant client certificate: WeChat refunds are sent with one.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minipay-demo \
+  -keyout "$state/apiclient_key.pem" -out "$state/apiclient_cert.pem" </dev/null >/dev/null 2>&1
+WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 
 SANDBOX_PORT=$(free_port)
 WATCH_PORT=$(free_port)
@@ -35,6 +43,8 @@ API_URL="http://127.0.0.1:$WATCH_PORT"
 log "starting the platform sandbox on $SANDBOX_URL"
 SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
+  SANDBOX_WECHAT_APP_ID=$WECHAT_APP_ID SANDBOX_WECHAT_APP_SECRET=$WECHAT_APP_SECRET \
+  SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
   start_bg "$state/sandbox.log" target/debug/sandbox
 wait_for_http "$SANDBOX_URL/sandbox/calls" 30
 
@@ -52,7 +62,16 @@ DOUYIN_API_BASE=$SANDBOX_URL
 DOUYIN_NOTIFY_URL=$API_URL/lambda-url/notify/notify/douyin
 ADMIN_API_KEY=$ADMIN_API_KEY
 ORDER_VALID_SECONDS=900
+WECHAT_APP_ID=$WECHAT_APP_ID
+WECHAT_APP_SECRET=$WECHAT_APP_SECRET
+WECHAT_MCH_ID=$WECHAT_MCH_ID
+WECHAT_API_KEY=$WECHAT_API_KEY
+WECHAT_API_BASE=$SANDBOX_URL
+WECHAT_LOGIN_BASE=$SANDBOX_URL
+WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
 ENV
+# A PEM spans lines, which an env file cannot hold: pass it to watch as a variable.
+export WECHAT_CLIENT_CERT
 
 log "starting cargo lambda watch on $API_URL"
 start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
@@ -63,6 +82,7 @@ start_bg "$state/stream_pump.log" python3 scripts/stream_pump.py --endpoint-url 
   --invoke-url "$API_URL/2015-03-31/functions/push/invocations" --failures "$state/push-failures.jsonl"
 
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY"
+python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
 if [[ "${KEEP:-}" == 1 ]]; then
   log "the stack keeps running (API $API_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"

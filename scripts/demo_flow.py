@@ -40,8 +40,11 @@ def main():
     parser.add_argument("--sandbox", required=True, help="platform sandbox base URL")
     parser.add_argument("--sku", default="course-basic")
     parser.add_argument("--admin-key", required=True, help="the back office's ADMIN_API_KEY")
+    parser.add_argument("--platform", choices=["douyin", "wechat"], default="douyin")
     args = parser.parse_args()
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
+    if args.platform == "wechat":
+        return wechat(args, fn)
 
     code = step("tt.login (sandbox hands out a code)", *call("POST", f"{args.sandbox}/sandbox/login_code", {"user": "demo-user"}))
     login = step("POST /openid", *call("POST", fn("openid", "/openid"), {"code": code["code"]}))
@@ -91,6 +94,36 @@ def main():
     if not wanted <= {p["order_status"] for p in mine}:
         sys.exit("the order center did not get the created, paid and refunding pushes")
     print(f"\nDone: order {no} paid, {part} fen refunded, settled, and pushed to the order center.")
+
+
+def wechat(args, fn):
+    """The WeChat Pay v2 (JSAPI) flow: wx.login, wx.requestPayment, notify, refund."""
+    sandbox = f"{args.sandbox}/sandbox/wechat"
+    code = step("wx.login (sandbox hands out a code)", *call("POST", f"{sandbox}/login_code", {"user": "demo-user"}))
+    login = step("POST /openid (platform wechat)", *call("POST", fn("openid", "/openid"), {"code": code["code"], "platform": "wechat"}))
+    session = login["session"]
+    prepay = step("POST /prepay (pay: the five wx.requestPayment fields)",
+                  *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
+    if sorted(prepay["pay"]) != ["nonceStr", "package", "paySign", "signType", "timeStamp"]:
+        sys.exit("prepay did not answer the wx.requestPayment fields")
+    no = prepay["out_order_no"]
+    step(f"GET /orders/{no} (before paying: orderquery says NOTPAY)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    paid = step("user pays in wx.requestPayment (sandbox sends the signed XML notify)",
+                *call("POST", f"{sandbox}/pay", {"out_trade_no": no}))
+    if any(d["status"] != 200 or "SUCCESS" not in d["body"] for d in paid["deliveries"]):
+        sys.exit("notify did not answer SUCCESS")
+    order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["status"] != "PAID":
+        sys.exit(f"expected PAID, got {order['status']}")
+    part = order["total_amount"] // 2
+    refund = step("POST /refund (admin: secapi/pay/refund with the client certificate)", *call("POST", fn("refund", "/refund"), {
+        "out_order_no": no, "out_refund_no": f"WXRF-{no}", "refund_amount": part, "reason": "用户申请退款"}, args.admin_key))
+    step("WeChat finishes the refund (sandbox sends the encrypted refund notify)",
+         *call("POST", f"{sandbox}/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
+    order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["refunded_amount"] != part:
+        sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
+    print(f"\nDone: WeChat order {no} paid and {part} fen refunded.")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ wait_for_http() {
 # remembers it so that cleanup stops it (and only it).
 start_bg() {
   local logfile=$1; shift
-  setsid "$@" >"$logfile" 2>&1 &
+  setsid "$@" </dev/null >"$logfile" 2>&1 &
   MINIPAY_PIDS+=("$!")
 }
 

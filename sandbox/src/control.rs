@@ -1,10 +1,11 @@
 //! The control API under `/sandbox/`: what the demo script and black-box tests use to
 //! play the user's part (log in, pay, fail), the platform's (finish refunds and
 //! settlements, expire tokens), and to inject faults. Mirrors the methods of
-//! [`crate::Sandbox`].
+//! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/`.
 
 mod order_center;
 mod transfers;
+mod wechat;
 
 use crate::douyin;
 use crate::error::SandboxError;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/sandbox/calls", get(calls))
         .merge(transfers::routes())
         .merge(order_center::routes())
+        .merge(wechat::routes())
 }
 
 fn error_response(error: SandboxError) -> Response {

@@ -19,9 +19,13 @@ pub enum FaultKind {
     Status(u16),
     /// Sleep that long, then answer normally (a slow platform: the client should time out).
     Hang(Duration),
-    /// HTTP 200 with a body that is not JSON (an error page from a proxy).
+    /// HTTP 200 with a body that is not JSON or XML (an error page from a proxy).
     Garbage,
-    /// HTTP 200 with `{"err_no": err_no, "err_tips": err_tips}` (e.g. 1000 "outcome unknown").
+    /// HTTP 200 with the platform's error answer: on Douyin paths
+    /// `{"err_no": err_no, "err_tips": err_tips}` (e.g. 1000 "outcome unknown"); on
+    /// `/sns/` `{"errcode": err_no, "errmsg": err_tips}` (e.g. -1 "system busy"); on
+    /// `/pay/` and `/secapi/` a signed `result_code` FAIL, `err_code` SYSTEMERROR,
+    /// `err_code_des` err_tips (`err_no` unused).
     PlatformError { err_no: i64, err_tips: String },
 }
 

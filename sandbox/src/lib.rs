@@ -1,16 +1,18 @@
-//! A local stand-in for the Douyin open platform, for integration tests (in process,
-//! over real HTTP on 127.0.0.1) and the demo stack (as the `sandbox` binary).
+//! A local stand-in for the Douyin open platform and for WeChat (mini-program login and
+//! WeChat Pay v2), for integration tests (in process, over real HTTP on 127.0.0.1) and
+//! the demo stack (as the `sandbox` binary).
 //!
-//! It checks requests the way the platform does (app, sign, strict parameter types),
+//! It checks requests the way the platforms do (app, sign, strict parameter types),
 //! keeps orders, refunds, settlements, access tokens and order-center pushes, and
 //! sends correctly signed callbacks when a test "pays" or finishes a refund or
 //! settlement. Tests drive it through [`Sandbox`]; scripts through the same operations
-//! under `/sandbox/`.
+//! under `/sandbox/` (WeChat's under `/sandbox/wechat/`).
 
 pub mod calls;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod delivery;
 pub mod douyin;
 pub mod error;
 pub mod faults;
@@ -19,14 +21,16 @@ pub mod random;
 pub mod router;
 pub mod state;
 pub mod traffic;
+pub mod wechat;
 
-pub use config::SandboxConfig;
+pub use config::{SandboxConfig, WechatSandboxConfig};
 pub use douyin::{
     CallbackOptions, Delivery, IssuedToken, OrderStatus, PayOptions, PushRecord, SandboxOrder, SandboxRefund,
     SandboxSettle, SettleReceiver, TransferStatus,
 };
 pub use error::SandboxError;
 pub use faults::{Fault, FaultKind};
+pub use wechat::{TradeState, WechatOrder, WechatPayOptions, WechatRefund, WechatRefundStatus};
 
 use state::{SharedState, State};
 use tokio::net::TcpListener;
@@ -169,6 +173,82 @@ impl Sandbox {
     /// Every issued access token expires now (to test the backend's refresh).
     pub fn expire_tokens(&self) {
         douyin::expire_tokens(&self.state);
+    }
+
+    /// A fresh `wx.login` code for `user` (five minutes, single use) for WeChat's
+    /// `sns/jscode2session`.
+    ///
+    /// # Panics
+    /// When the sandbox has no WeChat config (a test bug).
+    pub fn wechat_login_code(&self, user: &str) -> String {
+        wechat::issue_code(&self.state, user)
+            .map(|(code, _)| code)
+            .expect("WeChat login code")
+    }
+
+    /// The WeChat openid of `user` in the mini-program: stable, and not the user's
+    /// Douyin openid. `unifiedorder` accepts exactly these as JSAPI payers.
+    ///
+    /// # Panics
+    /// When the sandbox has no WeChat config (a test bug).
+    pub fn wechat_openid_of(&self, user: &str) -> String {
+        wechat::openid_of(&self.state, user).expect("WeChat openid")
+    }
+
+    /// Pays the WeChat order (SUCCESS) and sends the payment notify `options.deliveries`
+    /// times concurrently; returns what each delivery got back, in sending order.
+    /// Paying a paid order only resends the notify. Fails for unknown, closed, failed
+    /// and expired orders.
+    pub async fn wechat_pay(&self, out_trade_no: &str, options: WechatPayOptions) -> Result<Vec<Delivery>, String> {
+        wechat::payment::pay(&self.state, out_trade_no, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Marks the WeChat order PAYERROR; no notify is sent, as on the platform.
+    pub fn wechat_fail(&self, out_trade_no: &str) -> Result<(), String> {
+        wechat::payment::fail(&self.state, out_trade_no)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Marks the unpaid WeChat order CLOSED (as WeChat's own timeout would).
+    pub fn wechat_close(&self, out_trade_no: &str) -> Result<(), String> {
+        wechat::payment::close(&self.state, out_trade_no)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Marks the unpaid WeChat order USERPAYING (the payer has not finished yet).
+    pub fn wechat_user_paying(&self, out_trade_no: &str) -> Result<(), String> {
+        wechat::payment::user_paying(&self.state, out_trade_no)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Finishes the WeChat refund, SUCCESS when `success` else REFUNDCLOSE, and sends
+    /// the refund notify (encrypted `req_info`, no sign) `options.deliveries` times
+    /// concurrently. The outcome is set once, like [`Sandbox::finish_refund`]'s.
+    /// `options.tamper_signature` encrypts `req_info` with a wrong key.
+    pub async fn wechat_finish_refund(
+        &self,
+        out_refund_no: &str,
+        success: bool,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        wechat::refund_finish::finish(&self.state, out_refund_no, success, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The WeChat order as the platform holds it now.
+    pub fn wechat_order(&self, out_trade_no: &str) -> Option<WechatOrder> {
+        wechat::order(&self.state, out_trade_no)
+    }
+
+    /// The WeChat refund as the platform holds it now.
+    pub fn wechat_refund(&self, out_refund_no: &str) -> Option<WechatRefund> {
+        wechat::refund(&self.state, out_refund_no)
     }
 
     /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`

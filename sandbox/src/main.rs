@@ -1,6 +1,8 @@
 //! The sandbox as a process, for the local demo stack. Configured by environment:
 //! `SANDBOX_PORT` (default 9100), `SANDBOX_APP_ID`, `SANDBOX_APP_SECRET`,
-//! `SANDBOX_SALT`, `SANDBOX_TOKEN`, `SANDBOX_NOTIFY_URL` (optional).
+//! `SANDBOX_SALT`, `SANDBOX_TOKEN`, `SANDBOX_NOTIFY_URL` (optional); for WeChat, all or
+//! none of `SANDBOX_WECHAT_APP_ID`, `SANDBOX_WECHAT_APP_SECRET`, `SANDBOX_WECHAT_MCH_ID`,
+//! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`.
 
 use sandbox::{Sandbox, SandboxConfig};
 use std::io::Write as _;

@@ -2,7 +2,7 @@
 //! behind the counting and fault middleware.
 
 use crate::state::SharedState;
-use crate::{control, douyin, traffic};
+use crate::{control, douyin, traffic, wechat};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(douyin::routes())
+        .merge(wechat::routes())
         .merge(control::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)

@@ -3,29 +3,33 @@
 
 use crate::calls::CallLog;
 use crate::config::SandboxConfig;
-use crate::douyin::{self, DouyinState};
+use crate::delivery;
+use crate::douyin::DouyinState;
 use crate::faults::FaultList;
+use crate::wechat::WechatState;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub type SharedState = Arc<State>;
 
 pub struct State {
     pub config: SandboxConfig,
-    /// Client for the callbacks the sandbox sends.
+    /// Client for the callbacks and notifies the sandbox sends.
     pub http: reqwest::Client,
     pub calls: CallLog,
     pub faults: FaultList,
     pub douyin: Mutex<DouyinState>,
+    pub wechat: Mutex<WechatState>,
 }
 
 impl State {
     pub fn new(config: SandboxConfig) -> SharedState {
         Arc::new(State {
             config,
-            http: douyin::callback::http_client(),
+            http: delivery::http_client(),
             calls: CallLog::default(),
             faults: FaultList::default(),
             douyin: Mutex::new(DouyinState::default()),
+            wechat: Mutex::new(WechatState::default()),
         })
     }
 }

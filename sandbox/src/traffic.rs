@@ -2,8 +2,10 @@
 //! pending fault hijack platform calls. Counting comes first so that tests can see
 //! every attempt, including the ones a fault or a validation error turned away.
 
+use crate::config::SandboxConfig;
 use crate::faults::FaultKind;
 use crate::state::SharedState;
+use crate::wechat;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -11,15 +13,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Faults never touch the control API, or a test could not undo them.
-const PLATFORM_PREFIX: &str = "/api/";
+/// Where the platforms' APIs live (Douyin; WeChat login; WeChat Pay). Faults never
+/// touch the control API, or a test could not undo them.
+const PLATFORM_PREFIXES: [&str; 4] = [
+    "/api/",
+    wechat::LOGIN_PREFIX,
+    wechat::PAY_PREFIXES[0],
+    wechat::PAY_PREFIXES[1],
+];
 
 pub async fn count_and_inject_faults(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     state.calls.record(&path);
-    if path.starts_with(PLATFORM_PREFIX)
+    if PLATFORM_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
         && let Some(kind) = state.faults.take(&path)
-        && let Some(response) = apply(kind).await
+        && let Some(response) = apply(kind, &path, &state.config).await
     {
         return response;
     }
@@ -28,7 +36,7 @@ pub async fn count_and_inject_faults(State(state): State<SharedState>, request: 
 
 /// The answer a fault replaces the normal one with; `None` when the request should go
 /// on to its handler afterwards (a hang only delays it).
-async fn apply(kind: FaultKind) -> Option<Response> {
+async fn apply(kind: FaultKind, path: &str, config: &SandboxConfig) -> Option<Response> {
     let response = match kind {
         FaultKind::Hang(duration) => {
             tokio::time::sleep(duration).await;
@@ -48,7 +56,8 @@ async fn apply(kind: FaultKind) -> Option<Response> {
             (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], page).into_response()
         }
         FaultKind::PlatformError { err_no, err_tips } => {
-            Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response()
+            wechat::fault_answers::platform_error(config, path, err_no, &err_tips)
+                .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response())
         }
     };
     Some(response)

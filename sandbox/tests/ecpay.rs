@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use minipay::douyin::client::parse_beijing_time;
+use minipay::domain::time::parse_beijing_time;
 use minipay::douyin::sign::ecpay_sign;
 use sandbox::{OrderStatus, PayOptions};
 use serde_json::{Map, Value, json};

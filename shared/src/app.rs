@@ -7,6 +7,7 @@ use crate::error::{ApiError, PlatformError};
 use crate::outbound::http_client;
 use crate::store::{DynamoStore, Store};
 use crate::token::{AccessToken, TokenCache, TokenSource};
+use crate::wechat::client::{WechatApi, WechatClient};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub douyin: Option<Arc<dyn Douyin>>,
+    pub wechat: Option<Arc<dyn WechatApi>>,
     /// The Douyin app access token, shared through the table by every instance.
     pub douyin_token: TokenCache,
 }
@@ -23,17 +25,28 @@ impl App {
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::load().await?;
         let store = Arc::new(DynamoStore::from_env(config.table_name.clone()).await);
-        Ok(Self::with_store(config, store))
+        Self::with_store(config, store)
     }
 
     /// The real platform clients around a given store.
-    pub fn with_store(config: Config, store: Arc<dyn Store>) -> App {
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, ConfigError> {
         let http = http_client();
         let douyin = config
             .douyin
             .clone()
             .map(|c| Arc::new(DouyinClient::new(c, http.clone())) as Arc<dyn Douyin>);
-        Self::assemble(config, store, douyin)
+        let wechat = match config.wechat.clone() {
+            None => None,
+            Some(c) => Some(
+                Arc::new(WechatClient::new(c, http.clone()).map_err(|why| ConfigError::Invalid {
+                    name: "WECHAT_CLIENT_CERT",
+                    why,
+                })?) as Arc<dyn WechatApi>,
+            ),
+        };
+        let mut app = Self::assemble(config, store, douyin);
+        app.wechat = wechat;
+        Ok(app)
     }
 
     /// An app from given parts (tests put doubles here).
@@ -47,6 +60,7 @@ impl App {
             config,
             store,
             douyin,
+            wechat: None,
             douyin_token: TokenCache::new(token_key),
         }
     }
@@ -60,6 +74,12 @@ impl App {
         self.douyin_token
             .get(self.store.as_ref(), &DouyinTokenSource(douyin))
             .await
+    }
+
+    pub fn wechat(&self) -> Result<&dyn WechatApi, ApiError> {
+        self.wechat
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("WeChat is not configured on this deployment"))
     }
 
     pub fn douyin(&self) -> Result<&dyn Douyin, ApiError> {

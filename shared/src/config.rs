@@ -8,12 +8,16 @@ pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
 pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
 pub const DEFAULT_ORDER_ENTRY_PAGE: &str = "pages/order/detail";
 
-const SECRET_VARS: [&str; 6] = [
+pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.mch.weixin.qq.com";
+pub const DEFAULT_WECHAT_LOGIN_BASE: &str = "https://api.weixin.qq.com";
+
+const SECRET_VARS: [&str; 7] = [
     "DOUYIN_APP_SECRET",
     "DOUYIN_SALT",
     "DOUYIN_TOKEN",
     "WECHAT_APP_SECRET",
     "WECHAT_API_KEY",
+    "WECHAT_CLIENT_CERT",
     "ADMIN_API_KEY",
 ];
 
@@ -31,6 +35,7 @@ pub enum ConfigError {
 pub struct Config {
     pub table_name: String,
     pub douyin: Option<DouyinConfig>,
+    pub wechat: Option<WechatConfig>,
     pub admin_api_key: Option<Secret>,
     pub order_valid_seconds: i64,
     /// The mini-program page showing an order (order center and trade system links).
@@ -46,6 +51,22 @@ pub struct DouyinConfig {
     pub token: Option<Secret>,
     pub api_base: String,
     pub notify_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WechatConfig {
+    pub app_id: String,
+    /// Needed where the app logs users in.
+    pub app_secret: Option<Secret>,
+    pub mch_id: Option<String>,
+    /// The APIv2 key: signs requests and answers, and decrypts refund notifies.
+    pub api_key: Option<Secret>,
+    pub api_base: String,
+    pub login_base: String,
+    pub notify_url: Option<String>,
+    /// The merchant client certificate and its key (PEM, one after the other) that
+    /// `secapi/pay/refund` requires.
+    pub client_cert: Option<Secret>,
 }
 
 /// Where configuration values come from: the process environment, or a map in tests.
@@ -92,6 +113,19 @@ impl Config {
                 notify_url: source.get("DOUYIN_NOTIFY_URL"),
             }),
         };
+        let wechat = match source.get("WECHAT_APP_ID") {
+            None => None,
+            Some(app_id) => Some(WechatConfig {
+                app_id,
+                app_secret: secret("WECHAT_APP_SECRET"),
+                mch_id: source.get("WECHAT_MCH_ID"),
+                api_key: secret("WECHAT_API_KEY"),
+                api_base: base_url(source, "WECHAT_API_BASE", DEFAULT_WECHAT_API_BASE)?,
+                login_base: base_url(source, "WECHAT_LOGIN_BASE", DEFAULT_WECHAT_LOGIN_BASE)?,
+                notify_url: source.get("WECHAT_NOTIFY_URL"),
+                client_cert: secret("WECHAT_CLIENT_CERT"),
+            }),
+        };
         let order_valid_seconds = match source.get("ORDER_VALID_SECONDS") {
             None => DEFAULT_ORDER_VALID_SECONDS,
             Some(raw) => raw
@@ -106,6 +140,7 @@ impl Config {
         Ok(Config {
             table_name,
             douyin,
+            wechat,
             admin_api_key: secret("ADMIN_API_KEY"),
             order_valid_seconds,
             order_entry_page: source

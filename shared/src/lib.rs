@@ -12,5 +12,6 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod token;
+pub mod wechat;
 
 pub use app::App;

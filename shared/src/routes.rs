@@ -2,9 +2,9 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::require_admin;
+use crate::http::{client_ip, require_admin};
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
-use crate::service::{auth, login, notify, orders, prepay, refund as refunds, settle as settlement};
+use crate::service::{auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
@@ -22,7 +22,7 @@ pub async fn prepay(app: &App, req: Request) -> Response<Body> {
     respond(
         async {
             let session = auth::session(app, &req).await?;
-            prepay::prepay(app, &session, json_body(&req)?).await
+            prepay::prepay(app, &session, json_body(&req)?, &client_ip(&req)).await
         }
         .await,
     )
@@ -87,7 +87,26 @@ pub async fn notify(app: &App, req: Request) -> Response<Body> {
         };
         return json_response(reply.status, &reply);
     }
+    if is_route(&req, &Method::POST, &["notify", "wechat"]) {
+        let reply = match raw_body(&req) {
+            Ok(body) => notify_wechat::wechat_notify(app, body).await,
+            Err(_) => notify_wechat::WechatReply {
+                status: 413,
+                success: false,
+                message: "body too large".into(),
+            },
+        };
+        return xml_response(reply.status, reply.to_xml());
+    }
     respond::<()>(Err(unknown_route(&req)))
+}
+
+fn xml_response(status: u16, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml; charset=utf-8")
+        .body(Body::Text(body))
+        .expect("static status and header are valid")
 }
 
 #[cfg(test)]

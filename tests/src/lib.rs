@@ -2,16 +2,18 @@
 //! sandbox over real HTTP, and the functions' routes served over HTTP in-process.
 
 pub mod client;
+pub mod flaky;
 pub mod flows;
 pub mod local;
 pub mod money;
+pub mod moto;
 pub mod table;
 pub mod watch;
 
 use minipay::App;
 use minipay::config::Config;
-use minipay::store::DynamoStore;
-use sandbox::{Sandbox, SandboxConfig};
+use minipay::store::{DynamoStore, Store};
+use sandbox::{Sandbox, SandboxConfig, WechatSandboxConfig};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -20,9 +22,64 @@ pub const APP_SECRET: &str = "sandbox-app-secret-7f3a";
 pub const SALT: &str = "sandbox-salt-Q8hnGDm29i4A6pbTMDKme4WLLvA";
 pub const TOKEN: &str = "sandbox-callback-token-5280";
 pub const ADMIN_KEY: &str = "sandbox-admin-key-9c1e";
+pub const WECHAT_APP_ID: &str = "wx_sandbox_app";
+pub const WECHAT_APP_SECRET: &str = "wechat-app-secret-31d4";
+pub const WECHAT_MCH_ID: &str = "1900000109";
+pub const WECHAT_API_KEY: &str = "qazwsxedcrfvtgbyhnujmikolp111111";
 
 /// Every secret the tests configure, to prove none of them leaks.
-pub const SECRETS: [&str; 4] = [APP_SECRET, SALT, TOKEN, ADMIN_KEY];
+pub const SECRETS: [&str; 6] = [APP_SECRET, SALT, TOKEN, ADMIN_KEY, WECHAT_APP_SECRET, WECHAT_API_KEY];
+
+/// The sandbox's view of the test credentials.
+pub fn sandbox_config() -> SandboxConfig {
+    SandboxConfig {
+        app_id: APP_ID.into(),
+        app_secret: APP_SECRET.into(),
+        salt: SALT.into(),
+        token: TOKEN.into(),
+        notify_url: None,
+        wechat: Some(WechatSandboxConfig {
+            app_id: WECHAT_APP_ID.into(),
+            app_secret: WECHAT_APP_SECRET.into(),
+            mch_id: WECHAT_MCH_ID.into(),
+            api_key: WECHAT_API_KEY.into(),
+            notify_url: None,
+        }),
+    }
+}
+
+/// A throwaway merchant client certificate and key (PEM), made once per test process.
+pub fn client_cert_pem() -> &'static str {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("minipay-cert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=minipay-test",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl makes a test certificate");
+        assert!(status.success(), "openssl failed");
+        std::fs::read_to_string(cert).unwrap() + &std::fs::read_to_string(key).unwrap()
+    })
+}
 
 /// A whole local stack: a fresh table on moto, a sandbox, the routes on a local port.
 pub struct Stack {
@@ -34,23 +91,45 @@ pub struct Stack {
     pub table: String,
 }
 
+/// Wraps the table, e.g. in a fault injector.
+pub type StoreWrapper = Box<dyn FnOnce(Arc<DynamoStore>) -> Arc<dyn Store>>;
+
+/// How a test wants its stack.
+#[derive(Default)]
+pub struct StackOptions {
+    /// The DynamoDB API (default: the test command's moto).
+    pub endpoint: Option<String>,
+    /// Extra or overriding configuration variables.
+    pub overrides: Vec<(String, String)>,
+    /// Puts a wrapper (a fault injector) around the table.
+    pub wrap_store: Option<StoreWrapper>,
+}
+
 impl Stack {
     pub async fn start() -> Stack {
-        Self::start_with(&[]).await
+        Self::start_custom(StackOptions::default()).await
     }
 
     /// Starts a stack with extra or overriding configuration variables.
     pub async fn start_with(overrides: &[(&str, &str)]) -> Stack {
-        let table = table::create_fresh_table().await;
-        let sandbox = Sandbox::start(SandboxConfig {
-            app_id: APP_ID.into(),
-            app_secret: APP_SECRET.into(),
-            salt: SALT.into(),
-            token: TOKEN.into(),
-            notify_url: None,
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start_custom(StackOptions {
+            overrides,
+            ..StackOptions::default()
         })
-        .await;
+        .await
+    }
+
+    pub async fn start_custom(options: StackOptions) -> Stack {
+        let endpoint = options.endpoint.unwrap_or_else(table::endpoint);
+        let table = table::create_fresh_table_at(&endpoint).await;
+        let sandbox = Sandbox::start(sandbox_config()).await;
         let listener = local::Listener::bind().await;
+        let douyin_notify = format!("{}/notify/douyin", listener.base_url);
+        let wechat_notify = format!("{}/notify/wechat", listener.base_url);
         let mut env: HashMap<String, String> = [
             ("TABLE_NAME", table.as_str()),
             ("DOUYIN_APP_ID", APP_ID),
@@ -58,21 +137,28 @@ impl Stack {
             ("DOUYIN_SALT", SALT),
             ("DOUYIN_TOKEN", TOKEN),
             ("DOUYIN_API_BASE", sandbox.base_url.as_str()),
+            ("DOUYIN_NOTIFY_URL", douyin_notify.as_str()),
             ("ADMIN_API_KEY", ADMIN_KEY),
+            ("WECHAT_APP_ID", WECHAT_APP_ID),
+            ("WECHAT_APP_SECRET", WECHAT_APP_SECRET),
+            ("WECHAT_MCH_ID", WECHAT_MCH_ID),
+            ("WECHAT_API_KEY", WECHAT_API_KEY),
+            ("WECHAT_API_BASE", sandbox.base_url.as_str()),
+            ("WECHAT_LOGIN_BASE", sandbox.base_url.as_str()),
+            ("WECHAT_NOTIFY_URL", wechat_notify.as_str()),
+            ("WECHAT_CLIENT_CERT", client_cert_pem()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        env.insert(
-            "DOUYIN_NOTIFY_URL".into(),
-            format!("{}/notify/douyin", listener.base_url),
-        );
-        for (k, v) in overrides {
-            env.insert((*k).to_owned(), (*v).to_owned());
-        }
+        env.extend(options.overrides);
         let config = Config::from_source(&env, &HashMap::new()).expect("test configuration is valid");
-        let store = Arc::new(table::store(&table).await);
-        let app = Arc::new(App::with_store(config, store.clone()));
+        let store = Arc::new(table::store_at(&endpoint, &table).await);
+        let app_store: Arc<dyn Store> = match options.wrap_store {
+            Some(wrap) => wrap(store.clone()),
+            None => store.clone(),
+        };
+        let app = Arc::new(App::with_store(config, app_store).expect("test configuration builds"));
         let api = listener.serve(app.clone());
         let client = client::ApiClient::new(api.base_url.clone(), client::Routing::Gateway);
         Stack {

@@ -17,19 +17,36 @@ pub fn endpoint() -> String {
 }
 
 pub async fn client() -> Client {
+    client_at(&endpoint()).await
+}
+
+/// A client of the DynamoDB API at `endpoint`, with timeouts like the functions'.
+pub async fn client_at(endpoint: &str) -> Client {
+    use aws_config::timeout::TimeoutConfig;
+    use std::time::Duration;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts)
         .load()
         .await;
     Client::new(&config)
 }
 
 pub async fn store(table: &str) -> DynamoStore {
-    DynamoStore::new(client().await, table)
+    store_at(&endpoint(), table).await
+}
+
+pub async fn store_at(endpoint: &str, table: &str) -> DynamoStore {
+    DynamoStore::new(client_at(endpoint).await, table)
 }
 
 /// The `Table` resource's properties in template.yaml.
@@ -42,9 +59,13 @@ pub fn template_table() -> Yaml {
 
 /// Creates a table with a unique name from the template's definition.
 pub async fn create_fresh_table() -> String {
+    create_fresh_table_at(&endpoint()).await
+}
+
+pub async fn create_fresh_table_at(endpoint: &str) -> String {
     let suffix: u64 = rand::rng().random();
     let name = format!("minipay-test-{suffix:016x}");
-    create_table(&client().await, &name).await;
+    create_table(&client_at(endpoint).await, &name).await;
     name
 }
 

@@ -271,7 +271,7 @@ async fn every_verified_callback_is_kept_for_audit() {
 async fn fifty_cold_instances_share_one_token_fetch() {
     let stack = stack_with(100).await;
     let instances: Vec<Arc<App>> = (0..50)
-        .map(|_| Arc::new(App::with_store(stack.app.config.clone(), stack.store.clone())))
+        .map(|_| Arc::new(App::with_store(stack.app.config.clone(), stack.store.clone()).unwrap()))
         .collect();
     let tokens = futures::future::join_all(instances.iter().map(|app| async move {
         app.douyin_access_token()

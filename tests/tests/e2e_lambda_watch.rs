@@ -4,7 +4,7 @@
 use harness::client::{ApiClient, Routing};
 use harness::watch::{Watch, free_port};
 use harness::{ADMIN_KEY, APP_ID, APP_SECRET, SALT, TOKEN, flows, table};
-use sandbox::{CallbackOptions, Sandbox, SandboxConfig};
+use sandbox::{CallbackOptions, Sandbox};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -13,14 +13,7 @@ use std::time::{Duration, Instant};
 async fn a_douyin_payment_through_the_lambda_binaries() {
     let table = table::create_fresh_table().await;
     table::put_catalog_item(&table::client().await, &table, "course-trial", 1, "试听课").await;
-    let sandbox = Sandbox::start(SandboxConfig {
-        app_id: APP_ID.into(),
-        app_secret: APP_SECRET.into(),
-        salt: SALT.into(),
-        token: TOKEN.into(),
-        notify_url: None,
-    })
-    .await;
+    let sandbox = Sandbox::start(harness::sandbox_config()).await;
     let port = free_port();
     let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
     let env: Vec<(String, String)> = [

@@ -24,7 +24,7 @@ pub fn routes() -> Router<SharedState> {
 /// The outcome a test asks for; required, so that a typo cannot pass as success.
 #[derive(Deserialize, Clone, Copy)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum Outcome {
+pub(super) enum Outcome {
     Success,
     Fail,
 }

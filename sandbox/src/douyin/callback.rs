@@ -5,25 +5,13 @@
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
 use crate::config::SandboxConfig;
+use crate::delivery::{deliver_concurrently, tampered};
 use crate::error::SandboxError;
 use crate::random;
 use minipay::douyin::sign::callback_signature;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
-use tokio::task::JoinSet;
 
-/// A backend that takes longer than this to answer a callback counts as failed.
-pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(CALLBACK_TIMEOUT)
-        .build()
-        .expect("a plain HTTP client always builds")
-}
-
-/// More concurrent callbacks than this is a typo, not a test.
-pub const MAX_DELIVERIES: usize = 1000;
+pub use crate::delivery::{CALLBACK_TIMEOUT, Delivery, MAX_DELIVERIES, http_client};
 
 /// How a refund or settlement callback is delivered (payments have [`super::PayOptions`],
 /// which can also forge the amount).
@@ -68,14 +56,6 @@ impl CallbackOptions {
     pub async fn send(&self, http: &reqwest::Client, url: &str, token: &str, kind: &str, msg: &str) -> Vec<Delivery> {
         deliver(http, url, token, kind, msg, self.deliveries, self.tamper_signature).await
     }
-}
-
-/// What one delivery got back. `status` is 0 when no HTTP answer came at all
-/// (connection refused, timeout); `body` then says why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub status: u16,
-    pub body: String,
 }
 
 /// The `msg` of a payment callback, fields in the platform's order (serde keeps
@@ -141,7 +121,7 @@ pub fn signed_body(token: &str, kind: &str, msg: &str, tamper: bool) -> String {
     let nonce = random::digits(6);
     let mut msg_signature = callback_signature(token, &timestamp, &nonce, msg);
     if tamper {
-        msg_signature = flip_last_digit(&msg_signature);
+        msg_signature = tampered(&msg_signature);
     }
     serde_json::to_string(&Envelope {
         timestamp,
@@ -153,17 +133,8 @@ pub fn signed_body(token: &str, kind: &str, msg: &str, tamper: bool) -> String {
     .expect("plain fields serialize")
 }
 
-/// Still valid hex, so the receiver must actually compare rather than fail to decode.
-fn flip_last_digit(signature: &str) -> String {
-    let mut flipped = signature.to_owned();
-    let replacement = if flipped.pop() == Some('0') { '1' } else { '0' };
-    flipped.push(replacement);
-    flipped
-}
-
-/// Sends `count` callbacks at once (the platform's retries can overlap with a slow
-/// first answer, so the backend must cope with concurrent duplicates). Each carries
-/// the same `msg` with its own timestamp and nonce. Results are in sending order.
+/// Sends `count` callbacks at once, each with the same `msg` and its own timestamp
+/// and nonce (see [`deliver_concurrently`]). Results are in sending order.
 pub async fn deliver(
     http: &reqwest::Client,
     url: &str,
@@ -173,37 +144,12 @@ pub async fn deliver(
     count: usize,
     tamper: bool,
 ) -> Vec<Delivery> {
-    let mut sending = JoinSet::new();
-    for index in 0..count {
-        let request = http
-            .post(url)
+    deliver_concurrently(count, |_| {
+        http.post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(signed_body(token, kind, msg, tamper));
-        sending.spawn(async move { (index, deliver_once(request).await) });
-    }
-    let mut results = sending.join_all().await;
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, delivery)| delivery).collect()
-}
-
-async fn deliver_once(request: reqwest::RequestBuilder) -> Delivery {
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(e) => {
-            return Delivery {
-                status: 0,
-                body: format!("delivery failed: {e}"),
-            };
-        }
-    };
-    let status = response.status().as_u16();
-    match response.text().await {
-        Ok(body) => Delivery { status, body },
-        Err(e) => Delivery {
-            status,
-            body: format!("reading the answer failed: {e}"),
-        },
-    }
+            .body(signed_body(token, kind, msg, tamper))
+    })
+    .await
 }
 
 #[cfg(test)]

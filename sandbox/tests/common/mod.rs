@@ -2,6 +2,8 @@
 //! tiny callback receiver that verifies what it gets like a real backend would.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod wechat;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,6 +37,7 @@ pub fn config(notify_url: Option<String>) -> SandboxConfig {
         salt: SALT.into(),
         token: TOKEN.into(),
         notify_url,
+        wechat: None,
     }
 }
 

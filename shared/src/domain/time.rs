@@ -15,3 +15,98 @@ pub fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+const BEIJING_OFFSET_SECS: i64 = 8 * 3600;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
+    let [year, month, day, hour, minute, second] = parts;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - BEIJING_OFFSET_SECS)
+}
+
+/// "yyyy-MM-dd HH:mm:ss" in Beijing time (Douyin) to unix seconds.
+pub fn parse_beijing_time(text: &str) -> Option<i64> {
+    let (date, time) = text.trim().split_once(' ')?;
+    let mut fields = date.split('-').chain(time.split(':')).map(|p| p.parse::<i64>().ok());
+    let mut parts = [0i64; 6];
+    for part in &mut parts {
+        *part = fields.next()??;
+    }
+    if fields.next().is_some() {
+        return None;
+    }
+    from_beijing_parts(parts)
+}
+
+/// "yyyyMMddHHmmss" in Beijing time (WeChat) to unix seconds.
+pub fn parse_beijing_compact(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |range: std::ops::Range<usize>| text[range].parse::<i64>().ok();
+    from_beijing_parts([n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?])
+}
+
+/// Unix seconds as "yyyyMMddHHmmss" in Beijing time (WeChat's `time_expire`).
+pub fn beijing_compact(unix_secs: i64) -> String {
+    let local = unix_secs + BEIJING_OFFSET_SECS;
+    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn beijing_time_to_unix() {
+        assert_eq!(parse_beijing_time("2024-08-04 19:13:06"), Some(1_722_769_986));
+        assert_eq!(parse_beijing_time("1970-01-01 08:00:00"), Some(0));
+        assert_eq!(parse_beijing_time("2024-02-29 08:00:00"), Some(1_709_164_800));
+        assert_eq!(parse_beijing_time("yesterday"), None);
+        assert_eq!(parse_beijing_time("2024-13-01 00:00:00"), None);
+        assert_eq!(parse_beijing_compact("20240804191306"), Some(1_722_769_986));
+        assert_eq!(parse_beijing_compact("2024080419130"), None);
+        assert_eq!(beijing_compact(1_722_769_986), "20240804191306");
+    }
+
+    proptest! {
+        #[test]
+        fn compact_time_round_trips(unix in 0i64..4_102_444_800) {
+            prop_assert_eq!(parse_beijing_compact(&beijing_compact(unix)), Some(unix));
+        }
+    }
+}

@@ -248,43 +248,8 @@ impl DouyinApi for DouyinClient {
             paid_at: info
                 .get("pay_time")
                 .and_then(Value::as_str)
-                .and_then(parse_beijing_time),
+                .and_then(crate::domain::time::parse_beijing_time),
             way: str_field(&info, "way"),
         }))
-    }
-}
-
-/// "yyyy-MM-dd HH:mm:ss" in Beijing time (UTC+8) to unix seconds.
-pub fn parse_beijing_time(text: &str) -> Option<i64> {
-    let (date, time) = text.trim().split_once(' ')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - 8 * 3600)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn beijing_time_to_unix() {
-        assert_eq!(parse_beijing_time("2024-08-04 19:13:06"), Some(1_722_769_986));
-        assert_eq!(parse_beijing_time("1970-01-01 08:00:00"), Some(0));
-        assert_eq!(parse_beijing_time("2024-02-29 08:00:00"), Some(1_709_164_800));
-        assert_eq!(parse_beijing_time("yesterday"), None);
-        assert_eq!(parse_beijing_time("2024-13-01 00:00:00"), None);
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod login;
 pub mod notify;
+pub mod notify_wechat;
 pub mod orders;
 pub mod prepay;
 pub mod push;

@@ -64,10 +64,17 @@ async fn reconcile(app: &App, order: Order) -> Result<Order, ApiError> {
             PaymentOutcome::Pending
         }
     } else {
-        match app.douyin()?.query_order(&order.out_order_no).await? {
-            Some(query) => query.outcome(),
-            None if expired => PaymentOutcome::Timeout,
-            None => PaymentOutcome::Pending,
+        match order.platform {
+            Platform::Douyin => match app.douyin()?.query_order(&order.out_order_no).await? {
+                Some(query) => query.outcome(),
+                None if expired => PaymentOutcome::Timeout,
+                None => PaymentOutcome::Pending,
+            },
+            Platform::Wechat => app
+                .wechat()?
+                .order_query(&order.out_order_no)
+                .await?
+                .outcome(expired, now),
         }
     };
     let no = &order.out_order_no;

@@ -1,11 +1,12 @@
 use crate::app::App;
 use crate::domain::ids::new_out_order_no;
-use crate::domain::order::{Order, OrderStatus, Platform, ecpay_valid_time, total_amount};
+use crate::domain::order::{Order, OrderStatus, Platform, PlatformOrder, ecpay_valid_time, total_amount};
 use crate::domain::text::truncate;
-use crate::domain::time::now_secs;
+use crate::domain::time::{beijing_compact, now_secs};
 use crate::douyin::client::CreateOrder;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{CatalogItem, InsertOutcome, Session};
+use crate::wechat::client::UnifiedOrder;
 use serde::{Deserialize, Serialize};
 
 /// Ecpay's limits on `subject` and `body`.
@@ -35,17 +36,25 @@ pub struct PrepayAnswer {
     pub pay: serde_json::Value,
 }
 
-pub async fn prepay(app: &App, session: &Session, request: PrepayRequest) -> Result<PrepayAnswer, ApiError> {
+/// WeChat's limit on `body` (bytes).
+const WECHAT_BODY_MAX_BYTES: usize = 127;
+
+pub async fn prepay(
+    app: &App,
+    session: &Session,
+    request: PrepayRequest,
+    client_ip: &str,
+) -> Result<PrepayAnswer, ApiError> {
     if request.sku.is_empty() || request.sku.len() > MAX_SKU_LEN {
         return Err(ApiError::invalid("sku must be a catalog sku"));
     }
     if !(1..=99).contains(&request.quantity) {
         return Err(ApiError::invalid("quantity must be from 1 to 99"));
     }
-    if session.platform == Platform::Wechat {
-        return Err(ApiError::invalid("WeChat is not configured on this deployment"));
+    match session.platform {
+        Platform::Douyin => drop(app.douyin()?),
+        Platform::Wechat => drop(app.wechat()?),
     }
-    app.douyin()?;
     let item = app
         .store
         .get_catalog_item(&request.sku)
@@ -70,10 +79,10 @@ pub async fn prepay(app: &App, session: &Session, request: PrepayRequest) -> Res
             .insert_order(&candidate, &reuse_key, replaces.as_deref())
             .await?
         {
-            InsertOutcome::Inserted => return place(app, candidate).await,
+            InsertOutcome::Inserted => return place(app, candidate, client_ip).await,
             InsertOutcome::SlotHeldBy(holder) => match app.store.get_order(&holder).await? {
                 Some(order) if order.reusable_at(now) && order.openid == session.openid => {
-                    return place(app, order).await;
+                    return place(app, order, client_ip).await;
                 }
                 _ => replaces = Some(holder),
             },
@@ -114,20 +123,13 @@ fn non_empty_or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
 }
 
 /// Makes sure the platform has the order, then answers with what the client pays with.
-/// The platform is idempotent on `out_order_no`, so repeating this after a failure
-/// between its two steps yields the same platform order.
-async fn place(app: &App, order: Order) -> Result<PrepayAnswer, ApiError> {
+/// Both platforms are idempotent on the order number (with identical parameters), so
+/// repeating this after a failure between its two steps yields the same platform order.
+async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer, ApiError> {
     let order = match order.platform_order {
         Some(_) => order,
         None => {
-            let request = CreateOrder {
-                out_order_no: order.out_order_no.clone(),
-                total_amount: order.total_amount,
-                subject: order.subject.clone(),
-                body: order.body.clone(),
-                valid_time: ecpay_valid_time(app.config.order_valid_seconds),
-            };
-            let placed = match app.douyin()?.create_order(&request).await {
+            let placed = match create_platform_order(app, &order, client_ip).await {
                 Ok(placed) => placed,
                 Err(err @ PlatformError::Rejected { .. }) => {
                     // The platform refuses every later call with this number: retire it.
@@ -148,11 +150,53 @@ async fn place(app: &App, order: Order) -> Result<PrepayAnswer, ApiError> {
         .platform_order
         .as_ref()
         .ok_or_else(|| ApiError::internal("order has no platform order"))?;
+    let pay = match order.platform {
+        Platform::Douyin => serde_json::json!({"order_id": placed.order_id, "order_token": placed.order_token}),
+        Platform::Wechat => app.wechat()?.request_payment(&placed.order_id, now_secs())?,
+    };
     Ok(PrepayAnswer {
         out_order_no: order.out_order_no.clone(),
         platform: order.platform,
         status: order.status,
         total_amount: order.total_amount,
-        pay: serde_json::json!({"order_id": placed.order_id, "order_token": placed.order_token}),
+        pay,
     })
+}
+
+async fn create_platform_order(app: &App, order: &Order, client_ip: &str) -> Result<PlatformOrder, PlatformError> {
+    match order.platform {
+        Platform::Douyin => {
+            let request = CreateOrder {
+                out_order_no: order.out_order_no.clone(),
+                total_amount: order.total_amount,
+                subject: order.subject.clone(),
+                body: order.body.clone(),
+                valid_time: ecpay_valid_time(app.config.order_valid_seconds),
+            };
+            let douyin = app
+                .douyin
+                .as_deref()
+                .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))?;
+            douyin.create_order(&request).await
+        }
+        Platform::Wechat => {
+            let request = UnifiedOrder {
+                out_trade_no: order.out_order_no.clone(),
+                body: truncate(&order.subject, usize::MAX, WECHAT_BODY_MAX_BYTES).to_owned(),
+                total_fee: order.total_amount,
+                openid: order.openid.clone(),
+                client_ip: client_ip.to_owned(),
+                time_expire: beijing_compact(order.pay_deadline),
+            };
+            let wechat = app
+                .wechat
+                .as_deref()
+                .ok_or_else(|| PlatformError::Unavailable("WeChat is not configured".into()))?;
+            let prepay_id = wechat.unified_order(&request).await?;
+            Ok(PlatformOrder {
+                order_id: prepay_id.clone(),
+                order_token: prepay_id,
+            })
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::domain::time::now_secs;
 use crate::douyin::money::CreateRefund;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{BeginRefund, Finish};
+use crate::wechat::client::WechatRefundRequest;
 use serde::{Deserialize, Serialize};
 
 const REASON_MAX_CHARS: usize = 100;
@@ -65,10 +66,9 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
         .get_order(&request.out_order_no)
         .await?
         .ok_or_else(not_found)?;
-    if order.platform != Platform::Douyin {
-        return Err(ApiError::invalid(
-            "refunds of WeChat orders are not configured on this deployment",
-        ));
+    match order.platform {
+        Platform::Douyin => drop(app.douyin()?),
+        Platform::Wechat => drop(app.wechat()?),
     }
     let now = now_secs();
     let refund = Refund {
@@ -123,14 +123,7 @@ fn answer(refund: &Refund) -> RefundAnswer {
 /// Asks the platform for a recorded refund. It is idempotent on `out_refund_no`, so a
 /// repeat after a failure in between asks for the same refund.
 async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
-    let request = CreateRefund {
-        out_order_no: refund.out_order_no.clone(),
-        out_refund_no: refund.out_refund_no.clone(),
-        refund_amount: refund.refund_amount,
-        reason: refund.reason.clone(),
-        all_settle: refund.all_settle,
-    };
-    match app.douyin()?.create_refund(&request).await {
+    match ask_platform(app, &refund).await {
         Ok(refund_no) => {
             let stored = app
                 .store
@@ -152,6 +145,47 @@ async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
     }
 }
 
+/// Sends the refund to the order's platform; the platform's refund number.
+async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformError> {
+    let order = app
+        .store
+        .get_order(&refund.out_order_no)
+        .await
+        .map_err(|e| PlatformError::Unavailable(e.to_string()))?
+        .ok_or_else(|| PlatformError::Unavailable("order vanished".into()))?;
+    let unconfigured = |name: &str| PlatformError::Unavailable(format!("{name} is not configured"));
+    match order.platform {
+        Platform::Douyin => {
+            let request = CreateRefund {
+                out_order_no: refund.out_order_no.clone(),
+                out_refund_no: refund.out_refund_no.clone(),
+                refund_amount: refund.refund_amount,
+                reason: refund.reason.clone(),
+                all_settle: refund.all_settle,
+            };
+            app.douyin
+                .as_deref()
+                .ok_or_else(|| unconfigured("Douyin"))?
+                .create_refund(&request)
+                .await
+        }
+        Platform::Wechat => {
+            let request = WechatRefundRequest {
+                out_trade_no: refund.out_order_no.clone(),
+                out_refund_no: refund.out_refund_no.clone(),
+                total_fee: order.total_amount,
+                refund_fee: refund.refund_amount,
+                refund_desc: refund.reason.clone(),
+            };
+            app.wechat
+                .as_deref()
+                .ok_or_else(|| unconfigured("WeChat"))?
+                .refund(&request)
+                .await
+        }
+    }
+}
+
 /// A refund as the back office sees it; while in flight, the platform is asked.
 pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState, ApiError> {
     if !valid_back_office_no(out_refund_no) {
@@ -159,7 +193,13 @@ pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState,
     }
     let not_found = || ApiError::not_found(format!("no refund {out_refund_no}"));
     let mut refund = app.store.get_refund(out_refund_no).await?.ok_or_else(not_found)?;
-    if refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
+    let is_douyin = app
+        .store
+        .get_order(&refund.out_order_no)
+        .await?
+        .is_some_and(|o| o.platform == Platform::Douyin);
+    // WeChat reports refunds by notify; only Douyin's are asked after here.
+    if is_douyin && refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
         let query = app.douyin()?.query_refund(out_refund_no).await?;
         if query.status != RefundStatus::Processing {
             refund = match app

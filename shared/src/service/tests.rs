@@ -61,7 +61,7 @@ fn request(sku: &str, quantity: u32) -> prepay::PrepayRequest {
 #[tokio::test]
 async fn prepay_prices_from_the_catalog_and_cuts_text_to_the_limits() {
     let (app, douyin, _) = setup();
-    let answer = prepay::prepay(&app, &session("u1"), request("course", 3))
+    let answer = prepay::prepay(&app, &session("u1"), request("course", 3), "127.0.0.1")
         .await
         .unwrap();
     assert_eq!(answer.total_amount, 900);
@@ -82,11 +82,11 @@ async fn a_rejected_order_number_is_retired_and_an_unavailable_one_is_retried() 
         .lock()
         .unwrap()
         .push(PlatformError::Unavailable("timed out".into()));
-    let err = prepay::prepay(&app, &session("u2"), request("course", 1))
+    let err = prepay::prepay(&app, &session("u2"), request("course", 1), "127.0.0.1")
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::PlatformUnavailable);
-    let answer = prepay::prepay(&app, &session("u2"), request("course", 1))
+    let answer = prepay::prepay(&app, &session("u2"), request("course", 1), "127.0.0.1")
         .await
         .unwrap();
     assert_eq!(store.order_count(), 1, "the repeat completes the same order");
@@ -98,11 +98,11 @@ async fn a_rejected_order_number_is_retired_and_an_unavailable_one_is_retried() 
         .lock()
         .unwrap()
         .push(PlatformError::rejected(2010, "bad param"));
-    let err = prepay::prepay(&app, &session("u3"), request("course", 1))
+    let err = prepay::prepay(&app, &session("u3"), request("course", 1), "127.0.0.1")
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::PlatformError);
-    let answer = prepay::prepay(&app, &session("u3"), request("course", 1))
+    let answer = prepay::prepay(&app, &session("u3"), request("course", 1), "127.0.0.1")
         .await
         .unwrap();
     assert_eq!(store.order_count(), 3, "a rejected number is never used again");
@@ -133,7 +133,9 @@ async fn query_maps_every_platform_state() {
     ];
     for (state, expected) in cases {
         let (app, douyin, _) = setup();
-        let placed = prepay::prepay(&app, &session("q"), request("course", 1)).await.unwrap();
+        let placed = prepay::prepay(&app, &session("q"), request("course", 1), "127.0.0.1")
+            .await
+            .unwrap();
         *douyin.query_answer.lock().unwrap() = Some(Ok(Some(OrderQuery {
             state,
             total_fee: Some(300),
@@ -153,7 +155,7 @@ async fn query_maps_every_platform_state() {
 #[tokio::test]
 async fn query_keeps_pending_when_the_platform_reports_another_amount() {
     let (app, douyin, _) = setup();
-    let placed = prepay::prepay(&app, &session("q2"), request("course", 1))
+    let placed = prepay::prepay(&app, &session("q2"), request("course", 1), "127.0.0.1")
         .await
         .unwrap();
     *douyin.query_answer.lock().unwrap() = Some(Ok(Some(OrderQuery {
@@ -172,7 +174,9 @@ async fn query_keeps_pending_when_the_platform_reports_another_amount() {
 #[tokio::test]
 async fn an_order_the_platform_never_saw_times_out_after_its_deadline() {
     let (app, _, store) = setup();
-    let placed = prepay::prepay(&app, &session("t"), request("course", 1)).await.unwrap();
+    let placed = prepay::prepay(&app, &session("t"), request("course", 1), "127.0.0.1")
+        .await
+        .unwrap();
     store.shift_deadline(&placed.out_order_no, -10_000);
     let answer = orders::order_status(&app, &session("t"), &placed.out_order_no)
         .await
@@ -183,7 +187,9 @@ async fn an_order_the_platform_never_saw_times_out_after_its_deadline() {
 #[tokio::test]
 async fn platform_outages_during_query_are_reported() {
     let (app, douyin, _) = setup();
-    let placed = prepay::prepay(&app, &session("o"), request("course", 1)).await.unwrap();
+    let placed = prepay::prepay(&app, &session("o"), request("course", 1), "127.0.0.1")
+        .await
+        .unwrap();
     *douyin.query_answer.lock().unwrap() = Some(Err(PlatformError::Unavailable("timed out".into())));
     let err = orders::order_status(&app, &session("o"), &placed.out_order_no)
         .await

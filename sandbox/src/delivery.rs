@@ -1,0 +1,85 @@
+//! Sending notifies to the backend, for every platform: the HTTP client, concurrent
+//! duplicate deliveries, and what each delivery got back.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// A backend that takes longer than this to answer a callback counts as failed (both
+/// platforms give up after about five seconds).
+pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// More concurrent callbacks than this is a typo, not a test.
+pub const MAX_DELIVERIES: usize = 1000;
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(CALLBACK_TIMEOUT)
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+/// What one delivery got back. `status` is 0 when no HTTP answer came at all
+/// (connection refused, timeout); `body` then says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Sends `count` requests at once (platform retries can overlap with a slow first
+/// answer, and WeChat notifies from several servers, so the backend must cope with
+/// concurrent duplicates). `request(index)` builds each one. Results are in sending order.
+pub async fn deliver_concurrently(
+    count: usize,
+    mut request: impl FnMut(usize) -> reqwest::RequestBuilder,
+) -> Vec<Delivery> {
+    let mut sending = JoinSet::new();
+    for index in 0..count {
+        let request = request(index);
+        sending.spawn(async move { (index, deliver_once(request).await) });
+    }
+    let mut results = sending.join_all().await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, delivery)| delivery).collect()
+}
+
+async fn deliver_once(request: reqwest::RequestBuilder) -> Delivery {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            return Delivery {
+                status: 0,
+                body: format!("delivery failed: {e}"),
+            };
+        }
+    };
+    let status = response.status().as_u16();
+    match response.text().await {
+        Ok(body) => Delivery { status, body },
+        Err(e) => Delivery {
+            status,
+            body: format!("reading the answer failed: {e}"),
+        },
+    }
+}
+
+/// A signature that no longer verifies but is still valid hex, so that the receiver
+/// must actually compare rather than fail to decode.
+pub fn tampered(signature: &str) -> String {
+    let mut flipped = signature.to_owned();
+    let replacement = if flipped.pop() == Some('0') { '1' } else { '0' };
+    flipped.push(replacement);
+    flipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tampering_changes_only_the_last_digit() {
+        assert_eq!(tampered("AB10"), "AB11");
+        assert_eq!(tampered("ab1f"), "ab10");
+    }
+}

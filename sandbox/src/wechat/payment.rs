@@ -1,0 +1,40 @@
+//! A payer paying, failing, or still entering the password, and the merchant closing
+//! the order: the state change on the platform, then (for a payment) the notify.
+
+use super::configured;
+use super::notify_delivery::{check_deliveries, deliver_xml, target};
+use super::orders::WechatOrder;
+use super::pay_notify::{WechatPayOptions, payment_notify};
+use crate::clock::now_secs;
+use crate::delivery::Delivery;
+use crate::error::SandboxError;
+use crate::state::{State, lock};
+
+/// Marks the order paid (or keeps it paid) and sends the payment notify.
+pub async fn pay(state: &State, out_trade_no: &str, options: WechatPayOptions) -> Result<Vec<Delivery>, SandboxError> {
+    let config = configured(state)?;
+    check_deliveries(options.deliveries)?;
+    let order = lock(&state.wechat).orders.mark_paid(out_trade_no, now_secs())?;
+    let what = format!("order {out_trade_no}");
+    let url = target([options.notify_url.as_deref(), Some(order.notify_url.as_str())], &what)?;
+    let body = payment_notify(config, &order, &options);
+    Ok(deliver_xml(&state.http, &url, &body, options.deliveries).await)
+}
+
+/// Marks the order PAYERROR; WeChat sends no notify for failures.
+pub fn fail(state: &State, out_trade_no: &str) -> Result<WechatOrder, SandboxError> {
+    configured(state)?;
+    lock(&state.wechat).orders.mark_failed(out_trade_no)
+}
+
+/// Marks the order CLOSED, as `closeorder` or WeChat's own timeout would.
+pub fn close(state: &State, out_trade_no: &str) -> Result<WechatOrder, SandboxError> {
+    configured(state)?;
+    lock(&state.wechat).orders.close(out_trade_no)
+}
+
+/// Marks the order USERPAYING: the payer has started but not finished paying.
+pub fn user_paying(state: &State, out_trade_no: &str) -> Result<WechatOrder, SandboxError> {
+    configured(state)?;
+    lock(&state.wechat).orders.mark_user_paying(out_trade_no)
+}

@@ -1,0 +1,211 @@
+//! WeChat test helpers: a sandbox with WeChat credentials, signed XML requests, and a
+//! notify receiver that keeps what WeChat sent.
+
+use super::config;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing;
+use minipay::wechat::sign::{SignType, sign, verify};
+use minipay::wechat::xml::{parse_flat, to_xml};
+use sandbox::{Sandbox, SandboxConfig, WechatPayOptions, WechatSandboxConfig};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub type Fields = BTreeMap<String, String>;
+
+pub const WX_APP_ID: &str = "wx_sandbox_test_app";
+pub const WX_APP_SECRET: &str = "wechat-sandbox-secret";
+pub const MCH_ID: &str = "1900000109";
+pub const API_KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+pub const WX_JSCODE2SESSION: &str = "/sns/jscode2session";
+pub const UNIFIED_ORDER: &str = "/pay/unifiedorder";
+pub const ORDER_QUERY: &str = "/pay/orderquery";
+pub const CLOSE_ORDER: &str = "/pay/closeorder";
+pub const REFUND: &str = "/secapi/pay/refund";
+/// Where unused notifies go: nothing listens there.
+pub const NOWHERE: &str = "http://127.0.0.1:1/notify";
+
+pub fn wechat_config(notify_url: Option<String>) -> SandboxConfig {
+    SandboxConfig {
+        wechat: Some(WechatSandboxConfig {
+            app_id: WX_APP_ID.into(),
+            app_secret: WX_APP_SECRET.into(),
+            mch_id: MCH_ID.into(),
+            api_key: API_KEY.into(),
+            notify_url,
+        }),
+        ..config(None)
+    }
+}
+
+pub async fn wechat_sandbox() -> Sandbox {
+    Sandbox::start(wechat_config(None)).await
+}
+
+pub fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// Adds `appid`, `mch_id`, a nonce, `sign_type` (unless MD5) and the sign.
+pub fn signed_xml(mut fields: Fields, sign_type: SignType) -> String {
+    for (name, value) in [
+        ("appid", WX_APP_ID),
+        ("mch_id", MCH_ID),
+        ("nonce_str", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
+    ] {
+        fields.entry(name.to_owned()).or_insert_with(|| value.to_owned());
+    }
+    if sign_type == SignType::HmacSha256 {
+        fields.insert("sign_type".into(), sign_type.as_str().into());
+    }
+    let signature = sign(&fields, API_KEY, sign_type);
+    fields.insert("sign".into(), signature);
+    to_xml(&fields)
+}
+
+/// POSTs a raw body to a WeChat Pay path; the answer's fields (always HTTP 200, XML).
+pub async fn pay_raw(sandbox: &Sandbox, path: &str, body: impl Into<reqwest::Body>) -> Fields {
+    let (status, text) = super::post_raw(sandbox, path, body).await;
+    assert_eq!(status, 200, "{path} answered {text}");
+    parse_flat(text.as_bytes()).unwrap_or_else(|e| panic!("{path} answered non-XML {text:?}: {e}"))
+}
+
+/// POSTs `fields` signed with MD5; checks that a SUCCESS answer verifies.
+pub async fn pay_call(sandbox: &Sandbox, path: &str, fields: Fields) -> Fields {
+    let answer = pay_raw(sandbox, path, signed_xml(fields, SignType::Md5)).await;
+    if answer["return_code"] == "SUCCESS" {
+        assert!(verify(&answer, API_KEY), "{path} answer does not verify: {answer:?}");
+    }
+    answer
+}
+
+/// `result_code` FAIL's `err_code`, or "SUCCESS".
+pub fn outcome(answer: &Fields) -> String {
+    assert_eq!(answer["return_code"], "SUCCESS", "{answer:?}");
+    match answer["result_code"].as_str() {
+        "SUCCESS" => "SUCCESS".into(),
+        _ => answer["err_code"].clone(),
+    }
+}
+
+/// The fields of a JSAPI `unifiedorder` (total 1990) for `openid`.
+pub fn wechat_order_fields(out_trade_no: &str, openid: &str) -> Fields {
+    fields(&[
+        ("body", "月卡 monthly pass"),
+        ("out_trade_no", out_trade_no),
+        ("total_fee", "1990"),
+        ("spbill_create_ip", "203.0.113.7"),
+        ("notify_url", NOWHERE),
+        ("trade_type", "JSAPI"),
+        ("openid", openid),
+        ("attach", "coupon=A&x=1"),
+    ])
+}
+
+/// Places a JSAPI order for `user`; returns its `prepay_id`.
+pub async fn place_order(sandbox: &Sandbox, out_trade_no: &str, user: &str) -> String {
+    let answer = pay_call(
+        sandbox,
+        UNIFIED_ORDER,
+        wechat_order_fields(out_trade_no, &sandbox.wechat_openid_of(user)),
+    )
+    .await;
+    assert_eq!(outcome(&answer), "SUCCESS", "{answer:?}");
+    answer["prepay_id"].clone()
+}
+
+/// Places and pays an order (total 1990) without sending a notify.
+pub async fn paid_wechat_order(sandbox: &Sandbox, out_trade_no: &str) {
+    place_order(sandbox, out_trade_no, "alice").await;
+    let quiet = WechatPayOptions {
+        deliveries: 0,
+        ..WechatPayOptions::default()
+    };
+    sandbox.wechat_pay(out_trade_no, quiet).await.unwrap();
+}
+
+pub async fn order_query(sandbox: &Sandbox, out_trade_no: &str) -> Fields {
+    pay_call(sandbox, ORDER_QUERY, fields(&[("out_trade_no", out_trade_no)])).await
+}
+
+pub fn wechat_refund_fields(out_trade_no: &str, out_refund_no: &str, refund_fee: i64) -> Fields {
+    let refund_fee = refund_fee.to_string();
+    fields(&[
+        ("out_trade_no", out_trade_no),
+        ("out_refund_no", out_refund_no),
+        ("total_fee", "1990"),
+        ("refund_fee", &refund_fee),
+        ("refund_desc", "用户申请退款"),
+    ])
+}
+
+/// One notify as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Received {
+    pub fn fields(&self) -> Fields {
+        parse_flat(self.body.as_bytes()).unwrap()
+    }
+}
+
+/// A stand-in backend notify endpoint: keeps every body, answers WeChat's SUCCESS XML
+/// after `delay`, and measures how many were in flight at once.
+#[derive(Clone, Default)]
+pub struct XmlReceiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+    delay: Duration,
+}
+
+/// What a backend answers a notify it accepted (wechat.md §7).
+pub const ACK: &str =
+    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+
+impl XmlReceiver {
+    pub async fn start(delay: Duration) -> XmlReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut receiver = XmlReceiver {
+            delay,
+            ..XmlReceiver::default()
+        };
+        receiver.url = format!("http://{}/wechat/notify", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/wechat/notify", routing::post(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        receiver
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+async fn receive(State(receiver): State<XmlReceiver>, headers: HeaderMap, body: Bytes) -> &'static str {
+    let now = receiver.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    receiver.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(receiver.delay).await;
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    receiver.received.lock().unwrap().push(Received { content_type, body });
+    receiver.in_flight.fetch_sub(1, Ordering::SeqCst);
+    ACK
+}

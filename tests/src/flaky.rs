@@ -1,0 +1,144 @@
+//! A table that fails chosen writes once, to test what a failure between two steps of
+//! a request leaves behind and whether repeating the request completes it.
+
+use async_trait::async_trait;
+use minipay::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
+use minipay::domain::refund::{Refund, SettleStatus, Settlement};
+use minipay::error::StoreError;
+use minipay::secret::Secret;
+use minipay::store::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Delegates to the real table, except that the next `failures` calls of
+/// `record_platform_order` fail as if the table were unreachable.
+pub struct FlakyStore {
+    pub inner: Arc<DynamoStore>,
+    pub record_failures: AtomicUsize,
+}
+
+impl FlakyStore {
+    pub fn failing_records(inner: Arc<DynamoStore>, failures: usize) -> Self {
+        FlakyStore {
+            inner,
+            record_failures: AtomicUsize::new(failures),
+        }
+    }
+
+    fn take_failure(&self) -> bool {
+        self.record_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+#[async_trait]
+impl SessionStore for FlakyStore {
+    async fn put_session(&self, token_hash: &str, session: &Session) -> Result<(), StoreError> {
+        self.inner.put_session(token_hash, session).await
+    }
+    async fn get_session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        self.inner.get_session(token_hash, now).await
+    }
+}
+
+#[async_trait]
+impl CatalogStore for FlakyStore {
+    async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError> {
+        self.inner.get_catalog_item(sku).await
+    }
+}
+
+#[async_trait]
+impl OrderStore for FlakyStore {
+    async fn get_order(&self, no: &str) -> Result<Option<Order>, StoreError> {
+        self.inner.get_order(no).await
+    }
+    async fn insert_order(
+        &self,
+        order: &Order,
+        key: &str,
+        replaces: Option<&str>,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.inner.insert_order(order, key, replaces).await
+    }
+    async fn reuse_slot(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.reuse_slot(key).await
+    }
+    async fn record_platform_order(&self, no: &str, po: &PlatformOrder, now: i64) -> Result<Option<Order>, StoreError> {
+        if self.take_failure() {
+            return Err(StoreError::Unavailable("injected: table unreachable".into()));
+        }
+        self.inner.record_platform_order(no, po, now).await
+    }
+    async fn mark_paid(&self, no: &str, payment: &Payment, now: i64) -> Result<PaidOutcome, StoreError> {
+        self.inner.mark_paid(no, payment, now).await
+    }
+    async fn finish_unpaid(&self, no: &str, status: OrderStatus, now: i64) -> Result<Option<Order>, StoreError> {
+        self.inner.finish_unpaid(no, status, now).await
+    }
+}
+
+#[async_trait]
+impl RefundStore for FlakyStore {
+    async fn begin_refund(&self, refund: &Refund) -> Result<BeginRefund, StoreError> {
+        self.inner.begin_refund(refund).await
+    }
+    async fn get_refund(&self, no: &str) -> Result<Option<Refund>, StoreError> {
+        self.inner.get_refund(no).await
+    }
+    async fn record_refund_no(&self, no: &str, refund_no: &str, now: i64) -> Result<Option<Refund>, StoreError> {
+        self.inner.record_refund_no(no, refund_no, now).await
+    }
+    async fn finish_refund(&self, no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+        self.inner.finish_refund(no, success, now).await
+    }
+}
+
+#[async_trait]
+impl SettleStore for FlakyStore {
+    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
+        self.inner.begin_settle(settlement).await
+    }
+    async fn get_settlement(&self, no: &str) -> Result<Option<Settlement>, StoreError> {
+        self.inner.get_settlement(no).await
+    }
+    async fn record_settle_no(&self, no: &str, settle_no: &str, now: i64) -> Result<Option<Settlement>, StoreError> {
+        self.inner.record_settle_no(no, settle_no, now).await
+    }
+    async fn finish_settle(&self, no: &str, status: SettleStatus, now: i64) -> Result<Finish<Settlement>, StoreError> {
+        self.inner.finish_settle(no, status, now).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for FlakyStore {
+    async fn keep_callback(&self, platform: Platform, kind: &str, body: &[u8], at: i64) -> Result<(), StoreError> {
+        self.inner.keep_callback(platform, kind, body, at).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for FlakyStore {
+    async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
+        self.inner.get_token(key).await
+    }
+    async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
+        self.inner.take_lease(key, owner, seen, now, until).await
+    }
+    async fn save_token(
+        &self,
+        key: &str,
+        owner: &str,
+        token: &Secret,
+        expires_at: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.save_token(key, owner, token, expires_at).await
+    }
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(key, owner).await
+    }
+    async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        self.inner.expire_token(key, version).await
+    }
+}

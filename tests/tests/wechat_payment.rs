@@ -1,0 +1,223 @@
+//! The WeChat Pay v2 (JSAPI) flow against moto and the sandbox over real HTTP.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use harness::money::raw_item;
+use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
+use minipay::wechat::sign::{SignType, pay_sign};
+use sandbox::{CallbackOptions, WechatPayOptions};
+use serde_json::{Value, json};
+
+async fn stack() -> Stack {
+    let stack = Stack::start().await;
+    table::put_catalog_item(&table::client().await, &stack.table, "course", 880, "微信小程序课程").await;
+    stack
+}
+
+async fn wechat_session(stack: &Stack, user: &str) -> String {
+    let code = stack.sandbox.wechat_login_code(user);
+    let login = stack
+        .client
+        .post("/openid", None, &json!({"code": code, "platform": "wechat"}))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.body["openid"], json!(stack.sandbox.wechat_openid_of(user)));
+    login.body["session"].as_str().unwrap().to_owned()
+}
+
+async fn order(stack: &Stack, session: &str) -> (String, Value) {
+    let prepay = stack
+        .client
+        .post("/prepay", Some(session), &json!({"sku": "course"}))
+        .await;
+    assert_eq!(prepay.status, 200, "{}", prepay.text);
+    (
+        prepay.body["out_order_no"].as_str().unwrap().to_owned(),
+        prepay.body["pay"].clone(),
+    )
+}
+
+fn xml_text(answer: &harness::client::Answer) -> &str {
+    answer.text.as_str()
+}
+
+#[tokio::test]
+async fn a_wechat_payment_runs_end_to_end() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "wang").await;
+    let (no, pay) = order(&stack, &session).await;
+
+    // The five wx.requestPayment fields, signed with the API key.
+    let package = pay["package"].as_str().unwrap();
+    let prepay_id = package
+        .strip_prefix("prepay_id=")
+        .expect("package carries the prepay_id");
+    assert_eq!(
+        stack
+            .sandbox
+            .wechat_order(&no)
+            .expect("unifiedorder reached WeChat")
+            .prepay_id,
+        prepay_id
+    );
+    assert_eq!(pay["signType"], "MD5");
+    let expected = pay_sign(
+        WECHAT_APP_ID,
+        pay["timeStamp"].as_str().unwrap(),
+        pay["nonceStr"].as_str().unwrap(),
+        package,
+        SignType::Md5,
+        WECHAT_API_KEY,
+    );
+    assert_eq!(pay["paySign"], json!(expected));
+    assert_eq!(pay.as_object().unwrap().len(), 5);
+
+    let pending = stack.client.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(
+        (pending.body["status"].clone(), pending.body["platform"].clone()),
+        (json!("PENDING"), json!("wechat"))
+    );
+
+    // Five concurrent deliveries, one with a field WeChat added later: all acknowledged.
+    let options = WechatPayOptions {
+        deliveries: 5,
+        extra_field: true,
+        ..WechatPayOptions::default()
+    };
+    for d in stack.sandbox.wechat_pay(&no, options).await.unwrap() {
+        assert_eq!(d.status, 200, "{}", d.body);
+        assert!(
+            d.body.contains("<return_code><![CDATA[SUCCESS]]></return_code>"),
+            "{}",
+            d.body
+        );
+    }
+    let paid = stack.client.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(
+        (paid.body["status"].clone(), paid.body["code"].clone()),
+        (json!("PAID"), json!(0))
+    );
+    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(item["version"], AttributeValue::N("3".into()), "paid exactly once");
+
+    // The same user asking again after paying gets a new order; before paying, the same.
+    let (again, pay_again) = order(&stack, &session).await;
+    assert_ne!(again, no);
+    let (same, pay_same) = order(&stack, &session).await;
+    assert_eq!(same, again);
+    assert_eq!(pay_same["package"], pay_again["package"]);
+    assert_ne!(pay_same["nonceStr"], pay_again["nonceStr"], "a fresh nonce each time");
+}
+
+#[tokio::test]
+async fn forged_hostile_or_wrong_notifies_change_nothing() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "li").await;
+    let (no, _) = order(&stack, &session).await;
+
+    let tampered = WechatPayOptions {
+        tamper_signature: true,
+        ..WechatPayOptions::default()
+    };
+    let d = stack.sandbox.wechat_pay(&no, tampered).await.unwrap();
+    assert!(d[0].body.contains("FAIL"), "{}", d[0].body);
+    let cheaper = WechatPayOptions {
+        total_fee: Some(1),
+        ..WechatPayOptions::default()
+    };
+    let d = stack.sandbox.wechat_pay(&no, cheaper).await.unwrap();
+    assert!(d[0].body.contains("FAIL"), "{}", d[0].body);
+
+    let xxe = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\
+         <xml><return_code>SUCCESS</return_code><out_trade_no>{no}</out_trade_no><attach>&xxe;</attach></xml>"
+    );
+    for body in [xxe.as_str(), "<xml><return_code>SUCCESS", "not xml", ""] {
+        let answer = stack
+            .client
+            .send("POST", "/notify/wechat", None, Some(body.as_bytes().to_vec()))
+            .await;
+        assert!(answer.status >= 400, "{body:?} answered {}", answer.status);
+        assert!(
+            xml_text(&answer).contains("<return_code><![CDATA[FAIL]]></return_code>"),
+            "{}",
+            answer.text
+        );
+        assert!(!answer.text.contains("root:"), "no file content may come back");
+    }
+    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(item["status"], AttributeValue::S("PENDING".into()));
+}
+
+#[tokio::test]
+async fn query_maps_wechat_trade_states() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "zhao").await;
+    let (failed, _) = order(&stack, &session).await;
+    stack.sandbox.wechat_fail(&failed).unwrap();
+    let answer = stack.client.get(&format!("/orders/{failed}"), Some(&session)).await;
+    assert_eq!(
+        (answer.body["status"].clone(), answer.body["code"].clone()),
+        (json!("FAILED"), json!(2))
+    );
+
+    let (closed, _) = order(&stack, &session).await;
+    assert_ne!(closed, failed);
+    stack.sandbox.wechat_close(&closed).unwrap();
+    let answer = stack.client.get(&format!("/orders/{closed}"), Some(&session)).await;
+    assert_eq!(
+        (answer.body["status"].clone(), answer.body["code"].clone()),
+        (json!("CLOSED"), json!(3))
+    );
+
+    // Paid without a notify (lost or late): the query finds it.
+    let (silent, _) = order(&stack, &session).await;
+    let quiet = WechatPayOptions {
+        deliveries: 0,
+        ..WechatPayOptions::default()
+    };
+    stack.sandbox.wechat_pay(&silent, quiet).await.unwrap();
+    let answer = stack.client.get(&format!("/orders/{silent}"), Some(&session)).await;
+    assert_eq!(answer.body["status"], "PAID", "{}", answer.text);
+}
+
+#[tokio::test]
+async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_notify() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "qian").await;
+    let (no, _) = order(&stack, &session).await;
+    stack
+        .sandbox
+        .wechat_pay(&no, WechatPayOptions::default())
+        .await
+        .unwrap();
+
+    let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-1", "refund_amount": 300, "reason": "不想学了"});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    assert_eq!(refund.body["status"], "PROCESSING");
+    let platform = stack.sandbox.wechat_refund("WX-RF-1").expect("WeChat has the refund");
+    assert_eq!(refund.body["refund_no"], json!(platform.refund_id));
+
+    let five = CallbackOptions {
+        deliveries: 5,
+        ..CallbackOptions::default()
+    };
+    for d in stack.sandbox.wechat_finish_refund("WX-RF-1", true, five).await.unwrap() {
+        assert_eq!(d.status, 200, "{}", d.body);
+    }
+    let answer = stack.client.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(answer.body["refunded_amount"], 300, "{}", answer.text);
+    assert_eq!(
+        stack.client.get("/refunds/WX-RF-1", Some(ADMIN_KEY)).await.body["status"],
+        "SUCCESS"
+    );
+
+    // A refund notify encrypted with another key is refused.
+    let forged = "<xml><return_code>SUCCESS</return_code><appid>wx_sandbox_app</appid><mch_id>1900000109</mch_id>\
+                  <req_info>bm90IGVuY3J5cHRlZA==</req_info></xml>";
+    let answer = stack
+        .client
+        .send("POST", "/notify/wechat", None, Some(forged.as_bytes().to_vec()))
+        .await;
+    assert!(answer.status >= 400 && answer.text.contains("FAIL"), "{}", answer.text);
+}
