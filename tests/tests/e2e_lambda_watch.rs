@@ -72,6 +72,13 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
         watch.log_text()
     );
     assert_eq!(sandbox.token_fetches(), 1);
+
+    // The real binaries logged the whole flow, and no secret with it.
+    let log = watch.log_text();
+    assert!(log.contains("order paid"), "the functions' logs are captured");
+    for secret in harness::SECRETS {
+        assert!(!log.contains(secret), "a secret reached the functions' logs");
+    }
 }
 
 async fn stack_refund(sandbox: &Sandbox) -> Vec<u16> {
