@@ -35,6 +35,18 @@ pub struct Callback {
     pub timestamp: String,
 }
 
+/// What is wrong with a JSON text, without echoing any of it: a callback body is the
+/// sender's bytes, and neither the answer nor a log line should carry them back.
+pub fn json_problem(err: &serde_json::Error) -> String {
+    let kind = match err.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Data => "JSON of the wrong shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!("{kind} at line {} column {}", err.line(), err.column())
+}
+
 /// The text of a string or number field as the platform sent it.
 fn raw_text(value: &Value, field: &str) -> Result<String, CallbackError> {
     match value {
@@ -50,7 +62,7 @@ impl Callback {
     /// Parses and verifies a callback body with the console Token.
     pub fn verify(raw_body: &[u8], token: &str) -> Result<Callback, CallbackError> {
         let envelope: Envelope =
-            serde_json::from_slice(raw_body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+            serde_json::from_slice(raw_body).map_err(|e| CallbackError::Malformed(json_problem(&e)))?;
         let timestamp = raw_text(&envelope.timestamp, "timestamp")?;
         let nonce = raw_text(&envelope.nonce, "nonce")?;
         if !verify_callback(token, &timestamp, &nonce, &envelope.msg, &envelope.msg_signature) {
@@ -64,7 +76,7 @@ impl Callback {
     }
 
     pub fn payment(&self) -> Result<PaymentMsg, CallbackError> {
-        serde_json::from_str(&self.msg).map_err(|e| CallbackError::BadMessage(e.to_string()))
+        serde_json::from_str(&self.msg).map_err(|e| CallbackError::BadMessage(json_problem(&e)))
     }
 }
 
@@ -180,6 +192,16 @@ mod tests {
         .unwrap();
         let callback = Callback::verify(&body, "tok").unwrap();
         assert_eq!(callback.payment().unwrap().cp_orderno, "课程\"1");
+    }
+
+    #[test]
+    fn errors_never_echo_the_body() {
+        let body = br#"{"timestamp": "1", "nonce": "n", "msg": 5, "msg_signature": "secret-looking-text"}"#;
+        let err = Callback::verify(body, "t").unwrap_err().to_string();
+        assert!(!err.contains("secret-looking-text"), "{err}");
+        let body = br#""a string carrying token-123""#;
+        let err = Callback::verify(body, "t").unwrap_err().to_string();
+        assert!(!err.contains("token-123"), "{err}");
     }
 
     proptest! {

@@ -4,6 +4,7 @@ use crate::app::App;
 use crate::domain::order::Platform;
 use crate::domain::refund::SettleStatus;
 use crate::domain::time::now_secs;
+use crate::douyin::callback::json_problem;
 use crate::douyin::{Callback, CallbackError};
 use crate::store::{Finish, PaidOutcome};
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ pub async fn douyin_callback(app: &App, raw_body: &[u8]) -> DouyinReply {
 async fn refund(app: &App, callback: &Callback) -> DouyinReply {
     let msg: RefundMsg = match serde_json::from_str(&callback.msg) {
         Ok(msg) => msg,
-        Err(err) => return DouyinReply::refuse(400, 1, format!("msg does not parse: {err}")),
+        Err(err) => return DouyinReply::refuse(400, 1, format!("msg is {}", json_problem(&err))),
     };
     let success = match msg.status.as_str() {
         "SUCCESS" => true,
@@ -98,7 +99,7 @@ async fn refund(app: &App, callback: &Callback) -> DouyinReply {
 async fn settle(app: &App, callback: &Callback) -> DouyinReply {
     let msg: SettleMsg = match serde_json::from_str(&callback.msg) {
         Ok(msg) => msg,
-        Err(err) => return DouyinReply::refuse(400, 1, format!("msg does not parse: {err}")),
+        Err(err) => return DouyinReply::refuse(400, 1, format!("msg is {}", json_problem(&err))),
     };
     let status = match msg.status.as_str() {
         "SUCCESS" => SettleStatus::Success,
