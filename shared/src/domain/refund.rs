@@ -121,8 +121,9 @@ pub fn check_receivers(receivers: &[SettleReceiver], order_total: i64) -> Result
     {
         return Err("every receiver needs a merchant_uid and an amount of at least 1 fen".into());
     }
-    let sum: i64 = receivers.iter().map(|r| r.amount).sum();
-    if sum * 100 > order_total * SETTLE_RECEIVERS_MAX_PERCENT {
+    // i128: amounts come from the back office and may be absurd; nothing may wrap.
+    let sum: i128 = receivers.iter().map(|r| i128::from(r.amount)).sum();
+    if sum * 100 > i128::from(order_total) * i128::from(SETTLE_RECEIVERS_MAX_PERCENT) {
         return Err(format!(
             "receivers may take at most {SETTLE_RECEIVERS_MAX_PERCENT}% of the order"
         ));
@@ -206,5 +207,8 @@ mod tests {
         assert!(check_receivers(&[r(31)], 100).is_err());
         assert!(check_receivers(&[r(1), r(1), r(1), r(1), r(1)], 1000).is_err());
         assert!(check_receivers(&[r(0)], 100).is_err());
+        // Found by fuzzing: sums that overflowed i64 wrapped negative and passed.
+        assert!(check_receivers(&[r(100_000_000_000_000_000)], 10_000).is_err());
+        assert!(check_receivers(&[r(i64::MAX), r(1)], 10_000).is_err());
     }
 }

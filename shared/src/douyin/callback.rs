@@ -5,6 +5,7 @@ use super::sign::verify_callback;
 use crate::domain::order::Payment;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CallbackError {
@@ -17,9 +18,11 @@ pub enum CallbackError {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
-    timestamp: Value,
-    nonce: Value,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    timestamp: &'a RawValue,
+    #[serde(borrow)]
+    nonce: &'a RawValue,
     msg: String,
     msg_signature: String,
     #[serde(rename = "type", default)]
@@ -47,11 +50,13 @@ pub fn json_problem(err: &serde_json::Error) -> String {
     format!("{kind} at line {} column {}", err.line(), err.column())
 }
 
-/// The text of a string or number field as the platform sent it.
-fn raw_text(value: &Value, field: &str) -> Result<String, CallbackError> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
+/// The text of a string or number field exactly as the platform sent it: a number's own
+/// digits, never a re-rendering of the parsed value (`1e3` stays `1e3`).
+fn raw_text(value: &RawValue, field: &str) -> Result<String, CallbackError> {
+    let text = value.get();
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(Value::Number(_)) => Ok(text.to_owned()),
         _ => Err(CallbackError::Malformed(format!(
             "{field} is neither a string nor a number"
         ))),
@@ -63,8 +68,8 @@ impl Callback {
     pub fn verify(raw_body: &[u8], token: &str) -> Result<Callback, CallbackError> {
         let envelope: Envelope =
             serde_json::from_slice(raw_body).map_err(|e| CallbackError::Malformed(json_problem(&e)))?;
-        let timestamp = raw_text(&envelope.timestamp, "timestamp")?;
-        let nonce = raw_text(&envelope.nonce, "nonce")?;
+        let timestamp = raw_text(envelope.timestamp, "timestamp")?;
+        let nonce = raw_text(envelope.nonce, "nonce")?;
         if !verify_callback(token, &timestamp, &nonce, &envelope.msg, &envelope.msg_signature) {
             return Err(CallbackError::BadSignature);
         }
@@ -192,6 +197,18 @@ mod tests {
         .unwrap();
         let callback = Callback::verify(&body, "tok").unwrap();
         assert_eq!(callback.payment().unwrap().cp_orderno, "课程\"1");
+    }
+
+    #[test]
+    fn numbers_are_verified_as_the_text_sent() {
+        let msg = r#"{"cp_orderno":"1","total_amount":1}"#;
+        let sig = callback_signature("tok", "1e3", "7.50", msg);
+        let body = format!(
+            r#"{{"timestamp": 1e3, "nonce": 7.50, "msg": {}, "msg_signature": "{sig}"}}"#,
+            serde_json::to_string(msg).unwrap()
+        );
+        let callback = Callback::verify(body.as_bytes(), "tok").unwrap();
+        assert_eq!(callback.timestamp, "1e3");
     }
 
     #[test]
