@@ -43,10 +43,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
     let [year, month, day, hour, minute, second] = parts;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - BEIJING_OFFSET_SECS)
+    let days = days_from_civil(year, month, day);
+    // Rejects 31 April and the like: the date must survive the round trip.
+    if civil_from_days(days) != (year, month, day) {
+        return None;
+    }
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - BEIJING_OFFSET_SECS)
 }
 
 /// "yyyy-MM-dd HH:mm:ss" in Beijing time (Douyin) to unix seconds.
@@ -73,17 +78,23 @@ pub fn parse_beijing_compact(text: &str) -> Option<i64> {
     from_beijing_parts([n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?])
 }
 
-/// Unix seconds as "yyyyMMddHHmmss" in Beijing time (WeChat's `time_expire`).
-pub fn beijing_compact(unix_secs: i64) -> String {
+fn beijing_fields(unix_secs: i64) -> [i64; 6] {
     let local = unix_secs + BEIJING_OFFSET_SECS;
     let (year, month, day) = civil_from_days(local.div_euclid(86_400));
     let secs = local.rem_euclid(86_400);
-    format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    [year, month, day, secs / 3600, secs % 3600 / 60, secs % 60]
+}
+
+/// Unix seconds as "yyyyMMddHHmmss" in Beijing time (WeChat's `time_expire`, `time_end`).
+pub fn beijing_compact(unix_secs: i64) -> String {
+    let [year, month, day, hour, minute, second] = beijing_fields(unix_secs);
+    format!("{year:04}{month:02}{day:02}{hour:02}{minute:02}{second:02}")
+}
+
+/// Unix seconds as "yyyy-MM-dd HH:mm:ss" in Beijing time (Douyin's `pay_time`).
+pub fn beijing_datetime(unix_secs: i64) -> String {
+    let [year, month, day, hour, minute, second] = beijing_fields(unix_secs);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
 }
 
 #[cfg(test)]
@@ -101,6 +112,14 @@ mod tests {
         assert_eq!(parse_beijing_compact("20240804191306"), Some(1_722_769_986));
         assert_eq!(parse_beijing_compact("2024080419130"), None);
         assert_eq!(beijing_compact(1_722_769_986), "20240804191306");
+        assert_eq!(beijing_datetime(1_722_769_986), "2024-08-04 19:13:06");
+        assert_eq!(parse_beijing_compact("20240431120000"), None, "31 April");
+        assert_eq!(
+            parse_beijing_compact("20230229120000"),
+            None,
+            "29 February of a common year"
+        );
+        assert!(parse_beijing_compact("20240229120000").is_some());
     }
 
     proptest! {
