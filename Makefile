@@ -22,3 +22,18 @@ fmt:
 ## Release binaries for the host, as `sam build` makes them for Lambda.
 build-release:
 	cargo lambda build --release --compiler cargo
+
+.PHONY: fuzz schemathesis
+
+## cargo-fuzz targets (fuzz/), FUZZ_SECONDS each (default 30); fails on any crash.
+fuzz:
+	bash fuzz/run.sh
+
+## schemathesis against a running stack: make schemathesis BASE_URL=http://127.0.0.1:<port> (see KEEP=1 make demo).
+schemathesis:
+	bash scripts/schemathesis.sh "$(BASE_URL)"
+
+## Performance benchmark (release builds in target/bench, local stack on loopback): writes BENCHMARKS.md.
+.PHONY: bench
+bench:
+	bash scripts/bench.sh
