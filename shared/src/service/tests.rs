@@ -106,11 +106,12 @@ async fn a_rejected_order_number_is_retired_and_an_unavailable_one_is_retried() 
         .await
         .unwrap();
     assert_eq!(store.order_count(), 3, "a rejected number is never used again");
-    let retired: Vec<_> = futures_like_orders(&store, &answer.out_order_no).await;
+    let retired: Vec<_> = statuses_of_other_u3_orders(&store, &answer.out_order_no).await;
     assert_eq!(retired, [OrderStatus::Failed]);
 }
 
-async fn futures_like_orders(store: &MemoryStore, except: &str) -> Vec<OrderStatus> {
+/// The statuses of user u3's orders other than `except`.
+async fn statuses_of_other_u3_orders(store: &MemoryStore, except: &str) -> Vec<OrderStatus> {
     let mut statuses = Vec::new();
     for no in store.order_numbers() {
         if no != except {
