@@ -82,11 +82,20 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // cargo lambda watch runs each function through `cargo run`: stop the whole group.
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &format!("-{pid}")])
-                .status();
+        // cargo lambda watch runs each function through `cargo run`: stop its whole process
+        // group. Signalled directly: procps' `kill -TERM -<pgid>` misreads some group ids
+        // and signalled every process of the machine.
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .filter(|pid| *pid > 1)
+        {
+            // SAFETY: kill(2) with a negative id signals exactly that process group, which
+            // `process_group(0)` made for this child alone.
+            unsafe {
+                libc::kill(-pid, libc::SIGTERM);
+            }
         }
     }
 }
