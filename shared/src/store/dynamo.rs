@@ -546,7 +546,25 @@ fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
 const OPTIMISTIC_ATTEMPTS: usize = 5;
 
 impl DynamoStore {
-    /// Sets a number attribute of an item once, unless it is set (platform numbers).
+    /// The transaction item that ends an in-flight refund or settlement, once: its status
+    /// moves from PROCESSING to `to` or the whole transaction is cancelled.
+    fn end_in_flight(&self, pk: String, sk: &str, to: RefundStatus, now: i64) -> Result<Update, StoreError> {
+        built(
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .update_expression("SET #status = :to, updated_at = :now")
+                .condition_expression("#status = :processing")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":to", s(to.as_str()))
+                .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .build(),
+        )
+    }
+
+    /// Sets a string attribute of an item once, unless it is set (the platform's numbers).
     async fn set_once(
         &self,
         pk: String,
@@ -683,19 +701,7 @@ impl RefundStore for DynamoStore {
                 return Ok(Finish::NotFound);
             };
             let after = refund_result(&order, refund.refund_amount, success);
-            let end_refund = built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(refund_pk(out_refund_no)))
-                    .key("sk", s(REFUND_SK))
-                    .update_expression("SET #status = :to, updated_at = :now")
-                    .condition_expression("#status = :processing")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":to", s(to.as_str()))
-                    .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
-                    .expression_attribute_values(":now", n(now))
-                    .build(),
-            )?;
+            let end_refund = self.end_in_flight(refund_pk(out_refund_no), REFUND_SK, to, now)?;
             let move_money = built(
                 Update::builder()
                     .table_name(&self.table)
@@ -822,19 +828,7 @@ impl SettleStore for DynamoStore {
             if settlement.status != SettleStatus::Processing {
                 return Ok(Finish::AlreadyFinished(settlement));
             }
-            let end = built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(settle_pk(out_settle_no)))
-                    .key("sk", s(SETTLE_SK))
-                    .update_expression("SET #status = :to, updated_at = :now")
-                    .condition_expression("#status = :processing")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":to", s(status.as_str()))
-                    .expression_attribute_values(":processing", s(SettleStatus::Processing.as_str()))
-                    .expression_attribute_values(":now", n(now))
-                    .build(),
-            )?;
+            let end = self.end_in_flight(settle_pk(out_settle_no), SETTLE_SK, status, now)?;
             let mark = built(
                 Update::builder()
                     .table_name(&self.table)
