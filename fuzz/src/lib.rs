@@ -372,6 +372,8 @@ pub fn prepay_body(data: &[u8]) {
             sku,
             price: PRICE,
             image: "https://example.com/i.png".into(),
+            goods_type: None,
+            tag_group_id: None,
         });
     }
     let (status, body) = fx.call("prepay", post("/prepay", Some(SESSION), data));

@@ -2,9 +2,11 @@
 
 use crate::config::{Config, ConfigError};
 use crate::douyin::order_center::FreshToken;
+use crate::douyin::trade::{AppKey, PlatformKey, TradeApi, TradeClient, TradeKeys, client::TOKEN_REFUSED};
 use crate::douyin::{Douyin, DouyinClient};
 use crate::error::{ApiError, PlatformError};
 use crate::outbound::http_client;
+use crate::secret::Secret;
 use crate::store::{DynamoStore, Store};
 use crate::token::{AccessToken, TokenCache, TokenSource};
 use crate::wechat::client::{WechatApi, WechatClient};
@@ -18,6 +20,15 @@ pub struct App {
     pub wechat: Option<Arc<dyn WechatApi>>,
     /// The Douyin app access token, shared through the table by every instance.
     pub douyin_token: TokenCache,
+    /// The trade system's keys and calls, when its keys are configured.
+    pub trade: Option<Trade>,
+}
+
+/// The trade system: keys parsed once, its server calls, and its client token.
+pub struct Trade {
+    pub keys: TradeKeys,
+    pub api: Arc<dyn TradeApi>,
+    pub token: TokenCache,
 }
 
 impl App {
@@ -44,9 +55,48 @@ impl App {
                 })?) as Arc<dyn WechatApi>,
             ),
         };
+        let trade_api = match (&config.douyin, config.douyin.as_ref().and_then(|d| d.trade.as_ref())) {
+            (Some(d), Some(trade)) => Some(Arc::new(TradeClient::new(
+                trade,
+                d.app_id.clone(),
+                d.app_secret.clone(),
+                d.notify_url.clone(),
+                http.clone(),
+            )) as Arc<dyn TradeApi>),
+            _ => None,
+        };
         let mut app = Self::assemble(config, store, douyin);
         app.wechat = wechat;
+        if let Some(api) = trade_api {
+            app.trade = Some(Self::trade_from_config(&app.config, api)?);
+        }
         Ok(app)
+    }
+
+    /// Parses the trade keys of `config` (once per cold start) around a trade client.
+    pub fn trade_from_config(config: &Config, api: Arc<dyn TradeApi>) -> Result<Trade, ConfigError> {
+        let douyin = config.douyin.as_ref().ok_or(ConfigError::Missing("DOUYIN_APP_ID"))?;
+        let trade = douyin
+            .trade
+            .as_ref()
+            .ok_or(ConfigError::Missing("DOUYIN_PRIVATE_KEY"))?;
+        let invalid = |name: &'static str| {
+            move |e: crate::douyin::trade::KeyError| ConfigError::Invalid {
+                name,
+                why: e.to_string(),
+            }
+        };
+        Ok(Trade {
+            keys: TradeKeys {
+                app_id: douyin.app_id.clone(),
+                app_key: AppKey::from_pem(trade.private_key.expose()).map_err(invalid("DOUYIN_PRIVATE_KEY"))?,
+                platform_key: PlatformKey::from_pem(&trade.platform_public_key)
+                    .map_err(invalid("DOUYIN_PLATFORM_PUBLIC_KEY"))?,
+                key_version: trade.key_version.clone(),
+            },
+            api,
+            token: TokenCache::new(format!("trade#{}", douyin.app_id)),
+        })
     }
 
     /// An app from given parts (tests put doubles here).
@@ -62,6 +112,7 @@ impl App {
             douyin,
             wechat: None,
             douyin_token: TokenCache::new(token_key),
+            trade: None,
         }
     }
 
@@ -74,6 +125,33 @@ impl App {
         self.douyin_token
             .get(self.store.as_ref(), &DouyinTokenSource(douyin))
             .await
+    }
+
+    pub fn trade(&self) -> Result<&Trade, PlatformError> {
+        self.trade
+            .as_ref()
+            .ok_or_else(|| PlatformError::Unavailable("the Douyin trade system is not configured".into()))
+    }
+
+    /// Runs a `trade_basic` call with the shared client token; a token the platform
+    /// refuses is invalidated for every instance and the call made once more.
+    pub async fn with_client_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, PlatformError>
+    where
+        F: Fn(&'a dyn TradeApi, Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, PlatformError>>,
+    {
+        let trade = self.trade()?;
+        let source = ClientTokenSource(trade.api.as_ref());
+        let token = trade.token.get(self.store.as_ref(), &source).await?;
+        match call(trade.api.as_ref(), token.token.clone()).await {
+            Err(PlatformError::Rejected { code, .. }) if TOKEN_REFUSED.contains(&code.as_str()) => {
+                tracing::warn!(code = %code, "client token refused; refreshing");
+                trade.token.invalidate(self.store.as_ref(), &token).await?;
+                let fresh = trade.token.get(self.store.as_ref(), &source).await?;
+                call(trade.api.as_ref(), fresh.token).await
+            }
+            other => other,
+        }
     }
 
     pub fn wechat(&self) -> Result<&dyn WechatApi, ApiError> {
@@ -92,6 +170,15 @@ impl App {
 /// Starts logging: JSON when Lambda asks for it, never a request body.
 pub fn init_tracing() {
     lambda_http::tracing::init_default_subscriber();
+}
+
+struct ClientTokenSource<'a>(&'a dyn TradeApi);
+
+#[async_trait]
+impl TokenSource for ClientTokenSource<'_> {
+    async fn fetch(&self) -> Result<FreshToken, PlatformError> {
+        self.0.fetch_client_token().await
+    }
 }
 
 struct DouyinTokenSource<'a>(&'a dyn Douyin);

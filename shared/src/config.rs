@@ -8,13 +8,20 @@ pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
 pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
 pub const DEFAULT_ORDER_ENTRY_PAGE: &str = "pages/order/detail";
 
+pub const DEFAULT_DOUYIN_OPEN_API_BASE: &str = "https://open.douyin.com";
+pub const DEFAULT_DOUYIN_KEY_VERSION: &str = "1";
+
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.mch.weixin.qq.com";
 pub const DEFAULT_WECHAT_LOGIN_BASE: &str = "https://api.weixin.qq.com";
 
-const SECRET_VARS: [&str; 7] = [
+/// Variables that may come from SSM as `X_PARAM`. The platform public key is no secret,
+/// but a PEM is awkward in a template parameter, so it may come from SSM too.
+const SECRET_VARS: [&str; 9] = [
     "DOUYIN_APP_SECRET",
     "DOUYIN_SALT",
     "DOUYIN_TOKEN",
+    "DOUYIN_PRIVATE_KEY",
+    "DOUYIN_PLATFORM_PUBLIC_KEY",
     "WECHAT_APP_SECRET",
     "WECHAT_API_KEY",
     "WECHAT_CLIENT_CERT",
@@ -51,6 +58,30 @@ pub struct DouyinConfig {
     pub token: Option<Secret>,
     pub api_base: String,
     pub notify_url: Option<String>,
+    /// How new Douyin orders are made.
+    pub pay_mode: DouyinPayMode,
+    /// The trade system's keys and base URL; required in trade mode, and kept after a
+    /// switch back so that trade orders still get their callbacks and refunds.
+    pub trade: Option<TradeConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DouyinPayMode {
+    /// 担保支付: the server creates the order (`create_order`), the client pays with tt.pay.
+    #[default]
+    Ecpay,
+    /// 通用交易系统: the client creates the order with tt.requestOrder from signed data.
+    Trade,
+}
+
+#[derive(Debug, Clone)]
+pub struct TradeConfig {
+    /// The app's RSA private key (PEM) that signs `byteAuthorization`.
+    pub private_key: Secret,
+    /// The platform public key (PEM) that callbacks are verified with.
+    pub platform_public_key: String,
+    pub key_version: String,
+    pub open_api_base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -111,8 +142,18 @@ impl Config {
                 token: secret("DOUYIN_TOKEN"),
                 api_base: base_url(source, "DOUYIN_API_BASE", DEFAULT_DOUYIN_API_BASE)?,
                 notify_url: source.get("DOUYIN_NOTIFY_URL"),
+                pay_mode: pay_mode(source)?,
+                trade: trade_config(source, &secret)?,
             }),
         };
+        if let Some(d) = &douyin
+            && d.pay_mode == DouyinPayMode::Trade
+            && d.trade.is_none()
+        {
+            return Err(ConfigError::Missing(
+                "DOUYIN_PRIVATE_KEY and DOUYIN_PLATFORM_PUBLIC_KEY (DOUYIN_PAY_MODE is trade)",
+            ));
+        }
         let wechat = match source.get("WECHAT_APP_ID") {
             None => None,
             Some(app_id) => Some(WechatConfig {
@@ -148,6 +189,53 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_ORDER_ENTRY_PAGE.to_owned()),
         })
     }
+}
+
+fn pay_mode(source: &dyn Source) -> Result<DouyinPayMode, ConfigError> {
+    match source.get("DOUYIN_PAY_MODE").as_deref() {
+        None | Some("ecpay") => Ok(DouyinPayMode::Ecpay),
+        Some("trade") => Ok(DouyinPayMode::Trade),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "DOUYIN_PAY_MODE",
+            why: "ecpay or trade".into(),
+        }),
+    }
+}
+
+/// The trade keys when both are given; one without the other is a mistake worth
+/// refusing at cold start rather than at the first payment.
+fn trade_config(
+    source: &dyn Source,
+    secret: &dyn Fn(&'static str) -> Option<Secret>,
+) -> Result<Option<TradeConfig>, ConfigError> {
+    let private_key = secret("DOUYIN_PRIVATE_KEY");
+    let public_key = secret("DOUYIN_PLATFORM_PUBLIC_KEY");
+    let (private_key, public_key) = match (private_key, public_key) {
+        (None, None) => return Ok(None),
+        (Some(private), Some(public)) => (private, public),
+        (None, Some(_)) => return Err(ConfigError::Missing("DOUYIN_PRIVATE_KEY")),
+        (Some(_), None) => return Err(ConfigError::Missing("DOUYIN_PLATFORM_PUBLIC_KEY")),
+    };
+    let key_version = source
+        .get("DOUYIN_KEY_VERSION")
+        .unwrap_or_else(|| DEFAULT_DOUYIN_KEY_VERSION.to_owned());
+    if key_version.is_empty() || !key_version.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::Invalid {
+            name: "DOUYIN_KEY_VERSION",
+            why: "the key version number shown in the console".into(),
+        });
+    }
+    Ok(Some(TradeConfig {
+        private_key: Secret::new(unescape_newlines(private_key.expose())),
+        platform_public_key: unescape_newlines(public_key.expose()),
+        key_version,
+        open_api_base: base_url(source, "DOUYIN_OPEN_API_BASE", DEFAULT_DOUYIN_OPEN_API_BASE)?,
+    }))
+}
+
+/// A PEM given on one line with `\n` escapes (env files hold no newlines) as PEM text.
+fn unescape_newlines(value: &str) -> String {
+    value.replace("\\n", "\n")
 }
 
 fn base_url(source: &dyn Source, name: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -241,6 +329,38 @@ mod tests {
         assert_eq!(douyin.app_secret.as_ref().unwrap().expose(), "from-ssm");
         assert_eq!(douyin.api_base, "http://127.0.0.1:1");
         assert!(!format!("{douyin:?}").contains("from-ssm"));
+    }
+
+    #[test]
+    fn trade_mode_needs_both_keys_and_keeps_the_private_one_out_of_debug() {
+        let base = [("TABLE_NAME", "t"), ("DOUYIN_APP_ID", "tt1")];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_source(&env(&pairs), &HashMap::new())
+        };
+        assert_eq!(with(&[]).unwrap().douyin.unwrap().pay_mode, DouyinPayMode::Ecpay);
+        let err = with(&[("DOUYIN_PAY_MODE", "trade")]).unwrap_err();
+        assert!(err.to_string().contains("DOUYIN_PRIVATE_KEY"), "{err}");
+        assert!(with(&[("DOUYIN_PAY_MODE", "Trade")]).is_err());
+        assert!(with(&[("DOUYIN_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\\nsecret-bits")]).is_err());
+        let keys = [
+            ("DOUYIN_PAY_MODE", "trade"),
+            (
+                "DOUYIN_PRIVATE_KEY",
+                "-----BEGIN PRIVATE KEY-----\\nsecret-bits\\n-----END PRIVATE KEY-----",
+            ),
+            ("DOUYIN_PLATFORM_PUBLIC_KEY", "public"),
+        ];
+        let douyin = with(&keys).unwrap().douyin.unwrap();
+        let trade = douyin.trade.as_ref().unwrap();
+        assert_eq!(trade.key_version, "1");
+        assert_eq!(trade.open_api_base, DEFAULT_DOUYIN_OPEN_API_BASE);
+        assert!(trade.private_key.expose().contains("\nsecret-bits\n"));
+        assert!(!format!("{douyin:?}").contains("secret-bits"));
+        let mut bad_version = keys.to_vec();
+        bad_version.push(("DOUYIN_KEY_VERSION", "v2"));
+        assert!(with(&bad_version).is_err());
     }
 
     #[test]

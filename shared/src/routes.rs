@@ -1,6 +1,7 @@
 //! One entry point per function: route, parse, call the service, answer.
 
 use crate::app::App;
+use crate::douyin::trade::TradeHeaders;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
@@ -77,13 +78,10 @@ pub async fn settle(app: &App, req: Request) -> Response<Body> {
 
 pub async fn notify(app: &App, req: Request) -> Response<Body> {
     if is_route(&req, &Method::POST, &["notify", "douyin"]) {
+        let trade = trade_headers(&req);
         let reply = match raw_body(&req) {
-            Ok(body) => notify::douyin_callback(app, body).await,
-            Err(_) => notify::DouyinReply {
-                status: 413,
-                err_no: 1,
-                err_tips: "body too large".into(),
-            },
+            Ok(body) => notify::douyin_callback(app, trade.as_ref(), body).await,
+            Err(_) => notify::DouyinReply::refuse(413, 1, "body too large"),
         };
         return json_response(reply.status, &reply);
     }
@@ -99,6 +97,23 @@ pub async fn notify(app: &App, req: Request) -> Response<Body> {
         return xml_response(reply.status, reply.to_xml());
     }
     respond::<()>(Err(unknown_route(&req)))
+}
+
+/// The signature headers of a trade-system callback; `None` for an ecpay one.
+fn trade_headers(req: &Request) -> Option<TradeHeaders> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let signature = header("byte-signature");
+    (!signature.is_empty()).then(|| TradeHeaders {
+        signature,
+        timestamp: header("byte-timestamp"),
+        nonce: header("byte-nonce-str"),
+    })
 }
 
 fn xml_response(status: u16, body: String) -> Response<Body> {
@@ -144,6 +159,8 @@ mod tests {
             subject: "Rust 基础课".into(),
             body: "十二讲".into(),
             image: "https://example.com/c.png".into(),
+            goods_type: None,
+            tag_group_id: None,
         });
         let session = Session {
             openid: "openid-event".into(),
@@ -196,6 +213,7 @@ mod tests {
             refunding_amount: 0,
             settle_status: None,
             updated_at: 1,
+            trade_data: None,
         };
         store.insert_order(&order, out_order_no, None).await.unwrap();
     }

@@ -235,6 +235,8 @@ async fn app() -> App {
         subject: "课程".into(),
         body: "课程".into(),
         image: "https://example.com/c.png".into(),
+        goods_type: None,
+        tag_group_id: None,
     });
     let session = Session {
         openid: "openid-in-step".into(),

@@ -154,6 +154,9 @@ pub struct Order {
     /// The order's settlement, once one was asked for.
     pub settle_status: Option<super::refund::SettleStatus>,
     pub updated_at: i64,
+    /// Trade-system orders: the `data` string given to tt.requestOrder, kept because a
+    /// reused order must be requested with the same bytes. `None` for ecpay and WeChat.
+    pub trade_data: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +166,11 @@ pub struct PlatformOrder {
 }
 
 impl Order {
+    /// Whether the order was made through the trade system (else ecpay or WeChat).
+    pub fn is_trade(&self) -> bool {
+        self.trade_data.is_some()
+    }
+
     /// Whether the same user asking for the same thing again should get this order back
     /// rather than a new one: still unpaid, and with enough time left to pay.
     /// What can still be refunded: the paid amount less refunds done and in flight.

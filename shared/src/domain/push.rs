@@ -42,7 +42,8 @@ const REFUND_FAILED: PushStatus = PushStatus {
 /// flight, refunded, refund failed. `None` when the change is not one the order center
 /// shows (a platform id recorded, a settlement) or the order is not an ecpay order.
 pub fn push_status(old: Option<&Order>, new: &Order) -> Option<PushStatus> {
-    if new.platform != Platform::Douyin {
+    // The trade system keeps its own order center in step.
+    if new.platform != Platform::Douyin || new.is_trade() {
         return None;
     }
     let Some(old) = old else {
@@ -84,6 +85,17 @@ fn status_of(order: &Order) -> PushStatus {
 mod tests {
     use super::*;
 
+    #[test]
+    fn trade_orders_are_never_pushed() {
+        let mut order = order(OrderStatus::Paid, 0, 0);
+        assert!(push_status(None, &order).is_some());
+        order.trade_data = Some("{}".into());
+        assert_eq!(push_status(None, &order), None);
+        let before = order.clone();
+        order.refunding_amount = 10;
+        assert_eq!(push_status(Some(&before), &order), None);
+    }
+
     fn order(status: OrderStatus, refunded: i64, refunding: i64) -> Order {
         Order {
             out_order_no: "o".into(),
@@ -103,6 +115,7 @@ mod tests {
             refunding_amount: refunding,
             settle_status: None,
             updated_at: 0,
+            trade_data: None,
         }
     }
 

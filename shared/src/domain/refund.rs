@@ -57,6 +57,27 @@ impl Refund {
     }
 }
 
+/// Our number for a refund the user started on the platform (`pre_create_refund`):
+/// made from the platform's refund id, so a repeated callback gets the same answer and
+/// the `refund` callback finds it even when it carries no `out_refund_no`.
+pub fn user_refund_no(refund_id: &str) -> String {
+    const PREFIX: &str = "dyu-";
+    let fits = !refund_id.is_empty()
+        && refund_id.len() + PREFIX.len() <= 64
+        && refund_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if fits {
+        format!("{PREFIX}{refund_id}")
+    } else {
+        use sha2::Digest as _;
+        format!(
+            "{PREFIX}{}",
+            &hex::encode(sha2::Sha256::digest(refund_id.as_bytes()))[..48]
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     pub out_settle_no: String,
@@ -134,6 +155,18 @@ pub fn check_receivers(receivers: &[SettleReceiver], order_total: i64) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_refund_numbers_are_stable_and_valid() {
+        assert_eq!(user_refund_no("7292048374532"), "dyu-7292048374532");
+        let odd = user_refund_no("refund/with spaces and 中文");
+        assert_eq!(odd, user_refund_no("refund/with spaces and 中文"));
+        assert!(crate::domain::ids::valid_back_office_no(&odd));
+        assert!(crate::domain::ids::valid_back_office_no(&user_refund_no(
+            &"9".repeat(80)
+        )));
+        assert_ne!(user_refund_no("a"), user_refund_no("b"));
+    }
     use crate::domain::order::{Platform, PlatformOrder};
 
     fn paid(total: i64, refunded: i64, refunding: i64) -> Order {
@@ -158,6 +191,7 @@ mod tests {
             refunding_amount: refunding,
             settle_status: None,
             updated_at: 0,
+            trade_data: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod fake;
 pub mod money;
 pub mod order_center;
 pub mod sign;
+pub mod trade;
 
 pub use callback::{Callback, CallbackError, PaymentMsg};
 pub use client::{DouyinApi, DouyinClient, EcpayOrderState, LoginSession, OrderQuery};

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod login;
 pub mod notify;
+pub mod notify_trade;
 pub mod notify_wechat;
 pub mod orders;
 pub mod prepay;
@@ -12,3 +13,5 @@ pub mod refund;
 pub mod settle;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_trade;

@@ -1,10 +1,12 @@
 //! Platform callbacks: verify over the raw body, then apply exactly once.
 
 use crate::app::App;
+use crate::domain::order::Payment;
 use crate::domain::order::Platform;
 use crate::domain::refund::SettleStatus;
 use crate::domain::time::now_secs;
 use crate::douyin::callback::json_problem;
+use crate::douyin::trade::TradeHeaders;
 use crate::douyin::{Callback, CallbackError};
 use crate::store::{Finish, PaidOutcome};
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,9 @@ pub struct DouyinReply {
     pub status: u16,
     pub err_no: i64,
     pub err_tips: String,
+    /// Only `pre_create_refund` answers carry data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 impl DouyinReply {
@@ -24,18 +29,25 @@ impl DouyinReply {
             status: 200,
             err_no: 0,
             err_tips: "success".into(),
+            data: None,
         }
     }
-    fn refuse(status: u16, err_no: i64, tips: impl Into<String>) -> Self {
+    pub(crate) fn refuse(status: u16, err_no: i64, tips: impl Into<String>) -> Self {
         DouyinReply {
             status,
             err_no,
             err_tips: tips.into(),
+            data: None,
         }
     }
 }
 
-pub async fn douyin_callback(app: &App, raw_body: &[u8]) -> DouyinReply {
+/// A Douyin callback of either kind: trade callbacks carry their signature in the
+/// `Byte-*` headers (`trade`), ecpay ones in the body.
+pub async fn douyin_callback(app: &App, trade: Option<&TradeHeaders>, raw_body: &[u8]) -> DouyinReply {
+    if let Some(headers) = trade {
+        return super::notify_trade::trade_callback(app, headers, raw_body).await;
+    }
     let Some(token) = app.config.douyin.as_ref().and_then(|d| d.token.as_ref()) else {
         tracing::error!("DOUYIN_TOKEN is not configured; callbacks cannot be verified");
         return DouyinReply::refuse(500, 5, "callback token not configured");
@@ -77,19 +89,24 @@ async fn refund(app: &App, callback: &Callback) -> DouyinReply {
         "FAIL" => false,
         _ => return DouyinReply::success(),
     };
-    let stored = match app.store.get_refund(&msg.cp_refundno).await {
+    end_refund(app, &msg.cp_refundno, success, msg.refund_amount).await
+}
+
+/// Records how a refund ended, once; a reported amount must be the refund's.
+pub(crate) async fn end_refund(app: &App, out_refund_no: &str, success: bool, amount: Option<i64>) -> DouyinReply {
+    let stored = match app.store.get_refund(out_refund_no).await {
         Ok(Some(refund)) => refund,
         Ok(None) => {
-            tracing::error!(out_refund_no = %msg.cp_refundno, "refund callback for an unknown refund");
+            tracing::error!(out_refund_no = %out_refund_no, "refund callback for an unknown refund");
             return DouyinReply::refuse(404, 4, "unknown refund");
         }
         Err(err) => return store_failed(err),
     };
-    if msg.refund_amount.is_some_and(|amount| amount != stored.refund_amount) {
-        tracing::error!(out_refund_no = %msg.cp_refundno, "refund callback amount differs from the refund");
+    if amount.is_some_and(|amount| amount != stored.refund_amount) {
+        tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
         return DouyinReply::refuse(409, 3, "amount does not match the refund");
     }
-    match app.store.finish_refund(&msg.cp_refundno, success, now_secs()).await {
+    match app.store.finish_refund(out_refund_no, success, now_secs()).await {
         Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
         Ok(Finish::NotFound) => DouyinReply::refuse(404, 4, "unknown refund"),
         Err(err) => store_failed(err),
@@ -106,17 +123,21 @@ async fn settle(app: &App, callback: &Callback) -> DouyinReply {
         "FAIL" => SettleStatus::Fail,
         _ => return DouyinReply::success(),
     };
-    match app.store.finish_settle(&msg.cp_settle_no, status, now_secs()).await {
+    end_settle(app, &msg.cp_settle_no, status).await
+}
+
+pub(crate) async fn end_settle(app: &App, out_settle_no: &str, status: SettleStatus) -> DouyinReply {
+    match app.store.finish_settle(out_settle_no, status, now_secs()).await {
         Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
         Ok(Finish::NotFound) => {
-            tracing::error!(out_settle_no = %msg.cp_settle_no, "settle callback for an unknown settlement");
+            tracing::error!(out_settle_no = %out_settle_no, "settle callback for an unknown settlement");
             DouyinReply::refuse(404, 4, "unknown settlement")
         }
         Err(err) => store_failed(err),
     }
 }
 
-fn store_failed(err: crate::error::StoreError) -> DouyinReply {
+pub(crate) fn store_failed(err: crate::error::StoreError) -> DouyinReply {
     tracing::error!(error = %err, "callback not applied; the platform will retry");
     DouyinReply::refuse(500, 5, "temporarily unable to record the callback")
 }
@@ -149,24 +170,28 @@ async fn payment(app: &App, callback: &Callback) -> DouyinReply {
         return DouyinReply::success();
     }
     let now = now_secs();
-    let payment = msg.payment(now);
-    match app.store.mark_paid(&msg.cp_orderno, &payment, now).await {
+    apply_payment(app, &msg.cp_orderno, &msg.payment(now), now).await
+}
+
+/// Marks the order paid, once, if the amount is the order's.
+pub(crate) async fn apply_payment(app: &App, out_order_no: &str, payment: &Payment, now: i64) -> DouyinReply {
+    match app.store.mark_paid(out_order_no, payment, now).await {
         Ok(PaidOutcome::Applied(_)) => {
-            tracing::info!(out_order_no = %msg.cp_orderno, amount = payment.amount, "order paid");
+            tracing::info!(out_order_no = %out_order_no, amount = payment.amount, "order paid");
             DouyinReply::success()
         }
         Ok(PaidOutcome::AlreadyPaid(order)) => {
             if order.payment.as_ref().is_some_and(|p| p.trade_no != payment.trade_no) {
-                tracing::error!(out_order_no = %msg.cp_orderno, "a second payment was reported for a paid order");
+                tracing::error!(out_order_no = %out_order_no, "a second payment was reported for a paid order");
             }
             DouyinReply::success()
         }
         Ok(PaidOutcome::AmountMismatch { expected }) => {
-            tracing::error!(out_order_no = %msg.cp_orderno, expected, paid = payment.amount, "payment amount differs from the order");
+            tracing::error!(out_order_no = %out_order_no, expected, paid = payment.amount, "payment amount differs from the order");
             DouyinReply::refuse(409, 3, "amount does not match the order")
         }
         Ok(PaidOutcome::NotFound) => {
-            tracing::error!(out_order_no = %msg.cp_orderno, "payment for an unknown order");
+            tracing::error!(out_order_no = %out_order_no, "payment for an unknown order");
             DouyinReply::refuse(404, 4, "unknown order")
         }
         Err(err) => store_failed(err),

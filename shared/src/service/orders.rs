@@ -2,7 +2,7 @@ use crate::app::App;
 use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::{Order, OrderStatus, PaymentOutcome, Platform};
 use crate::domain::time::now_secs;
-use crate::error::ApiError;
+use crate::error::{ApiError, PlatformError};
 use crate::store::{PaidOutcome, Session};
 use serde::Serialize;
 
@@ -53,10 +53,32 @@ pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> R
     Ok(OrderAnswer::from(&order))
 }
 
+/// How a trade order stands. The platform knows an order only once the client placed
+/// it with tt.requestOrder; an order it does not know can only time out.
+async fn trade_outcome(app: &App, out_order_no: &str, expired: bool, now: i64) -> Result<PaymentOutcome, ApiError> {
+    let query = app
+        .with_client_token(|api, token| async move { api.query_order(&token, out_order_no).await })
+        .await;
+    match query {
+        Ok(query) => Ok(query.outcome(now)),
+        Err(PlatformError::Rejected { code, message }) => {
+            tracing::info!(out_order_no, code = %code, message = %message, "order_query refused; order not placed yet");
+            Ok(if expired {
+                PaymentOutcome::Timeout
+            } else {
+                PaymentOutcome::Pending
+            })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 async fn reconcile(app: &App, order: Order) -> Result<Order, ApiError> {
     let now = now_secs();
     let expired = now > order.pay_deadline + TIMEOUT_GRACE_SECS;
-    let outcome = if order.platform_order.is_none() {
+    let outcome = if order.is_trade() {
+        trade_outcome(app, &order.out_order_no, expired, now).await?
+    } else if order.platform_order.is_none() {
         // The platform never accepted this order, so it can only time out.
         if expired {
             PaymentOutcome::Timeout

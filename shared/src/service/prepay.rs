@@ -1,9 +1,11 @@
 use crate::app::App;
-use crate::domain::ids::new_out_order_no;
+use crate::config::DouyinPayMode;
+use crate::domain::ids::{new_nonce, new_out_order_no};
 use crate::domain::order::{Order, OrderStatus, Platform, PlatformOrder, ecpay_valid_time, total_amount};
 use crate::domain::text::truncate;
 use crate::domain::time::{beijing_compact, now_secs};
 use crate::douyin::client::CreateOrder;
+use crate::douyin::trade::request_order::{RequestOrderSettings, request_order_data};
 use crate::error::{ApiError, PlatformError};
 use crate::store::{CatalogItem, InsertOutcome, Session};
 use crate::wechat::client::UnifiedOrder;
@@ -70,10 +72,26 @@ pub async fn prepay(
         request.quantity
     );
 
+    let trade_mode = session.platform == Platform::Douyin
+        && app
+            .config
+            .douyin
+            .as_ref()
+            .is_some_and(|d| d.pay_mode == DouyinPayMode::Trade);
     let mut replaces: Option<String> = None;
     for _ in 0..SLOT_ATTEMPTS {
         let now = now_secs();
-        let candidate = new_order(app, session, &item, request.quantity, amount, now);
+        let mut candidate = new_order(app, session, &item, request.quantity, amount, now);
+        if trade_mode {
+            let settings = RequestOrderSettings {
+                order_entry_page: &app.config.order_entry_page,
+                notify_url: app.config.douyin.as_ref().and_then(|d| d.notify_url.as_deref()),
+                valid_seconds: app.config.order_valid_seconds,
+            };
+            let data =
+                request_order_data(&candidate, &item, &settings).map_err(|e| ApiError::internal(e.to_string()))?;
+            candidate.trade_data = Some(data);
+        }
         match app
             .store
             .insert_order(&candidate, &reuse_key, replaces.as_deref())
@@ -81,7 +99,10 @@ pub async fn prepay(
         {
             InsertOutcome::Inserted => return place(app, candidate, client_ip).await,
             InsertOutcome::SlotHeldBy(holder) => match app.store.get_order(&holder).await? {
-                Some(order) if order.reusable_at(now) && order.openid == session.openid => {
+                // An order made the other way before a mode switch is not handed out again.
+                Some(order)
+                    if order.reusable_at(now) && order.openid == session.openid && order.is_trade() == trade_mode =>
+                {
                     return place(app, order, client_ip).await;
                 }
                 _ => replaces = Some(holder),
@@ -115,6 +136,7 @@ fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, am
         refunding_amount: 0,
         settle_status: None,
         updated_at: now,
+        trade_data: None,
     }
 }
 
@@ -126,6 +148,9 @@ fn non_empty_or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
 /// Both platforms are idempotent on the order number (with identical parameters), so
 /// repeating this after a failure between its two steps yields the same platform order.
 async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer, ApiError> {
+    if let Some(data) = &order.trade_data {
+        return Ok(trade_answer(app, &order, data)?);
+    }
     let order = match order.platform_order {
         Some(_) => order,
         None => {
@@ -160,6 +185,20 @@ async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer,
         status: order.status,
         total_amount: order.total_amount,
         pay,
+    })
+}
+
+/// A trade order needs no platform call: the client places it with tt.requestOrder from
+/// the stored data and a fresh signature.
+fn trade_answer(app: &App, order: &Order, data: &str) -> Result<PrepayAnswer, PlatformError> {
+    let keys = &app.trade()?.keys;
+    let authorization = keys.byte_authorization(data, now_secs(), &new_nonce());
+    Ok(PrepayAnswer {
+        out_order_no: order.out_order_no.clone(),
+        platform: order.platform,
+        status: order.status,
+        total_amount: order.total_amount,
+        pay: serde_json::json!({"data": data, "byteAuthorization": authorization}),
     })
 }
 

@@ -2,10 +2,13 @@
 
 use crate::app::App;
 use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
-use crate::domain::order::{OrderStatus, Platform};
+use crate::domain::order::{Order, OrderStatus, Platform};
 use crate::domain::refund::{Refund, RefundStatus};
 use crate::domain::time::now_secs;
 use crate::douyin::money::CreateRefund;
+use crate::douyin::trade::client::TradeRefundRequest;
+use crate::douyin::trade::items::allocate_refund;
+use crate::douyin::trade::request_order::order_entry_schema;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{BeginRefund, Finish};
 use crate::wechat::client::WechatRefundRequest;
@@ -155,6 +158,7 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
         .ok_or_else(|| PlatformError::Unavailable("order vanished".into()))?;
     let unconfigured = |name: &str| PlatformError::Unavailable(format!("{name} is not configured"));
     match order.platform {
+        Platform::Douyin if order.is_trade() => trade_refund(app, &order, refund).await,
         Platform::Douyin => {
             let request = CreateRefund {
                 out_order_no: refund.out_order_no.clone(),
@@ -186,6 +190,39 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
     }
 }
 
+/// `refund_create/` names item orders, which only `order_query/` tells: the refund is
+/// split over them after what earlier refunds took.
+async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<String, PlatformError> {
+    let no = order.out_order_no.as_str();
+    let placed = app
+        .with_client_token(|api, token| async move { api.query_order(&token, no).await })
+        .await?;
+    // This refund is already counted in flight.
+    let already = order.refunded_amount + order.refunding_amount - refund.refund_amount;
+    let first_and_whole = already == 0 && refund.refund_amount == order.total_amount;
+    let items = match allocate_refund(&placed.items, already, refund.refund_amount) {
+        Some(items) => items,
+        None if placed.items.is_empty() && first_and_whole => Vec::new(),
+        None => {
+            return Err(PlatformError::Unavailable(
+                "order_query lists too little in item orders for this refund".into(),
+            ));
+        }
+    };
+    let request = TradeRefundRequest {
+        order_id: placed.order_id,
+        out_refund_no: refund.out_refund_no.clone(),
+        reason: refund.reason.clone(),
+        refund_total_amount: refund.refund_amount,
+        refund_all: items.is_empty(),
+        items,
+        order_entry_schema: order_entry_schema(&app.config.order_entry_page, no),
+    };
+    let request = &request;
+    app.with_client_token(|api, token| async move { api.create_refund(&token, request).await })
+        .await
+}
+
 /// A refund as the back office sees it; while in flight, the platform is asked.
 pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState, ApiError> {
     if !valid_back_office_no(out_refund_no) {
@@ -193,15 +230,17 @@ pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState,
     }
     let not_found = || ApiError::not_found(format!("no refund {out_refund_no}"));
     let mut refund = app.store.get_refund(out_refund_no).await?.ok_or_else(not_found)?;
-    let is_douyin = app
-        .store
-        .get_order(&refund.out_order_no)
-        .await?
-        .is_some_and(|o| o.platform == Platform::Douyin);
+    let order = app.store.get_order(&refund.out_order_no).await?;
+    let is_douyin = order.as_ref().is_some_and(|o| o.platform == Platform::Douyin);
     // WeChat reports refunds by notify; only Douyin's are asked after here.
     if is_douyin && refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
-        let query = app.douyin()?.query_refund(out_refund_no).await?;
-        if query.status != RefundStatus::Processing {
+        let query = if order.as_ref().is_some_and(Order::is_trade) {
+            app.with_client_token(|api, token| async move { api.query_refund(&token, out_refund_no).await })
+                .await?
+        } else {
+            Some(app.douyin()?.query_refund(out_refund_no).await?)
+        };
+        if let Some(query) = query.filter(|q| q.status != RefundStatus::Processing) {
             refund = match app
                 .store
                 .finish_refund(out_refund_no, query.status == RefundStatus::Success, now_secs())

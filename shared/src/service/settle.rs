@@ -6,11 +6,14 @@ use crate::domain::order::{OrderStatus, Platform};
 use crate::domain::refund::{SettleReceiver, SettleStatus, Settlement, check_receivers};
 use crate::domain::time::now_secs;
 use crate::douyin::money::CreateSettle;
+use crate::douyin::trade::client::TradeSettleRequest;
 use crate::error::{ApiError, PlatformError};
 use crate::store::BeginSettle;
 use serde::{Deserialize, Serialize};
 
 const DESC_MAX_CHARS: usize = 80;
+/// `settle_params` of a settlement to the merchant alone.
+const NO_RECEIVERS: &str = "[]";
 
 #[derive(Debug, Deserialize)]
 pub struct SettleRequest {
@@ -65,7 +68,7 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         updated_at: now,
     };
     match app.store.begin_settle(&settlement).await? {
-        BeginSettle::Started(s) => submit(app, s).await,
+        BeginSettle::Started(s) => submit(app, s, order.is_trade()).await,
         BeginSettle::Exists(existing) => {
             let same = existing.out_order_no == settlement.out_order_no
                 && existing.settle_desc == settlement.settle_desc
@@ -77,7 +80,7 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
                 )));
             }
             if existing.settle_no.is_none() && existing.status == SettleStatus::Processing {
-                return submit(app, existing).await;
+                return submit(app, existing, order.is_trade()).await;
             }
             Ok(answer(&existing))
         }
@@ -102,14 +105,28 @@ fn answer(s: &Settlement) -> SettleAnswer {
     }
 }
 
-async fn submit(app: &App, settlement: Settlement) -> Result<SettleAnswer, ApiError> {
-    let request = CreateSettle {
-        out_order_no: settlement.out_order_no.clone(),
-        out_settle_no: settlement.out_settle_no.clone(),
-        settle_desc: settlement.settle_desc.clone(),
-        settle_params: settlement.settle_params.clone(),
+async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<SettleAnswer, ApiError> {
+    let asked = if trade {
+        let request = TradeSettleRequest {
+            out_order_no: settlement.out_order_no.clone(),
+            out_settle_no: settlement.out_settle_no.clone(),
+            settle_desc: settlement.settle_desc.clone(),
+            // The trade system takes receivers only when there are third parties.
+            settle_params: Some(settlement.settle_params.clone()).filter(|p| p != NO_RECEIVERS),
+        };
+        let request = &request;
+        app.with_client_token(|api, token| async move { api.create_settle(&token, request).await })
+            .await
+    } else {
+        let request = CreateSettle {
+            out_order_no: settlement.out_order_no.clone(),
+            out_settle_no: settlement.out_settle_no.clone(),
+            settle_desc: settlement.settle_desc.clone(),
+            settle_params: settlement.settle_params.clone(),
+        };
+        app.douyin()?.settle(&request).await
     };
-    match app.douyin()?.settle(&request).await {
+    match asked {
         Ok(settle_no) => {
             let stored = app
                 .store

@@ -37,6 +37,8 @@ fn setup() -> (App, Arc<FakeDouyin>, Arc<MemoryStore>) {
         subject: "一门很长很长的课程名称".repeat(6),
         body: String::new(),
         image: "https://example.com/c.png".into(),
+        goods_type: None,
+        tag_group_id: None,
     });
     (app(douyin.clone(), store.clone()), douyin, store)
 }

@@ -204,6 +204,10 @@ fn order_to_item(order: &Order) -> Item {
     if let Some(p) = &order.payment {
         item.extend(payment_attributes(p));
     }
+    if let Some(data) = &order.trade_data {
+        item.insert("pay_mode".into(), s("trade"));
+        item.insert("trade_data".into(), s(data));
+    }
     item
 }
 
@@ -249,6 +253,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         refunding_amount: opt_n(item, "refunding_amount").unwrap_or_default(),
         settle_status: opt_s(item, "settle_status").and_then(|s| s.parse().ok()),
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
+        trade_data: opt_s(item, "trade_data"),
     })
 }
 
@@ -312,6 +317,11 @@ impl CatalogStore for DynamoStore {
             subject: get_s(&item, "subject").map_err(|_| malformed("subject missing"))?,
             body: opt_s(&item, "body").unwrap_or_default(),
             image: opt_s(&item, "image").unwrap_or_default(),
+            goods_type: match item.get("goods_type") {
+                None => None,
+                Some(_) => Some(get_n(&item, "goods_type").map_err(|_| malformed("goods_type must be a number"))?),
+            },
+            tag_group_id: opt_s(&item, "tag_group_id"),
         }))
     }
 }

@@ -29,6 +29,9 @@ pub struct CatalogItem {
     pub subject: String,
     pub body: String,
     pub image: String,
+    /// The trade system's goods type (商品类型) and tag group, required in trade mode.
+    pub goods_type: Option<i64>,
+    pub tag_group_id: Option<String>,
 }
 
 #[async_trait]

@@ -1,0 +1,364 @@
+//! `trade_basic` server calls and the client token (douyin-trade.md §4, §5): unsigned
+//! JSON POSTs carrying `access-token`, answered in `{err_no, err_msg, data}`.
+
+use super::request_order::Schema;
+use crate::config::TradeConfig;
+use crate::domain::order::{Payment, PaymentOutcome};
+use crate::domain::refund::RefundStatus;
+use crate::douyin::money::MoneyQuery;
+use crate::douyin::order_center::FreshToken;
+use crate::error::PlatformError;
+use crate::outbound::{self, RETRY_PAUSE};
+use crate::secret::Secret;
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+/// `err_no` values that refuse the client token itself: refresh it and try once more.
+pub const TOKEN_REFUSED: [&str; 4] = ["28001003", "28001008", "2190008", "2190002"];
+/// "System error, retry with the same parameters" (13000) and settle's 23000.
+const RETRYABLE_ERR_NO: [i64; 2] = [13000, 23000];
+/// settle_create: this `out_settle_no` exists; the settlement must be looked up.
+const SETTLE_EXISTS: i64 = 23111;
+
+/// One goods (item) order of a trade order: refunds name these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOrder {
+    pub item_order_id: String,
+    pub amount: i64,
+}
+
+/// The answer of `order_query/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeOrderQuery {
+    pub order_id: String,
+    /// `PROCESS`, `SUCCESS`, `FAIL` or `TIMEOUT`.
+    pub pay_status: String,
+    pub total_amount: i64,
+    /// Milliseconds.
+    pub pay_time: Option<i64>,
+    pub pay_channel: String,
+    pub items: Vec<ItemOrder>,
+}
+
+impl TradeOrderQuery {
+    pub fn outcome(&self, now: i64) -> PaymentOutcome {
+        match self.pay_status.as_str() {
+            "SUCCESS" => PaymentOutcome::Paid(Payment {
+                amount: self.total_amount,
+                paid_at: self.pay_time.map_or(now, |ms| ms / 1000),
+                trade_no: self.order_id.clone(),
+                channel: self.pay_channel.clone(),
+            }),
+            "TIMEOUT" => PaymentOutcome::Timeout,
+            "FAIL" => PaymentOutcome::Failed,
+            _ => PaymentOutcome::Pending,
+        }
+    }
+}
+
+/// A refund as sent to `refund_create/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeRefundRequest {
+    pub order_id: String,
+    pub out_refund_no: String,
+    pub reason: String,
+    pub refund_total_amount: i64,
+    /// How much of each item order; empty with `refund_all`.
+    pub items: Vec<ItemOrder>,
+    pub refund_all: bool,
+    pub order_entry_schema: Schema,
+}
+
+/// A settlement as sent to `settle_create/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeSettleRequest {
+    pub out_order_no: String,
+    pub out_settle_no: String,
+    pub settle_desc: String,
+    /// Third-party receivers as a JSON string, if any.
+    pub settle_params: Option<String>,
+}
+
+#[async_trait]
+pub trait TradeApi: Send + Sync {
+    /// A new client token; only the shared token cache calls this.
+    async fn fetch_client_token(&self) -> Result<FreshToken, PlatformError>;
+    /// `Rejected` when the platform does not know the order (the client never placed it).
+    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<TradeOrderQuery, PlatformError>;
+    /// The platform's refund id.
+    async fn create_refund(&self, token: &Secret, refund: &TradeRefundRequest) -> Result<String, PlatformError>;
+    async fn query_refund(&self, token: &Secret, out_refund_no: &str) -> Result<Option<MoneyQuery>, PlatformError>;
+    /// The platform's settle id; a settlement made before under the same number is
+    /// looked up rather than refused.
+    async fn create_settle(&self, token: &Secret, settle: &TradeSettleRequest) -> Result<String, PlatformError>;
+    async fn query_settle(&self, token: &Secret, out_settle_no: &str) -> Result<Option<MoneyQuery>, PlatformError>;
+}
+
+pub struct TradeClient {
+    http: reqwest::Client,
+    app_id: String,
+    app_secret: Option<Secret>,
+    base: String,
+    notify_url: Option<String>,
+}
+
+impl TradeClient {
+    pub fn new(
+        trade: &TradeConfig,
+        app_id: String,
+        app_secret: Option<Secret>,
+        notify_url: Option<String>,
+        http: reqwest::Client,
+    ) -> Self {
+        TradeClient {
+            http,
+            app_id,
+            app_secret,
+            base: trade.open_api_base.clone(),
+            notify_url,
+        }
+    }
+
+    async fn post_once(&self, path: &str, token: &Secret, body: &Value) -> Result<Value, PlatformError> {
+        let request = self
+            .http
+            .post(format!("{}/api/trade_basic/v1/developer/{path}", self.base))
+            .header("access-token", token.expose())
+            .json(body);
+        // Business errors come with HTTP 200 or 400 alike: read the body either way.
+        outbound::send(request).await?.json()
+    }
+
+    /// Every `trade_basic` call is safe to repeat (queries, and creations keyed by our
+    /// numbers), so one retry when the outcome is unknown.
+    async fn call(&self, path: &str, token: &Secret, body: &Value) -> Result<Value, PlatformError> {
+        let first = self.post_once(path, token, body).await;
+        let answer = match first {
+            Ok(answer) if !RETRYABLE_ERR_NO.contains(&err_no(&answer)) => answer,
+            Ok(_) | Err(PlatformError::Unavailable(_)) => {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                self.post_once(path, token, body).await?
+            }
+            Err(other) => return Err(other),
+        };
+        Ok(answer)
+    }
+}
+
+fn err_no(answer: &Value) -> i64 {
+    answer.get("err_no").and_then(Value::as_i64).unwrap_or(-1)
+}
+
+/// The `data` of a successful answer, else the platform's code and message.
+fn data_or_rejected(answer: Value) -> Result<Value, PlatformError> {
+    match answer.get("err_no").and_then(Value::as_i64) {
+        Some(0) => Ok(answer.get("data").cloned().unwrap_or(Value::Null)),
+        Some(code) => {
+            let message = ["err_msg", "err_tips"]
+                .iter()
+                .find_map(|k| answer.get(*k).and_then(Value::as_str))
+                .unwrap_or("no message");
+            Err(PlatformError::rejected(code, message))
+        }
+        None => Err(PlatformError::Unavailable("answer has no err_no".into())),
+    }
+}
+
+fn text(value: &Value, key: &str) -> String {
+    match value.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn number(value: &Value, key: &str) -> Option<i64> {
+    match value.get(key) {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn money_status(text: &str) -> RefundStatus {
+    match text {
+        "SUCCESS" => RefundStatus::Success,
+        "FAIL" => RefundStatus::Fail,
+        _ => RefundStatus::Processing,
+    }
+}
+
+#[async_trait]
+impl TradeApi for TradeClient {
+    async fn fetch_client_token(&self) -> Result<FreshToken, PlatformError> {
+        let secret = self
+            .app_secret
+            .as_ref()
+            .ok_or_else(|| PlatformError::Unavailable("DOUYIN_APP_SECRET is not configured".into()))?;
+        let body = json!({
+            "grant_type": "client_credential",
+            "client_key": self.app_id,
+            "client_secret": secret.expose(),
+        });
+        // Never retried here: a second token would cut the first one short.
+        let request = self.http.post(format!("{}/oauth/client_token/", self.base)).json(&body);
+        let answer = outbound::send(request).await?.json()?;
+        let data = answer.get("data").cloned().unwrap_or(Value::Null);
+        let code = number(&data, "error_code").unwrap_or(0);
+        if code != 0 {
+            return Err(PlatformError::rejected(code, text(&data, "description")));
+        }
+        let token = text(&data, "access_token");
+        let expires_in = number(&data, "expires_in").unwrap_or(0);
+        if token.is_empty() || expires_in <= 0 {
+            return Err(PlatformError::Unavailable(
+                "client_token answer has no access_token".into(),
+            ));
+        }
+        Ok(FreshToken {
+            token: Secret::new(token),
+            expires_in,
+        })
+    }
+
+    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<TradeOrderQuery, PlatformError> {
+        let data = data_or_rejected(
+            self.call("order_query/", token, &json!({ "out_order_no": out_order_no }))
+                .await?,
+        )?;
+        let pay_status = text(&data, "pay_status");
+        if pay_status.is_empty() {
+            return Err(PlatformError::Unavailable(
+                "order_query answer has no pay_status".into(),
+            ));
+        }
+        let total_amount = number(&data, "total_amount");
+        if pay_status == "SUCCESS" && total_amount.is_none() {
+            return Err(PlatformError::Unavailable(
+                "order_query answer has no total_amount".into(),
+            ));
+        }
+        let items = data
+            .get("item_order_list")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .map(|item| ItemOrder {
+                        item_order_id: text(item, "item_order_id"),
+                        amount: number(item, "item_order_amount").unwrap_or(0),
+                    })
+                    .filter(|item| !item.item_order_id.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(TradeOrderQuery {
+            order_id: text(&data, "order_id"),
+            pay_status,
+            total_amount: total_amount.unwrap_or(0),
+            pay_time: number(&data, "pay_time").filter(|t| *t > 0),
+            pay_channel: text(&data, "pay_channel"),
+            items,
+        })
+    }
+
+    async fn create_refund(&self, token: &Secret, refund: &TradeRefundRequest) -> Result<String, PlatformError> {
+        let mut body = json!({
+            "order_id": refund.order_id,
+            "out_refund_no": refund.out_refund_no,
+            // 999: "other"; the merchant's own words go in the text (under 50 characters).
+            "refund_reason": [{"code": 999, "text": refund.reason.chars().take(49).collect::<String>()}],
+            "refund_total_amount": refund.refund_total_amount,
+            "order_entry_schema": refund.order_entry_schema,
+        });
+        if refund.refund_all {
+            body["refund_all"] = json!(true);
+        } else {
+            body["item_order_detail"] = refund
+                .items
+                .iter()
+                .map(|i| json!({"item_order_id": i.item_order_id, "refund_amount": i.amount}))
+                .collect();
+        }
+        if let Some(url) = &self.notify_url {
+            body["notify_url"] = json!(url);
+        }
+        let data = data_or_rejected(self.call("refund_create/", token, &body).await?)?;
+        let refund_id = text(&data, "refund_id");
+        if refund_id.is_empty() {
+            return Err(PlatformError::Unavailable(
+                "refund_create answer has no refund_id".into(),
+            ));
+        }
+        Ok(refund_id)
+    }
+
+    async fn query_refund(&self, token: &Secret, out_refund_no: &str) -> Result<Option<MoneyQuery>, PlatformError> {
+        let data = data_or_rejected(
+            self.call("refund_query/", token, &json!({ "out_refund_no": out_refund_no }))
+                .await?,
+        )?;
+        let found = data
+            .get("refund_list")
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|r| text(r, "out_refund_no") == out_refund_no)
+                    .or(list.first())
+            })
+            .cloned();
+        Ok(found.map(|r| MoneyQuery {
+            status: money_status(&text(&r, "refund_status")),
+            platform_no: text(&r, "refund_id"),
+        }))
+    }
+
+    async fn create_settle(&self, token: &Secret, settle: &TradeSettleRequest) -> Result<String, PlatformError> {
+        let mut body = json!({
+            "out_order_no": settle.out_order_no,
+            "out_settle_no": settle.out_settle_no,
+            "settle_desc": settle.settle_desc,
+        });
+        if let Some(params) = &settle.settle_params {
+            body["settle_params"] = json!(params);
+        }
+        if let Some(url) = &self.notify_url {
+            body["notify_url"] = json!(url);
+        }
+        let answer = self.call("settle_create/", token, &body).await?;
+        if err_no(&answer) == SETTLE_EXISTS {
+            // An earlier attempt got through before its answer was lost.
+            return match self.query_settle(token, &settle.out_settle_no).await? {
+                Some(found) if !found.platform_no.is_empty() => Ok(found.platform_no),
+                _ => Err(data_or_rejected(answer)
+                    .err()
+                    .unwrap_or_else(|| PlatformError::Unavailable("settle exists but cannot be found".into()))),
+            };
+        }
+        let data = data_or_rejected(answer)?;
+        let settle_id = text(&data, "settle_id");
+        if settle_id.is_empty() {
+            return Err(PlatformError::Unavailable(
+                "settle_create answer has no settle_id".into(),
+            ));
+        }
+        Ok(settle_id)
+    }
+
+    async fn query_settle(&self, token: &Secret, out_settle_no: &str) -> Result<Option<MoneyQuery>, PlatformError> {
+        let data = data_or_rejected(
+            self.call("settle_query/", token, &json!({ "out_settle_no": out_settle_no }))
+                .await?,
+        )?;
+        // `data` is an array here, unlike every other answer.
+        let list = data.as_array().cloned().unwrap_or_default();
+        let found = list
+            .iter()
+            .find(|s| text(s, "out_settle_no") == out_settle_no)
+            .or(list.first())
+            .cloned();
+        Ok(found.map(|s| MoneyQuery {
+            status: money_status(&text(&s, "settle_status")),
+            platform_no: text(&s, "settle_id"),
+        }))
+    }
+}

@@ -1,0 +1,283 @@
+//! SHA256withRSA (PKCS#1 v1.5) as the trade system uses it: the app key signs the
+//! `byteAuthorization` of `tt.requestOrder`, the platform key verifies callbacks
+//! (douyin-trade.md §3, §6). Keys are parsed once per cold start.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("{0} is not PEM")]
+    NotPem(&'static str),
+    #[error("{which} is a PEM {found}, not {expected}")]
+    WrongKind {
+        which: &'static str,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{0} is not a usable RSA key (at least 2048 bits)")]
+    Rejected(&'static str),
+}
+
+/// The app's private key. Its Debug output names nothing of the key.
+pub struct AppKey {
+    pair: RsaKeyPair,
+}
+
+impl std::fmt::Debug for AppKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppKey(..)")
+    }
+}
+
+impl AppKey {
+    /// Reads a PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) PEM.
+    pub fn from_pem(text: &str) -> Result<AppKey, KeyError> {
+        const WHICH: &str = "DOUYIN_PRIVATE_KEY";
+        let block = pem::parse(text.trim()).map_err(|_| KeyError::NotPem(WHICH))?;
+        let pair = match block.tag() {
+            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(block.contents()),
+            "RSA PRIVATE KEY" => RsaKeyPair::from_der(block.contents()),
+            other => {
+                return Err(KeyError::WrongKind {
+                    which: WHICH,
+                    found: other.to_owned(),
+                    expected: "PRIVATE KEY or RSA PRIVATE KEY",
+                });
+            }
+        }
+        .map_err(|_| KeyError::Rejected(WHICH))?;
+        Ok(AppKey { pair })
+    }
+
+    /// The standard padded Base64 of the SHA256withRSA signature of `message`.
+    pub fn sign_base64(&self, message: &[u8]) -> String {
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        // PKCS#1 v1.5 uses no randomness; the RNG argument is for the API's sake.
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+            .expect("a parsed RSA key signs any message with SHA-256");
+        STANDARD.encode(signature)
+    }
+}
+
+/// The platform's public key.
+pub struct PlatformKey {
+    key: ParsedPublicKey,
+}
+
+impl std::fmt::Debug for PlatformKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlatformKey(..)")
+    }
+}
+
+impl PlatformKey {
+    /// Reads an SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM.
+    pub fn from_pem(text: &str) -> Result<PlatformKey, KeyError> {
+        const WHICH: &str = "DOUYIN_PLATFORM_PUBLIC_KEY";
+        let block = pem::parse(text.trim()).map_err(|_| KeyError::NotPem(WHICH))?;
+        if !matches!(block.tag(), "PUBLIC KEY" | "RSA PUBLIC KEY") {
+            return Err(KeyError::WrongKind {
+                which: WHICH,
+                found: block.tag().to_owned(),
+                expected: "PUBLIC KEY or RSA PUBLIC KEY",
+            });
+        }
+        let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, block.contents())
+            .map_err(|_| KeyError::Rejected(WHICH))?;
+        Ok(PlatformKey { key })
+    }
+
+    /// Whether `signature_base64` is the platform's signature of `message`.
+    pub fn verify(&self, message: &[u8], signature_base64: &str) -> bool {
+        let Ok(signature) = STANDARD.decode(signature_base64.trim()) else {
+            return false;
+        };
+        self.key.verify_sig(message, &signature).is_ok()
+    }
+}
+
+/// Both keys with the settings that go with them, built once per cold start.
+#[derive(Debug)]
+pub struct TradeKeys {
+    pub app_id: String,
+    pub app_key: AppKey,
+    pub platform_key: PlatformKey,
+    pub key_version: String,
+}
+
+/// The string `tt.requestOrder` checks: the method and path are fixed literals and
+/// every line ends in `\n`, the last one included.
+pub fn request_order_message(timestamp: i64, nonce: &str, data: &str) -> String {
+    format!("POST\n/requestOrder\n{timestamp}\n{nonce}\n{data}\n")
+}
+
+/// The string a callback is signed over: the two headers and the raw body bytes.
+pub fn callback_message(timestamp: &str, nonce: &str, raw_body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(timestamp.len() + nonce.len() + raw_body.len() + 3);
+    message.extend_from_slice(timestamp.as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(nonce.as_bytes());
+    message.push(b'\n');
+    message.extend_from_slice(raw_body);
+    message.push(b'\n');
+    message
+}
+
+impl TradeKeys {
+    /// The `byteAuthorization` for `data`, unquoted as on the requestOrder page.
+    pub fn byte_authorization(&self, data: &str, timestamp: i64, nonce: &str) -> String {
+        let signature = self
+            .app_key
+            .sign_base64(request_order_message(timestamp, nonce, data).as_bytes());
+        format!(
+            "SHA256-RSA2048 appid={},nonce_str={nonce},timestamp={timestamp},key_version={},signature={signature}",
+            self.app_id, self.key_version
+        )
+    }
+
+    pub fn verify_callback(&self, timestamp: &str, nonce: &str, raw_body: &[u8], signature: &str) -> bool {
+        self.platform_key
+            .verify(&callback_message(timestamp, nonce, raw_body), signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PKCS8: &str = include_str!("testdata/app_private_pkcs8.pem");
+    const PKCS1: &str = include_str!("testdata/app_private_pkcs1.pem");
+    const PUBLIC_SPKI: &str = include_str!("testdata/app_public.pem");
+    const PUBLIC_PKCS1: &str = include_str!("testdata/app_public_pkcs1.pem");
+    const REQUEST_ORDER_MESSAGE: &str = include_str!("testdata/request_order_message.txt");
+    const REQUEST_ORDER_SIGNATURE: &str = include_str!("testdata/request_order_signature.b64");
+    const CALLBACK_MESSAGE: &str = include_str!("testdata/callback_message.txt");
+    const CALLBACK_SIGNATURE: &str = include_str!("testdata/callback_signature.b64");
+
+    fn keys() -> TradeKeys {
+        TradeKeys {
+            app_id: "tt07e3715e98c9aac0".into(),
+            app_key: AppKey::from_pem(PKCS8).unwrap(),
+            // The vectors are signed with the app key, so its public half plays the platform.
+            platform_key: PlatformKey::from_pem(PUBLIC_SPKI).unwrap(),
+            key_version: "1".into(),
+        }
+    }
+
+    #[test]
+    fn signature_matches_openssl_for_both_key_encodings() {
+        for pem in [PKCS8, PKCS1] {
+            let key = AppKey::from_pem(pem).unwrap();
+            assert_eq!(
+                key.sign_base64(REQUEST_ORDER_MESSAGE.as_bytes()),
+                REQUEST_ORDER_SIGNATURE.trim()
+            );
+        }
+    }
+
+    #[test]
+    fn request_order_message_is_the_five_line_string() {
+        let data = REQUEST_ORDER_MESSAGE.lines().nth(4).unwrap();
+        assert_eq!(
+            request_order_message(1_700_000_000, "abcdef1234567890", data),
+            REQUEST_ORDER_MESSAGE
+        );
+    }
+
+    #[test]
+    fn byte_authorization_is_unquoted_and_signs_the_data() {
+        let data = REQUEST_ORDER_MESSAGE.lines().nth(4).unwrap();
+        let header = keys().byte_authorization(data, 1_700_000_000, "abcdef1234567890");
+        assert_eq!(
+            header,
+            format!(
+                "SHA256-RSA2048 appid=tt07e3715e98c9aac0,nonce_str=abcdef1234567890,timestamp=1700000000,\
+                 key_version=1,signature={}",
+                REQUEST_ORDER_SIGNATURE.trim()
+            )
+        );
+    }
+
+    #[test]
+    fn openssl_callback_signature_verifies_with_both_public_encodings() {
+        let body = CALLBACK_MESSAGE.lines().nth(2).unwrap();
+        for pem in [PUBLIC_SPKI, PUBLIC_PKCS1] {
+            let platform = PlatformKey::from_pem(pem).unwrap();
+            let message = callback_message("1700000000", "abcdef1234567890", body.as_bytes());
+            assert_eq!(message, CALLBACK_MESSAGE.as_bytes());
+            assert!(platform.verify(&message, CALLBACK_SIGNATURE));
+        }
+        let keys = keys();
+        assert!(keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), CALLBACK_SIGNATURE));
+        assert!(!keys.verify_callback("1700000001", "abcdef1234567890", body.as_bytes(), CALLBACK_SIGNATURE));
+        // The same JSON re-serialised (spaces after colons) no longer verifies.
+        let reserialised = body.replace("\":", "\": ");
+        assert!(!keys.verify_callback(
+            "1700000000",
+            "abcdef1234567890",
+            reserialised.as_bytes(),
+            CALLBACK_SIGNATURE
+        ));
+        assert!(!keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), "not base64!"));
+        assert!(!keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), ""));
+    }
+
+    #[test]
+    fn wrong_or_broken_keys_are_refused_by_name_without_their_text() {
+        let err = AppKey::from_pem(PUBLIC_SPKI).unwrap_err();
+        assert!(matches!(
+            err,
+            KeyError::WrongKind {
+                which: "DOUYIN_PRIVATE_KEY",
+                ..
+            }
+        ));
+        assert_eq!(
+            AppKey::from_pem("secret-looking text").unwrap_err(),
+            KeyError::NotPem("DOUYIN_PRIVATE_KEY")
+        );
+        assert!(PlatformKey::from_pem(PKCS8).is_err());
+        let garbage = pem::encode(&pem::Pem::new("PUBLIC KEY", vec![1, 2, 3]));
+        assert_eq!(
+            PlatformKey::from_pem(&garbage).unwrap_err(),
+            KeyError::Rejected("DOUYIN_PLATFORM_PUBLIC_KEY")
+        );
+        assert_eq!(format!("{:?}", AppKey::from_pem(PKCS8).unwrap()), "AppKey(..)");
+    }
+
+    fn arbitrary_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("0".to_owned()),
+            Just("\"\"".to_owned()),
+            "[中文课程引号\"'\\\\0 ]{0,40}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn whatever_is_signed_verifies_and_any_change_does_not(data in arbitrary_text(), nonce in "[0-9A-Za-z]{0,32}", ts in 0i64..4_000_000_000) {
+            let keys = keys();
+            let message = request_order_message(ts, &nonce, &data);
+            let signature = keys.app_key.sign_base64(message.as_bytes());
+            prop_assert!(keys.platform_key.verify(message.as_bytes(), &signature));
+            let mut altered = message.into_bytes();
+            let last = altered.len() - 1;
+            altered[last] ^= 1;
+            prop_assert!(!keys.platform_key.verify(&altered, &signature));
+            let body = data.as_bytes();
+            let signed = keys.app_key.sign_base64(&callback_message(&ts.to_string(), &nonce, body));
+            prop_assert!(keys.verify_callback(&ts.to_string(), &nonce, body, &signed));
+            let other_nonce = nonce.clone() + "x";
+            prop_assert!(!keys.verify_callback(&ts.to_string(), &other_nonce, body, &signed));
+        }
+    }
+}
