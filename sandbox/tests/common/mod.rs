@@ -38,6 +38,7 @@ pub fn config(notify_url: Option<String>) -> SandboxConfig {
         token: TOKEN.into(),
         notify_url,
         wechat: None,
+        trade: None,
     }
 }
 
