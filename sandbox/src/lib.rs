@@ -359,6 +359,11 @@ impl Sandbox {
         trade::client_token_fetches(&self.state)
     }
 
+    /// Every client token issued, in issue order, with its current expiry.
+    pub fn client_tokens(&self) -> Vec<IssuedToken> {
+        trade::client_tokens(&self.state)
+    }
+
     /// Every issued client token expires now (to test the backend's refresh).
     pub fn expire_client_tokens(&self) {
         trade::expire_client_tokens(&self.state);

@@ -129,6 +129,10 @@ pub fn client_token_fetches(state: &State) -> usize {
     lock(&state.trade).client_tokens.fetches()
 }
 
+pub fn client_tokens(state: &State) -> Vec<crate::douyin::IssuedToken> {
+    lock(&state.trade).client_tokens.all()
+}
+
 pub fn expire_client_tokens(state: &State) {
     lock(&state.trade).client_tokens.expire_all(crate::clock::now_secs());
 }

@@ -2,6 +2,7 @@
 //! tiny callback receiver that verifies what it gets like a real backend would.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod trade;
 pub mod wechat;
 
 use axum::Router;
