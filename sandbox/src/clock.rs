@@ -3,6 +3,14 @@
 // One calendar for the backend and its stand-in: the sandbox formats what the backend parses.
 pub use minipay::domain::time::{beijing_compact, beijing_datetime, now_secs, parse_beijing_compact};
 
+/// Unix milliseconds: the trade system reports every time in ms.
+pub fn now_millis() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

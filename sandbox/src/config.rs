@@ -24,6 +24,23 @@ pub struct SandboxConfig {
     /// (they then refuse every call, as for an unknown app).
     #[serde(default)]
     pub wechat: Option<WechatSandboxConfig>,
+    /// The general trade system (`trade_basic`, douyin-trade.md); `None` turns its
+    /// endpoints off (they then refuse every call, as for an unknown app).
+    #[serde(default)]
+    pub trade: Option<TradeSandboxConfig>,
+}
+
+/// The RSA keys of the general trade system, as set in the console's 密钥设置.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeSandboxConfig {
+    /// The app's public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY` PEM): checks
+    /// the `byteAuthorization` of `tt.requestOrder`.
+    pub app_public_key_pem: String,
+    /// The platform's private key (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`
+    /// PEM): signs the callbacks.
+    pub platform_private_key_pem: String,
+    /// The version of the app public key the console holds (`key_version`), "1" at first.
+    pub key_version: String,
 }
 
 /// The WeChat mini-program (login) and its WeChat Pay merchant (v2 API).
@@ -57,8 +74,50 @@ impl SandboxConfig {
             token: required("SANDBOX_TOKEN")?,
             notify_url: env("SANDBOX_NOTIFY_URL"),
             wechat: WechatSandboxConfig::from_env()?,
+            trade: TradeSandboxConfig::from_env()?,
         })
     }
+}
+
+impl TradeSandboxConfig {
+    /// The trade system is on when `SANDBOX_TRADE_APP_PUBLIC_KEY` and
+    /// `SANDBOX_TRADE_PLATFORM_PRIVATE_KEY` are both set (PEM text, where a literal
+    /// `\n` stands for a newline because env files cannot hold newlines), off when
+    /// neither is; one without the other is refused, and so are keys that do not parse.
+    /// `SANDBOX_TRADE_KEY_VERSION` defaults to "1".
+    pub fn from_env() -> Result<Option<TradeSandboxConfig>, String> {
+        let config = Self::from_values(
+            env("SANDBOX_TRADE_APP_PUBLIC_KEY"),
+            env("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY"),
+            env("SANDBOX_TRADE_KEY_VERSION"),
+        )?;
+        if let Some(config) = &config {
+            crate::trade::keyring::Keyring::load(config)?;
+        }
+        Ok(config)
+    }
+
+    fn from_values(
+        app_public_key: Option<String>,
+        platform_private_key: Option<String>,
+        key_version: Option<String>,
+    ) -> Result<Option<TradeSandboxConfig>, String> {
+        match (app_public_key, platform_private_key) {
+            (Some(public), Some(private)) => Ok(Some(TradeSandboxConfig {
+                app_public_key_pem: unescape_newlines(&public),
+                platform_private_key_pem: unescape_newlines(&private),
+                key_version: key_version.unwrap_or_else(|| "1".into()),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set too (the trade system needs both keys)".into()),
+            (None, Some(_)) => Err("SANDBOX_TRADE_APP_PUBLIC_KEY must be set too (the trade system needs both keys)".into()),
+        }
+    }
+}
+
+/// PEM text from a one-line env value: the two characters `\n` become a newline.
+fn unescape_newlines(value: &str) -> String {
+    value.replace("\\n", "\n")
 }
 
 /// The WeChat credentials, read from these variables.
@@ -129,5 +188,15 @@ mod tests {
         assert_eq!(all.unwrap().unwrap().notify_url.as_deref(), Some("http://n"));
         let partial = WechatSandboxConfig::from_values([some("wx1"), None, some("m"), None], None).unwrap_err();
         assert!(partial.starts_with("SANDBOX_WECHAT_APP_SECRET, SANDBOX_WECHAT_API_KEY must be set"));
+    }
+
+    #[test]
+    fn trade_is_both_keys_or_none() {
+        assert_eq!(TradeSandboxConfig::from_values(None, None, some("3")), Ok(None));
+        let on = TradeSandboxConfig::from_values(some("a\\nb"), some("c"), None).unwrap().unwrap();
+        assert_eq!((on.app_public_key_pem.as_str(), on.key_version.as_str()), ("a\nb", "1"));
+        let half = TradeSandboxConfig::from_values(some("a"), None, None).unwrap_err();
+        assert!(half.starts_with("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set"));
+        assert!(TradeSandboxConfig::from_values(None, some("c"), None).is_err());
     }
 }

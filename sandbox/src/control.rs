@@ -4,6 +4,7 @@
 //! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/`.
 
 mod order_center;
+mod trade;
 mod transfers;
 mod wechat;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(transfers::routes())
         .merge(order_center::routes())
         .merge(wechat::routes())
+        .merge(trade::routes())
 }
 
 fn error_response(error: SandboxError) -> Response {

@@ -20,16 +20,23 @@ pub mod json_body;
 pub mod random;
 pub mod router;
 pub mod state;
+pub mod trade;
+pub mod trade_keys;
 pub mod traffic;
 pub mod wechat;
 
-pub use config::{SandboxConfig, WechatSandboxConfig};
+pub use config::{SandboxConfig, TradeSandboxConfig, WechatSandboxConfig};
 pub use douyin::{
     CallbackOptions, Delivery, IssuedToken, OrderStatus, PayOptions, PushRecord, SandboxOrder, SandboxRefund,
     SandboxSettle, SettleReceiver, TransferStatus,
 };
 pub use error::SandboxError;
 pub use faults::{Fault, FaultKind};
+pub use trade::{
+    ItemOrder, ItemRefund, RefundOrigin, TradeCancel, TradeOrder, TradePayOptions, TradePayStatus, TradePayment,
+    TradeRefund, TradeSettle, TradeUserRefund,
+};
+pub use trade_keys::TradeKeys;
 pub use wechat::{TradeState, WechatOrder, WechatPayOptions, WechatRefund, WechatRefundStatus};
 
 use state::{SharedState, State};
@@ -48,7 +55,8 @@ impl Sandbox {
     /// Serves on a fresh port of 127.0.0.1 in a spawned task.
     ///
     /// # Panics
-    /// When no local port can be bound (nothing a test could do about it).
+    /// When no local port can be bound (nothing a test could do about it), or when the
+    /// trade keys do not parse (a test bug).
     pub async fn start(config: SandboxConfig) -> Sandbox {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -68,8 +76,12 @@ impl Sandbox {
         }
     }
 
-    /// Serves on `listener` until the task is cancelled or serving fails.
+    /// Serves on `listener` until the task is cancelled or serving fails (or at once,
+    /// when the trade keys do not parse).
     pub async fn serve(listener: TcpListener, config: SandboxConfig) -> std::io::Result<()> {
+        if let Some(trade) = &config.trade {
+            trade::keyring::Keyring::load(trade).map_err(std::io::Error::other)?;
+        }
         axum::serve(listener, router::app(State::new(config))).await
     }
 
@@ -249,6 +261,112 @@ impl Sandbox {
     /// The WeChat refund as the platform holds it now.
     pub fn wechat_refund(&self, out_refund_no: &str) -> Option<WechatRefund> {
         wechat::refund(&self.state, out_refund_no)
+    }
+
+    /// What `tt.requestOrder` does with the backend's `data` and `byteAuthorization`:
+    /// checks the signature (app public key, `key_version`, timestamp within an hour)
+    /// and `data` (douyin-trade.md §2), then makes the order; returns its `orderId`.
+    /// The same `data` again gives the same order; another `data` with the same
+    /// `outOrderNo` is refused. Fails when the trade system is off.
+    pub fn trade_request_order(&self, data: &str, byte_authorization: &str) -> Result<String, String> {
+        trade::request_order::request_order(&self.state, data, byte_authorization).map_err(|e| e.to_string())
+    }
+
+    /// Pays the trade order (SUCCESS) and sends the `payment` callback
+    /// `options.callback.deliveries` times concurrently; returns what each delivery got
+    /// back, in sending order. Paying a paid order only resends the same `msg`. Fails
+    /// for unknown, cancelled and expired orders.
+    pub async fn trade_pay(&self, out_order_no: &str, options: TradePayOptions) -> Result<Vec<Delivery>, String> {
+        trade::payment::pay(&self.state, out_order_no, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Ends the unpaid trade order (TIMEOUT in `order_query/`) and sends a `payment`
+    /// callback with `status` CANCEL and `message` (`USER_CANCEL` or `TIME_OUT`).
+    pub async fn trade_cancel(
+        &self,
+        out_order_no: &str,
+        message: &str,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        trade::payment::cancel(&self.state, out_order_no, message, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The user asks for `amount` back on the platform's order page: sends
+    /// `pre_create_refund`, and makes the refund (PROCESSING) with the `out_refund_no`
+    /// of the first good synchronous reply; with no good reply there is no refund.
+    pub async fn trade_user_refund(
+        &self,
+        out_order_no: &str,
+        amount: i64,
+        reason: &str,
+        options: CallbackOptions,
+    ) -> Result<TradeUserRefund, String> {
+        trade::user_refund::user_refund(&self.state, out_order_no, amount, reason, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Finishes the trade refund, SUCCESS when `success` else FAIL, once (a repeat with
+    /// the same outcome only resends, the other is refused), and sends the `refund`
+    /// callback to the refund's `notify_url`, else the order's.
+    pub async fn trade_finish_refund(
+        &self,
+        refund_id: &str,
+        success: bool,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        trade::refund_finish::finish(&self.state, refund_id, success, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Finishes the trade settlement like [`Sandbox::trade_finish_refund`]; it settles
+    /// the order total minus the refunds that succeeded by now.
+    pub async fn trade_finish_settle(
+        &self,
+        out_settle_no: &str,
+        success: bool,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        trade::settle_finish::finish(&self.state, out_settle_no, success, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The trade order as the platform holds it now.
+    pub fn trade_order(&self, out_order_no: &str) -> Option<TradeOrder> {
+        trade::order(&self.state, out_order_no)
+    }
+
+    pub fn trade_refund(&self, refund_id: &str) -> Option<TradeRefund> {
+        trade::refund(&self.state, refund_id)
+    }
+
+    pub fn trade_refund_by_out_no(&self, out_refund_no: &str) -> Option<TradeRefund> {
+        trade::refund_by_out_no(&self.state, out_refund_no)
+    }
+
+    pub fn trade_settle(&self, out_settle_no: &str) -> Option<TradeSettle> {
+        trade::settle(&self.state, out_settle_no)
+    }
+
+    /// Successful `oauth/client_token/` answers: each cut the earlier tokens to five minutes.
+    pub fn client_token_fetches(&self) -> usize {
+        trade::client_token_fetches(&self.state)
+    }
+
+    /// Every client token issued, in issue order, with its current expiry.
+    pub fn client_tokens(&self) -> Vec<IssuedToken> {
+        trade::client_tokens(&self.state)
+    }
+
+    /// Every issued client token expires now (to test the backend's refresh).
+    pub fn expire_client_tokens(&self) {
+        trade::expire_client_tokens(&self.state);
     }
 
     /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`

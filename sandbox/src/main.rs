@@ -2,10 +2,18 @@
 //! `SANDBOX_PORT` (default 9100), `SANDBOX_APP_ID`, `SANDBOX_APP_SECRET`,
 //! `SANDBOX_SALT`, `SANDBOX_TOKEN`, `SANDBOX_NOTIFY_URL` (optional); for WeChat, all or
 //! none of `SANDBOX_WECHAT_APP_ID`, `SANDBOX_WECHAT_APP_SECRET`, `SANDBOX_WECHAT_MCH_ID`,
-//! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`.
+//! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`; for the trade
+//! system, both or neither of `SANDBOX_TRADE_APP_PUBLIC_KEY` and
+//! `SANDBOX_TRADE_PLATFORM_PRIVATE_KEY` (PEM; `\n` for newlines), and optionally
+//! `SANDBOX_TRADE_KEY_VERSION` (default "1").
+//!
+//! `sandbox keygen <dir>` instead writes fresh trade key pairs into `<dir>`
+//! (`app_private_key.pem`, `app_public_key.pem`, `platform_private_key.pem`,
+//! `platform_public_key.pem`) and exits.
 
 use sandbox::{Sandbox, SandboxConfig};
 use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 const DEFAULT_PORT: u16 = 9100;
@@ -22,6 +30,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    match arguments.as_slice() {
+        [] => serve().await,
+        [command, dir] if command == "keygen" => keygen(Path::new(dir)),
+        _ => Err("usage: sandbox [keygen <dir>]".into()),
+    }
+}
+
+/// Writes a fresh pair of trade key pairs, for the backend and the sandbox to share.
+fn keygen(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let keys = sandbox::trade_keys::generate();
+    for (name, pem) in keys.files() {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    println!("trade keys written to {}", dir.display());
+    Ok(())
+}
+
+async fn serve() -> Result<(), String> {
     let config = SandboxConfig::from_env()?;
     let port = match std::env::var("SANDBOX_PORT") {
         Ok(text) => text

@@ -2,7 +2,7 @@
 //! behind the counting and fault middleware.
 
 use crate::state::SharedState;
-use crate::{control, douyin, traffic, wechat};
+use crate::{control, douyin, trade, traffic, wechat};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
@@ -12,6 +12,7 @@ pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(douyin::routes())
         .merge(wechat::routes())
+        .merge(trade::routes())
         .merge(control::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,8 @@ use crate::config::SandboxConfig;
 use crate::delivery;
 use crate::douyin::DouyinState;
 use crate::faults::FaultList;
+use crate::trade::TradeState;
+use crate::trade::keyring::Keyring;
 use crate::wechat::WechatState;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -19,10 +21,19 @@ pub struct State {
     pub faults: FaultList,
     pub douyin: Mutex<DouyinState>,
     pub wechat: Mutex<WechatState>,
+    /// The trade system's parsed keys; `None` when it is off.
+    pub trade_keys: Option<Keyring>,
+    pub trade: Mutex<TradeState>,
 }
 
 impl State {
+    /// # Panics
+    /// When the trade keys do not parse (check them first with [`Keyring::load`]).
     pub fn new(config: SandboxConfig) -> SharedState {
+        let trade_keys = config
+            .trade
+            .as_ref()
+            .map(|trade| Keyring::load(trade).unwrap_or_else(|e| panic!("{e}")));
         Arc::new(State {
             config,
             http: delivery::http_client(),
@@ -30,6 +41,8 @@ impl State {
             faults: FaultList::default(),
             douyin: Mutex::new(DouyinState::default()),
             wechat: Mutex::new(WechatState::default()),
+            trade_keys,
+            trade: Mutex::new(TradeState::default()),
         })
     }
 }

@@ -5,7 +5,7 @@
 use crate::config::SandboxConfig;
 use crate::faults::FaultKind;
 use crate::state::SharedState;
-use crate::wechat;
+use crate::{trade, wechat};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -13,10 +13,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Where the platforms' APIs live (Douyin; WeChat login; WeChat Pay). Faults never
-/// touch the control API, or a test could not undo them.
-const PLATFORM_PREFIXES: [&str; 4] = [
+/// Where the platforms' APIs live (Douyin, its trade system's client token; WeChat
+/// login; WeChat Pay). Faults never touch the control API, or a test could not undo them.
+const PLATFORM_PREFIXES: [&str; 5] = [
     "/api/",
+    trade::CLIENT_TOKEN_PATH,
     wechat::LOGIN_PREFIX,
     wechat::PAY_PREFIXES[0],
     wechat::PAY_PREFIXES[1],
@@ -55,10 +56,9 @@ async fn apply(kind: FaultKind, path: &str, config: &SandboxConfig) -> Option<Re
             let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
             (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], page).into_response()
         }
-        FaultKind::PlatformError { err_no, err_tips } => {
-            wechat::fault_answers::platform_error(config, path, err_no, &err_tips)
-                .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response())
-        }
+        FaultKind::PlatformError { err_no, err_tips } => wechat::fault_answers::platform_error(config, path, err_no, &err_tips)
+            .or_else(|| trade::fault_answer(path, err_no, &err_tips))
+            .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response()),
     };
     Some(response)
 }

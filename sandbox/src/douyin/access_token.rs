@@ -38,11 +38,17 @@ pub struct TokenBook {
 impl TokenBook {
     /// A new token; every earlier one still valid keeps at most five minutes.
     pub fn issue(&mut self, now: i64) -> IssuedToken {
+        self.issue_with_prefix("", now)
+    }
+
+    /// [`TokenBook::issue`] with the token text starting with `prefix` (the trade
+    /// system's client tokens are `clt.…`).
+    pub fn issue_with_prefix(&mut self, prefix: &str, now: i64) -> IssuedToken {
         for token in &mut self.issued {
             token.expires_at = token.expires_at.min(now + SUPERSEDED_LIFETIME_SECS);
         }
         let token = IssuedToken {
-            access_token: random::alphanumeric(64),
+            access_token: format!("{prefix}{}", random::alphanumeric(64)),
             issued_at: now,
             expires_at: now + TOKEN_LIFETIME_SECS,
         };

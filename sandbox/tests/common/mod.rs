@@ -2,6 +2,7 @@
 //! tiny callback receiver that verifies what it gets like a real backend would.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod trade;
 pub mod wechat;
 
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn config(notify_url: Option<String>) -> SandboxConfig {
         token: TOKEN.into(),
         notify_url,
         wechat: None,
+        trade: None,
     }
 }
 
