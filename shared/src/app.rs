@@ -55,16 +55,15 @@ impl App {
                 })?) as Arc<dyn WechatApi>,
             ),
         };
-        let trade_api = match (&config.douyin, config.douyin.as_ref().and_then(|d| d.trade.as_ref())) {
-            (Some(d), Some(trade)) => Some(Arc::new(TradeClient::new(
-                trade,
+        let trade_api = config.douyin.as_ref().map(|d| {
+            Arc::new(TradeClient::new(
+                &d.trade,
                 d.app_id.clone(),
                 d.app_secret.clone(),
                 d.notify_url.clone(),
                 http.clone(),
-            )) as Arc<dyn TradeApi>),
-            _ => None,
-        };
+            )) as Arc<dyn TradeApi>
+        });
         let mut app = Self::assemble(config, store, douyin);
         app.wechat = wechat;
         if let Some(api) = trade_api {
@@ -76,10 +75,7 @@ impl App {
     /// Parses the trade keys of `config` (once per cold start) around a trade client.
     pub fn trade_from_config(config: &Config, api: Arc<dyn TradeApi>) -> Result<Trade, ConfigError> {
         let douyin = config.douyin.as_ref().ok_or(ConfigError::Missing("DOUYIN_APP_ID"))?;
-        let trade = douyin
-            .trade
-            .as_ref()
-            .ok_or(ConfigError::Missing("DOUYIN_PRIVATE_KEY"))?;
+        let trade = &douyin.trade;
         let invalid = |name: &'static str| {
             move |e: crate::douyin::trade::KeyError| ConfigError::Invalid {
                 name,
@@ -89,8 +85,17 @@ impl App {
         Ok(Trade {
             keys: TradeKeys {
                 app_id: douyin.app_id.clone(),
-                app_key: AppKey::from_pem(trade.private_key.expose()).map_err(invalid("DOUYIN_PRIVATE_KEY"))?,
-                platform_key: PlatformKey::from_pem(&trade.platform_public_key)
+                app_key: trade
+                    .private_key
+                    .as_ref()
+                    .map(|k| AppKey::from_pem(k.expose()))
+                    .transpose()
+                    .map_err(invalid("DOUYIN_PRIVATE_KEY"))?,
+                platform_key: trade
+                    .platform_public_key
+                    .as_deref()
+                    .map(PlatformKey::from_pem)
+                    .transpose()
                     .map_err(invalid("DOUYIN_PLATFORM_PUBLIC_KEY"))?,
                 key_version: trade.key_version.clone(),
             },

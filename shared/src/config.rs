@@ -60,9 +60,9 @@ pub struct DouyinConfig {
     pub notify_url: Option<String>,
     /// How new Douyin orders are made.
     pub pay_mode: DouyinPayMode,
-    /// The trade system's keys and base URL; required in trade mode, and kept after a
-    /// switch back so that trade orders still get their callbacks and refunds.
-    pub trade: Option<TradeConfig>,
+    /// The trade system's settings, kept whatever the mode: after a switch back to
+    /// ecpay, trade orders still get their callbacks, queries and refunds.
+    pub trade: TradeConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,12 +74,14 @@ pub enum DouyinPayMode {
     Trade,
 }
 
+/// Each function gets only the key it uses (prepay the private key, notify the public
+/// one), so each is optional here and required where it is used.
 #[derive(Debug, Clone)]
 pub struct TradeConfig {
     /// The app's RSA private key (PEM) that signs `byteAuthorization`.
-    pub private_key: Secret,
+    pub private_key: Option<Secret>,
     /// The platform public key (PEM) that callbacks are verified with.
-    pub platform_public_key: String,
+    pub platform_public_key: Option<String>,
     pub key_version: String,
     pub open_api_base: String,
 }
@@ -146,14 +148,6 @@ impl Config {
                 trade: trade_config(source, &secret)?,
             }),
         };
-        if let Some(d) = &douyin
-            && d.pay_mode == DouyinPayMode::Trade
-            && d.trade.is_none()
-        {
-            return Err(ConfigError::Missing(
-                "DOUYIN_PRIVATE_KEY and DOUYIN_PLATFORM_PUBLIC_KEY (DOUYIN_PAY_MODE is trade)",
-            ));
-        }
         let wechat = match source.get("WECHAT_APP_ID") {
             None => None,
             Some(app_id) => Some(WechatConfig {
@@ -202,20 +196,12 @@ fn pay_mode(source: &dyn Source) -> Result<DouyinPayMode, ConfigError> {
     }
 }
 
-/// The trade keys when both are given; one without the other is a mistake worth
-/// refusing at cold start rather than at the first payment.
 fn trade_config(
     source: &dyn Source,
     secret: &dyn Fn(&'static str) -> Option<Secret>,
-) -> Result<Option<TradeConfig>, ConfigError> {
+) -> Result<TradeConfig, ConfigError> {
     let private_key = secret("DOUYIN_PRIVATE_KEY");
     let public_key = secret("DOUYIN_PLATFORM_PUBLIC_KEY");
-    let (private_key, public_key) = match (private_key, public_key) {
-        (None, None) => return Ok(None),
-        (Some(private), Some(public)) => (private, public),
-        (None, Some(_)) => return Err(ConfigError::Missing("DOUYIN_PRIVATE_KEY")),
-        (Some(_), None) => return Err(ConfigError::Missing("DOUYIN_PLATFORM_PUBLIC_KEY")),
-    };
     let key_version = source
         .get("DOUYIN_KEY_VERSION")
         .unwrap_or_else(|| DEFAULT_DOUYIN_KEY_VERSION.to_owned());
@@ -225,12 +211,12 @@ fn trade_config(
             why: "the key version number shown in the console".into(),
         });
     }
-    Ok(Some(TradeConfig {
-        private_key: Secret::new(unescape_newlines(private_key.expose())),
-        platform_public_key: unescape_newlines(public_key.expose()),
+    Ok(TradeConfig {
+        private_key: private_key.map(|k| Secret::new(unescape_newlines(k.expose()))),
+        platform_public_key: public_key.map(|k| unescape_newlines(k.expose())),
         key_version,
         open_api_base: base_url(source, "DOUYIN_OPEN_API_BASE", DEFAULT_DOUYIN_OPEN_API_BASE)?,
-    }))
+    })
 }
 
 /// A PEM given on one line with `\n` escapes (env files hold no newlines) as PEM text.
@@ -339,11 +325,15 @@ mod tests {
             pairs.extend_from_slice(extra);
             Config::from_source(&env(&pairs), &HashMap::new())
         };
-        assert_eq!(with(&[]).unwrap().douyin.unwrap().pay_mode, DouyinPayMode::Ecpay);
-        let err = with(&[("DOUYIN_PAY_MODE", "trade")]).unwrap_err();
-        assert!(err.to_string().contains("DOUYIN_PRIVATE_KEY"), "{err}");
+        let ecpay = with(&[]).unwrap().douyin.unwrap();
+        assert_eq!(ecpay.pay_mode, DouyinPayMode::Ecpay);
+        // Each function gets only the key it uses: none is required at this level.
+        let bare = with(&[("DOUYIN_PAY_MODE", "trade")]).unwrap().douyin.unwrap();
+        assert!(bare.trade.private_key.is_none());
         assert!(with(&[("DOUYIN_PAY_MODE", "Trade")]).is_err());
-        assert!(with(&[("DOUYIN_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\\nsecret-bits")]).is_err());
+        let kept = with(&[("DOUYIN_PLATFORM_PUBLIC_KEY", "p")]).unwrap().douyin.unwrap();
+        assert_eq!(kept.pay_mode, DouyinPayMode::Ecpay);
+        assert_eq!(kept.trade.platform_public_key.as_deref(), Some("p"));
         let keys = [
             ("DOUYIN_PAY_MODE", "trade"),
             (
@@ -353,10 +343,10 @@ mod tests {
             ("DOUYIN_PLATFORM_PUBLIC_KEY", "public"),
         ];
         let douyin = with(&keys).unwrap().douyin.unwrap();
-        let trade = douyin.trade.as_ref().unwrap();
+        let trade = &douyin.trade;
         assert_eq!(trade.key_version, "1");
         assert_eq!(trade.open_api_base, DEFAULT_DOUYIN_OPEN_API_BASE);
-        assert!(trade.private_key.expose().contains("\nsecret-bits\n"));
+        assert!(trade.private_key.as_ref().unwrap().expose().contains("\nsecret-bits\n"));
         assert!(!format!("{douyin:?}").contains("secret-bits"));
         let mut bad_version = keys.to_vec();
         bad_version.push(("DOUYIN_KEY_VERSION", "v2"));

@@ -13,7 +13,7 @@ pub mod watch;
 use minipay::App;
 use minipay::config::Config;
 use minipay::store::{DynamoStore, Store};
-use sandbox::{Sandbox, SandboxConfig, WechatSandboxConfig};
+use sandbox::{Sandbox, SandboxConfig, TradeKeys, WechatSandboxConfig};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -45,7 +45,17 @@ pub fn sandbox_config() -> SandboxConfig {
             api_key: WECHAT_API_KEY.into(),
             notify_url: None,
         }),
+        trade: Some(trade_keys().sandbox_config(KEY_VERSION)),
     }
+}
+
+/// `key_version` of the test app key, as the console would show it.
+pub const KEY_VERSION: &str = "1";
+
+/// The app and platform RSA key pairs of the trade system, made once per test process.
+pub fn trade_keys() -> &'static TradeKeys {
+    static KEYS: std::sync::OnceLock<TradeKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(sandbox::trade_keys::generate)
 }
 
 /// A throwaway merchant client certificate and key (PEM), made once per test process.
@@ -103,6 +113,9 @@ pub struct StackOptions {
     pub overrides: Vec<(String, String)>,
     /// Puts a wrapper (a fault injector) around the table.
     pub wrap_store: Option<StoreWrapper>,
+    /// The sandbox and table of an earlier stack, as when a deployment is reconfigured
+    /// (a new cold start on the same table and platform).
+    pub reuse: Option<(Sandbox, String)>,
 }
 
 impl Stack {
@@ -125,8 +138,13 @@ impl Stack {
 
     pub async fn start_custom(options: StackOptions) -> Stack {
         let endpoint = options.endpoint.unwrap_or_else(table::endpoint);
-        let table = table::create_fresh_table_at(&endpoint).await;
-        let sandbox = Sandbox::start(sandbox_config()).await;
+        let (sandbox, table) = match options.reuse {
+            Some(reused) => reused,
+            None => (
+                Sandbox::start(sandbox_config()).await,
+                table::create_fresh_table_at(&endpoint).await,
+            ),
+        };
         let listener = local::Listener::bind().await;
         let douyin_notify = format!("{}/notify/douyin", listener.base_url);
         let wechat_notify = format!("{}/notify/wechat", listener.base_url);
@@ -147,6 +165,10 @@ impl Stack {
             ("WECHAT_LOGIN_BASE", sandbox.base_url.as_str()),
             ("WECHAT_NOTIFY_URL", wechat_notify.as_str()),
             ("WECHAT_CLIENT_CERT", client_cert_pem()),
+            ("DOUYIN_PRIVATE_KEY", trade_keys().app_private_pem.as_str()),
+            ("DOUYIN_PLATFORM_PUBLIC_KEY", trade_keys().platform_public_pem.as_str()),
+            ("DOUYIN_KEY_VERSION", KEY_VERSION),
+            ("DOUYIN_OPEN_API_BASE", sandbox.base_url.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

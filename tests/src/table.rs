@@ -132,6 +132,23 @@ pub async fn create_table(client: &Client, name: &str) {
     }
 }
 
+/// Writes a catalog entry that the trade system can sell (goods type and tag group).
+pub async fn put_trade_catalog_item(client: &Client, table: &str, sku: &str, price: i64, subject: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    put_catalog_item(client, table, sku, price, subject).await;
+    client
+        .update_item()
+        .table_name(table)
+        .key("pk", V::S(format!("SKU#{sku}")))
+        .key("sk", V::S("SKU".into()))
+        .update_expression("SET goods_type = :type, tag_group_id = :tag")
+        .expression_attribute_values(":type", V::N("401".into()))
+        .expression_attribute_values(":tag", V::S("tag_group_7272625659888041996".into()))
+        .send()
+        .await
+        .expect("add trade fields to the catalog item");
+}
+
 /// Writes a catalog entry as an operator would.
 pub async fn put_catalog_item(client: &Client, table: &str, sku: &str, price: i64, subject: &str) {
     use aws_sdk_dynamodb::types::AttributeValue as V;

@@ -15,6 +15,9 @@ pub enum CallbackError {
     BadSignature,
     #[error("msg does not parse: {0}")]
     BadMessage(String),
+    /// This function lacks what verifies the callback (a deployment mistake).
+    #[error("{0}")]
+    NotConfigured(String),
 }
 
 #[derive(Deserialize)]

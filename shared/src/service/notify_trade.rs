@@ -28,6 +28,10 @@ pub async fn trade_callback(app: &App, headers: &TradeHeaders, raw_body: &[u8]) 
             tracing::warn!("trade callback with a bad signature refused");
             return DouyinReply::refuse(401, 2, "signature does not match");
         }
+        Err(CallbackError::NotConfigured(why)) => {
+            tracing::error!(why = %why, "trade callback cannot be verified; the platform will retry");
+            return DouyinReply::refuse(500, 5, "callback key not configured");
+        }
         Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
     };
     if let Err(err) = app

@@ -192,7 +192,9 @@ async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer,
 /// the stored data and a fresh signature.
 fn trade_answer(app: &App, order: &Order, data: &str) -> Result<PrepayAnswer, PlatformError> {
     let keys = &app.trade()?.keys;
-    let authorization = keys.byte_authorization(data, now_secs(), &new_nonce());
+    let authorization = keys
+        .byte_authorization(data, now_secs(), &new_nonce())
+        .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
     Ok(PrepayAnswer {
         out_order_no: order.out_order_no.clone(),
         platform: order.platform,

@@ -37,7 +37,10 @@ impl TradeCallback {
                 "Byte-Timestamp and Byte-Nonce-Str headers are required".into(),
             ));
         }
-        if !keys.verify_callback(&headers.timestamp, &headers.nonce, raw_body, &headers.signature) {
+        let verified = keys
+            .verify_callback(&headers.timestamp, &headers.nonce, raw_body, &headers.signature)
+            .map_err(|e| CallbackError::NotConfigured(e.to_string()))?;
+        if !verified {
             return Err(CallbackError::BadSignature);
         }
         // `version` is "2.0" or "3.0" depending on the source; it is not checked.
@@ -165,17 +168,19 @@ mod tests {
     fn keys() -> TradeKeys {
         TradeKeys {
             app_id: "tt1".into(),
-            app_key: AppKey::from_pem(include_str!("testdata/app_private_pkcs8.pem")).unwrap(),
-            platform_key: PlatformKey::from_pem(include_str!("testdata/app_public.pem")).unwrap(),
+            app_key: Some(AppKey::from_pem(include_str!("testdata/app_private_pkcs8.pem")).unwrap()),
+            platform_key: Some(PlatformKey::from_pem(include_str!("testdata/app_public.pem")).unwrap()),
             key_version: "1".into(),
         }
     }
 
     fn signed(keys: &TradeKeys, body: &str) -> TradeHeaders {
         TradeHeaders {
-            signature: keys
-                .app_key
-                .sign_base64(&callback_message("1708586777", "n0nce", body.as_bytes())),
+            signature: keys.app_key.as_ref().unwrap().sign_base64(&callback_message(
+                "1708586777",
+                "n0nce",
+                body.as_bytes(),
+            )),
             timestamp: "1708586777".into(),
             nonce: "n0nce".into(),
         }

@@ -1,0 +1,368 @@
+//! The Douyin general trade system end to end: prepay signs data for tt.requestOrder,
+//! the sandbox places and pays the order and sends RSA-signed callbacks, and refunds
+//! (also the user's own, via pre_create_refund) and settlement go through trade_basic.
+//! Against moto and the sandbox over real HTTP.
+
+use aws_lambda_events::event::dynamodb::Event;
+use harness::client::ApiClient;
+use harness::money::{raw_item, stream_record};
+use harness::{ADMIN_KEY, Stack, StackOptions, table, trade_keys};
+use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions, TradePayStatus, TransferStatus};
+use serde_json::{Value, json};
+
+async fn trade_stack(price: i64) -> Stack {
+    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade")]).await;
+    table::put_trade_catalog_item(&table::client().await, &stack.table, "course", price, "Rust 进阶课程").await;
+    stack
+}
+
+/// What the mini-program does: log in, prepay, and hand `data` and `byteAuthorization`
+/// to tt.requestOrder. Returns the session, `out_order_no` and the platform order id.
+async fn placed_order(api: &ApiClient, sandbox: &Sandbox, user: &str, quantity: u32) -> (String, String, String) {
+    let session = api.login(&sandbox.login_code(user)).await;
+    let prepay = api
+        .post(
+            "/prepay",
+            Some(&session),
+            &json!({"sku": "course", "quantity": quantity}),
+        )
+        .await;
+    assert_eq!(prepay.status, 200, "prepay: {}", prepay.text);
+    assert_eq!(prepay.body["status"], "PENDING");
+    let pay = &prepay.body["pay"];
+    assert!(
+        pay.get("order_token").is_none(),
+        "trade mode makes no ecpay order: {pay}"
+    );
+    let order_id = sandbox
+        .trade_request_order(
+            pay["data"].as_str().expect("data"),
+            pay["byteAuthorization"].as_str().expect("byteAuthorization"),
+        )
+        .expect("tt.requestOrder accepts what prepay signed");
+    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    (session, no, order_id)
+}
+
+async fn order(api: &ApiClient, session: &str, no: &str) -> Value {
+    let answer = api.get(&format!("/orders/{no}"), Some(session)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body
+}
+
+#[tokio::test]
+async fn payment_refunds_and_settlement_run_through_the_trade_system() {
+    let stack = trade_stack(990).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    let (session, no, order_id) = placed_order(api, sandbox, "tina", 2).await;
+    let placed = sandbox.trade_order(&no).unwrap();
+    assert_eq!(
+        (placed.total_amount, placed.goods_type, placed.quantity),
+        (1980, 401, 2)
+    );
+    // Placed but unpaid: order_query says PROCESS, the order stays pending.
+    assert_eq!(order(api, &session, &no).await["status"], "PENDING");
+
+    // The platform delivers the payment three times at once: applied once.
+    let options = TradePayOptions {
+        callback: CallbackOptions {
+            deliveries: 3,
+            ..CallbackOptions::default()
+        },
+        ..TradePayOptions::default()
+    };
+    for delivery in sandbox.trade_pay(&no, options).await.unwrap() {
+        assert_eq!(
+            (delivery.status, delivery.body.as_str()),
+            (200, r#"{"err_no":0,"err_tips":"success"}"#)
+        );
+    }
+    let paid = order(api, &session, &no).await;
+    assert_eq!(
+        (paid["status"].clone(), paid["code"].clone()),
+        (json!("PAID"), json!(0))
+    );
+    assert!(paid["paid_at"].as_i64().is_some());
+    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(item["trade_no"].as_s().unwrap(), &order_id);
+
+    // A back-office refund goes through refund_create with the item orders.
+    let refund = api
+        .post(
+            "/refund",
+            Some(ADMIN_KEY),
+            &json!({"out_order_no": no, "out_refund_no": "TR-1", "refund_amount": 1200, "reason": "课程取消"}),
+        )
+        .await;
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    assert_eq!(refund.body["status"], "PROCESSING");
+    let at_platform = sandbox
+        .trade_refund_by_out_no("TR-1")
+        .expect("refund_create reached the platform");
+    assert_eq!(refund.body["refund_no"], json!(at_platform.refund_id));
+    let split: i64 = at_platform.item_order_detail.iter().map(|i| i.refund_amount).sum();
+    assert_eq!((split, at_platform.item_order_detail.len()), (1200, 2));
+    let again = api
+        .post(
+            "/refund",
+            Some(ADMIN_KEY),
+            &json!({"out_order_no": no, "out_refund_no": "TR-1", "refund_amount": 1200, "reason": "课程取消"}),
+        )
+        .await;
+    assert_eq!(again.body, refund.body);
+    let state = api.get("/refunds/TR-1", Some(ADMIN_KEY)).await;
+    assert_eq!(state.body["status"], "PROCESSING", "{}", state.text);
+    let done = sandbox
+        .trade_finish_refund(&at_platform.refund_id, true, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done[0].status, 200, "{}", done[0].body);
+    assert_eq!(
+        api.get("/refunds/TR-1", Some(ADMIN_KEY)).await.body["status"],
+        "SUCCESS"
+    );
+    assert_eq!(order(api, &session, &no).await["refunded_amount"], 1200);
+
+    // The user asks for the rest on the platform's order page.
+    let asked = sandbox
+        .trade_user_refund(&no, 780, "不想要了", CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(asked.deliveries[0].status, 200, "{}", asked.deliveries[0].body);
+    let out_refund_no = asked
+        .out_refund_no
+        .expect("the backend answered with its refund number");
+    let recorded = api.get(&format!("/refunds/{out_refund_no}"), Some(ADMIN_KEY)).await;
+    assert_eq!(
+        (recorded.body["refund_amount"].clone(), recorded.body["status"].clone()),
+        (json!(780), json!("PROCESSING"))
+    );
+    // In flight, it counts against what the back office may still refund.
+    let over = api
+        .post(
+            "/refund",
+            Some(ADMIN_KEY),
+            &json!({"out_order_no": no, "out_refund_no": "TR-2", "refund_amount": 1, "reason": "多退"}),
+        )
+        .await;
+    assert_eq!((over.status, over.error_code()), (409, "conflict"));
+    assert!(sandbox.trade_refund_by_out_no("TR-2").is_none());
+    sandbox
+        .trade_finish_refund(&asked.refund_id, true, CallbackOptions::default())
+        .await
+        .unwrap();
+    let refunded = order(api, &session, &no).await;
+    assert_eq!(
+        (refunded["status"].clone(), refunded["refunded_amount"].clone()),
+        (json!("REFUNDED"), json!(1980))
+    );
+    assert_eq!(sandbox.trade_order(&no).unwrap().refunded_amount, 1980);
+
+    // One client token served every trade_basic call.
+    assert_eq!(sandbox.client_token_fetches(), 1);
+}
+
+#[tokio::test]
+async fn settlement_is_asked_once_and_finished_by_its_callback() {
+    let stack = trade_stack(500).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    let (_, no, _) = placed_order(api, sandbox, "sam", 1).await;
+    sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    let body = json!({"out_order_no": no, "out_settle_no": "TS-1", "settle_desc": "课程结算"});
+    let settled = api.post("/settle", Some(ADMIN_KEY), &body).await;
+    assert_eq!(settled.status, 200, "{}", settled.text);
+    let at_platform = sandbox.trade_settle("TS-1").unwrap();
+    assert_eq!(settled.body["settle_no"], json!(at_platform.settle_id));
+    assert!(at_platform.receivers.is_empty());
+    // The platform refuses a second settle_create with the number; ours answers the same.
+    assert_eq!(api.post("/settle", Some(ADMIN_KEY), &body).await.body, settled.body);
+    let done = sandbox
+        .trade_finish_settle("TS-1", true, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done[0].status, 200, "{}", done[0].body);
+    let item = raw_item(&stack, "SETTLE#TS-1", "SETTLE").await.unwrap();
+    assert_eq!(item["status"].as_s().unwrap(), "SUCCESS");
+}
+
+#[tokio::test]
+async fn forged_cancelled_and_lost_payments_come_out_right() {
+    let stack = trade_stack(300).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+
+    // A forged callback changes nothing; the platform retries and a lost callback is
+    // recovered by the mini-program's polling through order_query.
+    let (session, forged, _) = placed_order(api, sandbox, "fay", 1).await;
+    let options = TradePayOptions {
+        callback: CallbackOptions {
+            tamper_signature: true,
+            ..CallbackOptions::default()
+        },
+        ..TradePayOptions::default()
+    };
+    let refused = sandbox.trade_pay(&forged, options).await.unwrap();
+    assert_eq!(refused[0].status, 401, "{}", refused[0].body);
+    let item = raw_item(&stack, &format!("ORDER#{forged}"), "ORDER").await.unwrap();
+    assert_eq!(item["status"].as_s().unwrap(), "PENDING");
+    assert_eq!(
+        order(api, &session, &forged).await["status"],
+        "PAID",
+        "order_query tells the truth"
+    );
+
+    // The user gives up: the CANCEL callback closes the order for good.
+    let session = api.login(&sandbox.login_code("gus")).await;
+    let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    let pay = &prepay.body["pay"];
+    sandbox
+        .trade_request_order(
+            pay["data"].as_str().unwrap(),
+            pay["byteAuthorization"].as_str().unwrap(),
+        )
+        .unwrap();
+    let no = prepay.body["out_order_no"].as_str().unwrap();
+    let cancelled = sandbox
+        .trade_cancel(no, "USER_CANCEL", CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(cancelled[0].status, 200, "{}", cancelled[0].body);
+    let closed = order(api, &session, no).await;
+    assert_eq!(
+        (closed["status"].clone(), closed["code"].clone()),
+        (json!("CLOSED"), json!(3))
+    );
+    assert_eq!(sandbox.trade_order(no).unwrap().pay_status, TradePayStatus::Timeout);
+    // A new prepay for the same thing makes a new order rather than the closed one.
+    let next = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    assert_ne!(next.body["out_order_no"], prepay.body["out_order_no"]);
+}
+
+#[tokio::test]
+async fn the_same_user_gets_the_same_trade_order_back_and_the_platform_accepts_it_again() {
+    let stack = trade_stack(300).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    let session = api.login(&sandbox.login_code("amy")).await;
+    let first = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    let second = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    assert_eq!(first.body["out_order_no"], second.body["out_order_no"]);
+    assert_eq!(first.body["pay"]["data"], second.body["pay"]["data"]);
+    let place = |answer: &Value| {
+        sandbox.trade_request_order(
+            answer["pay"]["data"].as_str().unwrap(),
+            answer["pay"]["byteAuthorization"].as_str().unwrap(),
+        )
+    };
+    assert_eq!(place(&first.body).unwrap(), place(&second.body).unwrap());
+    // No secret of the trade system reaches the client.
+    let key_body: String = trade_keys().app_private_pem.lines().nth(1).unwrap().to_owned();
+    assert!(!first.text.contains(&key_body));
+}
+
+#[tokio::test]
+async fn an_expired_client_token_is_refreshed_once() {
+    let stack = trade_stack(300).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    let (session, no, _) = placed_order(api, sandbox, "kai", 1).await;
+    assert_eq!(order(api, &session, &no).await["status"], "PENDING");
+    assert_eq!(sandbox.client_token_fetches(), 1);
+    sandbox.expire_client_tokens();
+    sandbox
+        .trade_pay(
+            &no,
+            TradePayOptions {
+                callback: CallbackOptions {
+                    deliveries: 0,
+                    ..CallbackOptions::default()
+                },
+                ..TradePayOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(order(api, &session, &no).await["status"], "PAID");
+    assert_eq!(sandbox.client_token_fetches(), 2);
+}
+
+#[tokio::test]
+async fn catalog_entries_without_goods_type_are_refused_in_trade_mode() {
+    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade")]).await;
+    table::put_catalog_item(&table::client().await, &stack.table, "plain", 100, "无类型").await;
+    let session = stack.client.login(&stack.sandbox.login_code("lee")).await;
+    let answer = stack
+        .client
+        .post("/prepay", Some(&session), &json!({"sku": "plain"}))
+        .await;
+    assert_eq!((answer.status, answer.error_code()), (500, "internal"));
+    assert!(answer.body["error"]["message"].as_str().unwrap().contains("goods_type"));
+}
+
+#[tokio::test]
+async fn ecpay_orders_made_before_the_switch_still_complete_and_trade_orders_are_not_pushed() {
+    // Before: an ecpay deployment takes an order that is not paid yet.
+    let before = Stack::start().await;
+    table::put_trade_catalog_item(&table::client().await, &before.table, "course", 800, "课程").await;
+    let session = before.client.login(&before.sandbox.login_code("eve")).await;
+    let prepay = before
+        .client
+        .post("/prepay", Some(&session), &json!({"sku": "course"}))
+        .await;
+    assert!(prepay.body["pay"]["order_token"].is_string(), "{}", prepay.text);
+    let ecpay_no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+
+    // The operator switches to the trade system: a new cold start on the same table.
+    let Stack { sandbox, table, .. } = before;
+    let after = Stack::start_custom(StackOptions {
+        overrides: vec![("DOUYIN_PAY_MODE".into(), "trade".into())],
+        reuse: Some((sandbox, table)),
+        ..StackOptions::default()
+    })
+    .await;
+    let (api, sandbox) = (&after.client, &after.sandbox);
+    let notify = format!("{}/notify/douyin", after.api.base_url);
+    let paid = sandbox
+        .pay(
+            &ecpay_no,
+            PayOptions {
+                notify_url: Some(notify),
+                ..PayOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(paid[0].status, 200, "{}", paid[0].body);
+    assert_eq!(order(api, &session, &ecpay_no).await["status"], "PAID");
+    // Its refund still goes to ecpay, and its callback is still verified with the Token.
+    let refund = api
+        .post(
+            "/refund",
+            Some(ADMIN_KEY),
+            &json!({"out_order_no": ecpay_no, "out_refund_no": "ER-1", "refund_amount": 800}),
+        )
+        .await;
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    assert!(sandbox.refund("ER-1").is_some(), "ecpay create_refund");
+    assert!(sandbox.trade_refund_by_out_no("ER-1").is_none());
+    sandbox
+        .finish_refund("ER-1", true, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(order(api, &session, &ecpay_no).await["status"], "REFUNDED");
+
+    // New orders are trade orders, and the push function leaves them to the platform.
+    let (_, trade_no, _) = placed_order(api, sandbox, "eve", 1).await;
+    sandbox.trade_pay(&trade_no, TradePayOptions::default()).await.unwrap();
+    let pushes_before = sandbox.pushes().len();
+    let trade_item = raw_item(&after, &format!("ORDER#{trade_no}"), "ORDER").await.unwrap();
+    let ecpay_item = raw_item(&after, &format!("ORDER#{ecpay_no}"), "ORDER").await.unwrap();
+    let event: Event = serde_json::from_value(json!({"Records": [
+        stream_record("1", None, &trade_item),
+        stream_record("2", None, &ecpay_item),
+    ]}))
+    .unwrap();
+    let answer = minipay::service::push::push_batch(&after.app, event).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let pushed: Vec<_> = sandbox.pushes()[pushes_before..].to_vec();
+    assert_eq!(pushed.len(), 1, "only the ecpay order is pushed");
+    assert!(format!("{:?}", pushed[0]).contains(&ecpay_no));
+    assert_eq!(TransferStatus::Success, sandbox.refund("ER-1").unwrap().status);
+}
