@@ -19,6 +19,8 @@ pub enum KeyError {
     },
     #[error("{0} is not a usable RSA key (at least 2048 bits)")]
     Rejected(&'static str),
+    #[error("{0} is not configured for this function")]
+    NotConfigured(&'static str),
 }
 
 /// The app's private key. Its Debug output names nothing of the key.
@@ -100,12 +102,13 @@ impl PlatformKey {
     }
 }
 
-/// Both keys with the settings that go with them, built once per cold start.
+/// The keys this function was given, with the settings that go with them, built once
+/// per cold start.
 #[derive(Debug)]
 pub struct TradeKeys {
     pub app_id: String,
-    pub app_key: AppKey,
-    pub platform_key: PlatformKey,
+    pub app_key: Option<AppKey>,
+    pub platform_key: Option<PlatformKey>,
     pub key_version: String,
 }
 
@@ -129,19 +132,30 @@ pub fn callback_message(timestamp: &str, nonce: &str, raw_body: &[u8]) -> Vec<u8
 
 impl TradeKeys {
     /// The `byteAuthorization` for `data`, unquoted as on the requestOrder page.
-    pub fn byte_authorization(&self, data: &str, timestamp: i64, nonce: &str) -> String {
-        let signature = self
+    pub fn byte_authorization(&self, data: &str, timestamp: i64, nonce: &str) -> Result<String, KeyError> {
+        let key = self
             .app_key
-            .sign_base64(request_order_message(timestamp, nonce, data).as_bytes());
-        format!(
+            .as_ref()
+            .ok_or(KeyError::NotConfigured("DOUYIN_PRIVATE_KEY"))?;
+        let signature = key.sign_base64(request_order_message(timestamp, nonce, data).as_bytes());
+        Ok(format!(
             "SHA256-RSA2048 appid={},nonce_str={nonce},timestamp={timestamp},key_version={},signature={signature}",
             self.app_id, self.key_version
-        )
+        ))
     }
 
-    pub fn verify_callback(&self, timestamp: &str, nonce: &str, raw_body: &[u8], signature: &str) -> bool {
-        self.platform_key
-            .verify(&callback_message(timestamp, nonce, raw_body), signature)
+    pub fn verify_callback(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        raw_body: &[u8],
+        signature: &str,
+    ) -> Result<bool, KeyError> {
+        let key = self
+            .platform_key
+            .as_ref()
+            .ok_or(KeyError::NotConfigured("DOUYIN_PLATFORM_PUBLIC_KEY"))?;
+        Ok(key.verify(&callback_message(timestamp, nonce, raw_body), signature))
     }
 }
 
@@ -162,9 +176,9 @@ mod tests {
     fn keys() -> TradeKeys {
         TradeKeys {
             app_id: "tt07e3715e98c9aac0".into(),
-            app_key: AppKey::from_pem(PKCS8).unwrap(),
+            app_key: Some(AppKey::from_pem(PKCS8).unwrap()),
             // The vectors are signed with the app key, so its public half plays the platform.
-            platform_key: PlatformKey::from_pem(PUBLIC_SPKI).unwrap(),
+            platform_key: Some(PlatformKey::from_pem(PUBLIC_SPKI).unwrap()),
             key_version: "1".into(),
         }
     }
@@ -192,7 +206,7 @@ mod tests {
     #[test]
     fn byte_authorization_is_unquoted_and_signs_the_data() {
         let data = REQUEST_ORDER_MESSAGE.lines().nth(4).unwrap();
-        let header = keys().byte_authorization(data, 1_700_000_000, "abcdef1234567890");
+        let header = keys().byte_authorization(data, 1_700_000_000, "abcdef1234567890").unwrap();
         assert_eq!(
             header,
             format!(
@@ -213,18 +227,24 @@ mod tests {
             assert!(platform.verify(&message, CALLBACK_SIGNATURE));
         }
         let keys = keys();
-        assert!(keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), CALLBACK_SIGNATURE));
-        assert!(!keys.verify_callback("1700000001", "abcdef1234567890", body.as_bytes(), CALLBACK_SIGNATURE));
+        let verify = |ts: &str, body: &[u8], signature: &str| {
+            keys.verify_callback(ts, "abcdef1234567890", body, signature).unwrap()
+        };
+        assert!(verify("1700000000", body.as_bytes(), CALLBACK_SIGNATURE));
+        assert!(!verify("1700000001", body.as_bytes(), CALLBACK_SIGNATURE));
         // The same JSON re-serialised (spaces after colons) no longer verifies.
         let reserialised = body.replace("\":", "\": ");
-        assert!(!keys.verify_callback(
-            "1700000000",
-            "abcdef1234567890",
-            reserialised.as_bytes(),
-            CALLBACK_SIGNATURE
-        ));
-        assert!(!keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), "not base64!"));
-        assert!(!keys.verify_callback("1700000000", "abcdef1234567890", body.as_bytes(), ""));
+        assert!(!verify("1700000000", reserialised.as_bytes(), CALLBACK_SIGNATURE));
+        assert!(!verify("1700000000", body.as_bytes(), "not base64!"));
+        assert!(!verify("1700000000", body.as_bytes(), ""));
+        let without = TradeKeys {
+            platform_key: None,
+            ..self::tests::keys()
+        };
+        assert_eq!(
+            without.verify_callback("1", "n", b"{}", CALLBACK_SIGNATURE),
+            Err(KeyError::NotConfigured("DOUYIN_PLATFORM_PUBLIC_KEY"))
+        );
     }
 
     #[test]
@@ -267,17 +287,18 @@ mod tests {
         fn whatever_is_signed_verifies_and_any_change_does_not(data in arbitrary_text(), nonce in "[0-9A-Za-z]{0,32}", ts in 0i64..4_000_000_000) {
             let keys = keys();
             let message = request_order_message(ts, &nonce, &data);
-            let signature = keys.app_key.sign_base64(message.as_bytes());
-            prop_assert!(keys.platform_key.verify(message.as_bytes(), &signature));
+            let (app_key, platform_key) = (keys.app_key.as_ref().unwrap(), keys.platform_key.as_ref().unwrap());
+            let signature = app_key.sign_base64(message.as_bytes());
+            prop_assert!(platform_key.verify(message.as_bytes(), &signature));
             let mut altered = message.into_bytes();
             let last = altered.len() - 1;
             altered[last] ^= 1;
-            prop_assert!(!keys.platform_key.verify(&altered, &signature));
+            prop_assert!(!platform_key.verify(&altered, &signature));
             let body = data.as_bytes();
-            let signed = keys.app_key.sign_base64(&callback_message(&ts.to_string(), &nonce, body));
-            prop_assert!(keys.verify_callback(&ts.to_string(), &nonce, body, &signed));
+            let signed = app_key.sign_base64(&callback_message(&ts.to_string(), &nonce, body));
+            prop_assert!(keys.verify_callback(&ts.to_string(), &nonce, body, &signed).unwrap());
             let other_nonce = nonce.clone() + "x";
-            prop_assert!(!keys.verify_callback(&ts.to_string(), &other_nonce, body, &signed));
+            prop_assert!(!keys.verify_callback(&ts.to_string(), &other_nonce, body, &signed).unwrap());
         }
     }
 }
