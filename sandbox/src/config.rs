@@ -109,8 +109,12 @@ impl TradeSandboxConfig {
                 key_version: key_version.unwrap_or_else(|| "1".into()),
             })),
             (None, None) => Ok(None),
-            (Some(_), None) => Err("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set too (the trade system needs both keys)".into()),
-            (None, Some(_)) => Err("SANDBOX_TRADE_APP_PUBLIC_KEY must be set too (the trade system needs both keys)".into()),
+            (Some(_), None) => {
+                Err("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set too (the trade system needs both keys)".into())
+            }
+            (None, Some(_)) => {
+                Err("SANDBOX_TRADE_APP_PUBLIC_KEY must be set too (the trade system needs both keys)".into())
+            }
         }
     }
 }
@@ -193,7 +197,9 @@ mod tests {
     #[test]
     fn trade_is_both_keys_or_none() {
         assert_eq!(TradeSandboxConfig::from_values(None, None, some("3")), Ok(None));
-        let on = TradeSandboxConfig::from_values(some("a\\nb"), some("c"), None).unwrap().unwrap();
+        let on = TradeSandboxConfig::from_values(some("a\\nb"), some("c"), None)
+            .unwrap()
+            .unwrap();
         assert_eq!((on.app_public_key_pem.as_str(), on.key_version.as_str()), ("a\nb", "1"));
         let half = TradeSandboxConfig::from_values(some("a"), None, None).unwrap_err();
         assert!(half.starts_with("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set"));

@@ -56,9 +56,11 @@ async fn apply(kind: FaultKind, path: &str, config: &SandboxConfig) -> Option<Re
             let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
             (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], page).into_response()
         }
-        FaultKind::PlatformError { err_no, err_tips } => wechat::fault_answers::platform_error(config, path, err_no, &err_tips)
-            .or_else(|| trade::fault_answer(path, err_no, &err_tips))
-            .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response()),
+        FaultKind::PlatformError { err_no, err_tips } => {
+            wechat::fault_answers::platform_error(config, path, err_no, &err_tips)
+                .or_else(|| trade::fault_answer(path, err_no, &err_tips))
+                .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response())
+        }
     };
     Some(response)
 }

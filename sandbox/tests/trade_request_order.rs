@@ -9,10 +9,18 @@ use common::*;
 use sandbox::TradePayStatus;
 use serde_json::{Value, json};
 
+/// A change that breaks one field of a good `data`.
+type Edit = fn(&mut Value);
+
 const REQUEST_ORDER: &str = "/sandbox/trade/request_order";
 
 async fn over_http(sandbox: &sandbox::Sandbox, data: &str, byte_authorization: &str) -> (u16, Value) {
-    post(sandbox, REQUEST_ORDER, &json!({ "data": data, "byteAuthorization": byte_authorization })).await
+    post(
+        sandbox,
+        REQUEST_ORDER,
+        &json!({ "data": data, "byteAuthorization": byte_authorization }),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -26,7 +34,10 @@ async fn a_correctly_signed_order_is_made() {
 
     let order = sandbox.trade_order("TO-1").unwrap();
     assert_eq!((order.order_id.as_str(), order.total_amount), (order_id, 1980));
-    assert_eq!((order.pay_status, order.item_orders.len()), (TradePayStatus::Process, 2));
+    assert_eq!(
+        (order.pay_status, order.item_orders.len()),
+        (TradePayStatus::Process, 2)
+    );
     assert_eq!(order.expires_at - order.trade_time, 900_000);
     assert_eq!(order.data, data, "kept exactly as signed");
 
@@ -50,13 +61,28 @@ async fn bad_signatures_are_refused() {
     let app_key = &keys().app_private_pem;
     let refusals = [
         // Signed with another key (the platform's private key).
-        (authorization_with(&data, now_secs(), "1", &keys().platform_private_pem), "does not verify"),
+        (
+            authorization_with(&data, now_secs(), "1", &keys().platform_private_pem),
+            "does not verify",
+        ),
         // Signed over other bytes than those sent.
-        (authorization(&order_data("TO-3", 990, 2).to_string()), "does not verify"),
+        (
+            authorization(&order_data("TO-3", 990, 2).to_string()),
+            "does not verify",
+        ),
         (authorization_with(&data, now_secs(), "2", app_key), "key_version 2"),
-        (authorization_with(&data, now_secs() - 3700, "1", app_key), "more than an hour"),
-        (authorization_with(&data, now_secs() + 3700, "1", app_key), "more than an hour"),
-        (authorization(&data).replace("SHA256-RSA2048 ", "RSA "), "must start with"),
+        (
+            authorization_with(&data, now_secs() - 3700, "1", app_key),
+            "more than an hour",
+        ),
+        (
+            authorization_with(&data, now_secs() + 3700, "1", app_key),
+            "more than an hour",
+        ),
+        (
+            authorization(&data).replace("SHA256-RSA2048 ", "RSA "),
+            "must start with",
+        ),
         (authorization(&data).replace(APP_ID, "tt_other"), "appid tt_other"),
     ];
     for (byte_authorization, needle) in refusals {
@@ -67,19 +93,35 @@ async fn bad_signatures_are_refused() {
     }
     assert!(sandbox.trade_order("TO-3").is_none(), "nothing was made");
     // A timestamp just within the hour passes.
-    assert!(sandbox.trade_request_order(&data, &authorization_with(&data, now_secs() - 3500, "1", app_key)).is_ok());
+    assert!(
+        sandbox
+            .trade_request_order(&data, &authorization_with(&data, now_secs() - 3500, "1", app_key))
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn bad_fields_are_refused_even_when_signed() {
     let sandbox = trade_sandbox().await;
-    let edits: [(fn(&mut Value), &str); 6] = [
-        (|d| d["skuList"][0]["price"] = json!("990"), "skuList[0].price must be an integer, not a string"),
+    let edits: [(Edit, &str); 6] = [
+        (
+            |d| d["skuList"][0]["price"] = json!("990"),
+            "skuList[0].price must be an integer, not a string",
+        ),
         (|d| d["skuList"][0]["imageList"] = json!([]), "imageList has 0 URLs"),
-        (|d| d["totalAmount"] = json!(1000), "totalAmount 1000 is not price 990 × quantity 1"),
-        (|d| d["orderEntrySchema"]["path"] = json!("/pages/order"), "must not start with '/'"),
+        (
+            |d| d["totalAmount"] = json!(1000),
+            "totalAmount 1000 is not price 990 × quantity 1",
+        ),
+        (
+            |d| d["orderEntrySchema"]["path"] = json!("/pages/order"),
+            "must not start with '/'",
+        ),
         (|d| d["out_order_no"] = json!("x"), "out_order_no is not a data field"),
-        (|d| d["orderEntrySchema"]["params"] = json!({ "no": 1 }), "params must be a string"),
+        (
+            |d| d["orderEntrySchema"]["params"] = json!({ "no": 1 }),
+            "params must be a string",
+        ),
     ];
     for (edit, needle) in edits {
         let mut data = order_data("TO-4", 990, 1);
@@ -112,5 +154,8 @@ async fn without_a_trade_config_request_order_is_refused() {
     let data = order_data("TO-6", 500, 1).to_string();
     let (status, answer) = over_http(&sandbox, &data, &authorization(&data)).await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("no trade config"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("no trade config"),
+        "{answer}"
+    );
 }

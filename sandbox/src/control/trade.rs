@@ -30,7 +30,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/sandbox/trade/finish_settle", post(finish_settle))
         .route("/sandbox/trade/orders/{out_order_no}", get(order))
         .route("/sandbox/trade/refunds/{refund_id}", get(refund))
-        .route("/sandbox/trade/refunds_by_out_no/{out_refund_no}", get(refund_by_out_no))
+        .route(
+            "/sandbox/trade/refunds_by_out_no/{out_refund_no}",
+            get(refund_by_out_no),
+        )
         .route("/sandbox/trade/settles/{out_settle_no}", get(settle))
         .route("/sandbox/trade/client_tokens", get(client_tokens))
         .route("/sandbox/trade/expire_client_tokens", post(expire_client_tokens))
@@ -98,10 +101,18 @@ struct UserRefundRequest {
     options: CallbackOptions,
 }
 
-async fn user_refund(State(state): State<SharedState>, ControlJson(request): ControlJson<UserRefundRequest>) -> Response {
-    let result =
-        trade::user_refund::user_refund(&state, &request.out_order_no, request.amount, &request.reason, request.options)
-            .await;
+async fn user_refund(
+    State(state): State<SharedState>,
+    ControlJson(request): ControlJson<UserRefundRequest>,
+) -> Response {
+    let result = trade::user_refund::user_refund(
+        &state,
+        &request.out_order_no,
+        request.amount,
+        &request.reason,
+        request.options,
+    )
+    .await;
     result.map_or_else(error_response, |made| Json(made).into_response())
 }
 

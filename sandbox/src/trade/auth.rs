@@ -15,7 +15,11 @@ pub fn check_access_token(state: &State, headers: &HeaderMap) -> Result<(), Json
     if live {
         return Ok(());
     }
-    let why = if token.is_none() { "missing" } else { "unknown or expired" };
+    let why = if token.is_none() {
+        "missing"
+    } else {
+        "unknown or expired"
+    };
     Err(envelope::error(
         codes::BAD_ACCESS_TOKEN,
         format!("access-token is invalid ({why}); get a new client_token"),

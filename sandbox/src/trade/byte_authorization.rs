@@ -52,10 +52,12 @@ pub fn verify(
     }
     let message = signed_string(timestamp, nonce_str, data);
     if !keys.verify_app(message.as_bytes(), pairs["signature"]) {
-        return Err("byteAuthorization signature does not verify (签名验签错误): SHA256withRSA over \
+        return Err(
+            "byteAuthorization signature does not verify (签名验签错误): SHA256withRSA over \
                     \"POST\\n/requestOrder\\n<timestamp>\\n<nonce_str>\\n<data>\\n\" with the app private key, \
                     standard Base64"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }
@@ -94,17 +96,33 @@ mod tests {
 
     #[test]
     fn pairs_come_in_any_order_quoted_or_not() {
-        let pairs = parse(r#"SHA256-RSA2048 appid=tt1,nonce_str="n",key_version=1,timestamp=5,signature=ab=="#).unwrap();
-        assert_eq!((pairs["nonce_str"], pairs["signature"], pairs["timestamp"]), ("n", "ab==", "5"));
+        let pairs =
+            parse(r#"SHA256-RSA2048 appid=tt1,nonce_str="n",key_version=1,timestamp=5,signature=ab=="#).unwrap();
+        assert_eq!(
+            (pairs["nonce_str"], pairs["signature"], pairs["timestamp"]),
+            ("n", "ab==", "5")
+        );
     }
 
     #[test]
     fn malformed_values_are_refused() {
         let full = "appid=a,nonce_str=n,timestamp=1,key_version=1,signature=s";
         assert!(parse(full).unwrap_err().contains("must start with"));
-        assert!(parse(&format!("SHA256-RSA2048 {full},appid=b")).unwrap_err().contains("appid twice"));
-        assert!(parse("SHA256-RSA2048 appid=a,nonce_str=n").unwrap_err().contains("lacks timestamp"));
-        assert!(parse(&format!("SHA256-RSA2048 {full},x=1")).unwrap_err().contains("unknown key"));
+        assert!(
+            parse(&format!("SHA256-RSA2048 {full},appid=b"))
+                .unwrap_err()
+                .contains("appid twice")
+        );
+        assert!(
+            parse("SHA256-RSA2048 appid=a,nonce_str=n")
+                .unwrap_err()
+                .contains("lacks timestamp")
+        );
+        assert!(
+            parse(&format!("SHA256-RSA2048 {full},x=1"))
+                .unwrap_err()
+                .contains("unknown key")
+        );
         assert!(parse("SHA256-RSA2048 appid").unwrap_err().contains("not key=value"));
     }
 }

@@ -45,7 +45,9 @@ pub async fn client_token(State(state): State<SharedState>, body: Bytes) -> Json
     };
     let text = |field: &str| params.get(field).and_then(Value::as_str);
     if state.config.trade.is_none() {
-        return answer(Err("client_key is not a trade-system app (the sandbox has no trade config)"));
+        return answer(Err(
+            "client_key is not a trade-system app (the sandbox has no trade config)",
+        ));
     }
     if text("grant_type") != Some("client_credential") {
         return answer(Err("grant_type must be the string client_credential"));

@@ -110,9 +110,17 @@ mod tests {
         let keys = trade_keys::generate();
         let mut config = keys.sandbox_config("1");
         config.app_public_key_pem = keys.app_private_pem.clone();
-        assert!(Keyring::load(&config).unwrap_err().starts_with("the trade app public key: a PRIVATE KEY"));
+        assert!(
+            Keyring::load(&config)
+                .unwrap_err()
+                .starts_with("the trade app public key: a PRIVATE KEY")
+        );
         let mut config = keys.sandbox_config("1");
         config.platform_private_key_pem = "junk".into();
-        assert!(Keyring::load(&config).unwrap_err().starts_with("the trade platform private key: not PEM"));
+        assert!(
+            Keyring::load(&config)
+                .unwrap_err()
+                .starts_with("the trade platform private key: not PEM")
+        );
     }
 }

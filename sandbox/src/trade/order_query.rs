@@ -3,7 +3,7 @@
 use super::auth::check_access_token;
 use super::envelope::{TradeBody, error, ok};
 use super::orders::TradeOrder;
-use super::{codes, TradeState};
+use super::{TradeState, codes};
 use crate::clock::now_millis;
 use crate::douyin::params::{self, ParamError};
 use crate::state::{SharedState, lock};
@@ -25,7 +25,11 @@ pub fn find<'a>(trade: &'a TradeState, params: &Map<String, Value>) -> Result<Op
 }
 
 /// `POST /api/trade_basic/v1/developer/order_query/`.
-pub async fn order_query(State(state): State<SharedState>, headers: HeaderMap, TradeBody(params): TradeBody) -> Json<Value> {
+pub async fn order_query(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    TradeBody(params): TradeBody,
+) -> Json<Value> {
     if let Err(answer) = check_access_token(&state, &headers) {
         return answer;
     }

@@ -272,7 +272,12 @@ mod tests {
         assert_eq!(cancelled.status_at(7), TradePayStatus::Timeout);
         assert_eq!(book.cancel("B", "USER_CANCEL", 8).unwrap(), cancelled);
         assert!(book.cancel("B", "TIME_OUT", 8).is_err());
-        assert!(book.pay("B", 10, 9).unwrap_err().to_string().contains("cancelled (USER_CANCEL)"));
+        assert!(
+            book.pay("B", 10, 9)
+                .unwrap_err()
+                .to_string()
+                .contains("cancelled (USER_CANCEL)")
+        );
 
         assert!(book.pay("C", 10, 300_000).unwrap_err().to_string().contains("expired"));
         assert!(book.cancel("C", "TIME_OUT", 300_000).is_ok(), "expiry is then reported");

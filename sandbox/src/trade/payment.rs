@@ -70,7 +70,10 @@ pub fn payment_msg(app_id: &str, order: &TradeOrder) -> String {
         channel_pay_id: payment.map(|p| p.channel_pay_id.as_str()),
         user_bill_pay_id: payment.map(|p| p.user_bill_pay_id.as_str()),
         merchant_uid: &order.merchant_uid,
-        event_time: payment.map(|p| p.pay_time).or(cancel.map(|c| c.event_time)).unwrap_or_default(),
+        event_time: payment
+            .map(|p| p.pay_time)
+            .or(cancel.map(|c| c.event_time))
+            .unwrap_or_default(),
         message: cancel.map_or("", |c| c.message.as_str()),
     };
     serde_json::to_string(&msg).expect("plain fields serialize")
@@ -79,7 +82,10 @@ pub fn payment_msg(app_id: &str, order: &TradeOrder) -> String {
 /// Pays the order (a paid one stays paid) and sends the SUCCESS callback.
 pub async fn pay(state: &State, out_order_no: &str, options: TradePayOptions) -> Result<Vec<Delivery>, SandboxError> {
     if ![1, 2, 10].contains(&options.pay_channel) {
-        let problem = format!("pay_channel {} is not 1 (WeChat), 2 (Alipay) or 10 (Douyin Pay)", options.pay_channel);
+        let problem = format!(
+            "pay_channel {} is not 1 (WeChat), 2 (Alipay) or 10 (Douyin Pay)",
+            options.pay_channel
+        );
         return Err(SandboxError::Invalid(problem));
     }
     apply_and_notify(state, out_order_no, &options.callback, |trade, now| {
@@ -96,9 +102,14 @@ pub async fn cancel(
     options: CallbackOptions,
 ) -> Result<Vec<Delivery>, SandboxError> {
     if !CANCEL_MESSAGES.contains(&message) {
-        return Err(SandboxError::Invalid(format!("message {message:?} is not USER_CANCEL or TIME_OUT")));
+        return Err(SandboxError::Invalid(format!(
+            "message {message:?} is not USER_CANCEL or TIME_OUT"
+        )));
     }
-    apply_and_notify(state, out_order_no, &options, |trade, now| trade.orders.cancel(out_order_no, message, now)).await
+    apply_and_notify(state, out_order_no, &options, |trade, now| {
+        trade.orders.cancel(out_order_no, message, now)
+    })
+    .await
 }
 
 /// Applies `change` to the order, then sends its payment callback.
@@ -115,7 +126,11 @@ async fn apply_and_notify(
             .orders
             .get(out_order_no)
             .ok_or_else(|| SandboxError::UnknownOrder(out_order_no.to_owned()))?;
-        let url = options.target(current.notify_url.as_deref(), &state.config, &format!("order {out_order_no}"))?;
+        let url = options.target(
+            current.notify_url.as_deref(),
+            &state.config,
+            &format!("order {out_order_no}"),
+        )?;
         (change(&mut trade, now_millis())?, url)
     };
     let msg = payment_msg(&state.config.app_id, &order);

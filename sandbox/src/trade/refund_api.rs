@@ -34,7 +34,11 @@ impl From<ParamError> for Refusal {
 
 /// `POST /api/trade_basic/v1/developer/refund_create/`: idempotent on
 /// `out_refund_no` for the same body; another body with that number is refused.
-pub async fn refund_create(State(state): State<SharedState>, headers: HeaderMap, TradeBody(params): TradeBody) -> Json<Value> {
+pub async fn refund_create(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    TradeBody(params): TradeBody,
+) -> Json<Value> {
     if let Err(answer) = check_access_token(&state, &headers) {
         return answer;
     }
@@ -120,7 +124,10 @@ fn refund_reasons(params: &Map<String, Value>) -> Result<Vec<String>, ParamError
         Some(_) => return Err(ParamError::new(field, "must be an array of {code, text}")),
     };
     if reasons.is_empty() || reasons.len() > MAX_REASONS {
-        return Err(ParamError::new(field, format!("has {} items; 1 to {MAX_REASONS} are allowed", reasons.len())));
+        return Err(ParamError::new(
+            field,
+            format!("has {} items; 1 to {MAX_REASONS} are allowed", reasons.len()),
+        ));
     }
     reasons
         .iter()
@@ -133,7 +140,10 @@ fn refund_reasons(params: &Map<String, Value>) -> Result<Vec<String>, ParamError
             let read = || {
                 let code = params::required_int(reason, "code", 0..=i64::MAX)?;
                 if !REASON_CODES.contains(&code) {
-                    return Err(ParamError::new("code", format!("{code} is not one of 101, 102, 103, 999")));
+                    return Err(ParamError::new(
+                        "code",
+                        format!("{code} is not one of 101, 102, 103, 999"),
+                    ));
                 }
                 let text = params::required_str(reason, "text")?;
                 params::max_chars("text", text, REASON_TEXT_MAX_CHARS)?;
@@ -150,10 +160,18 @@ fn item_order_detail(params: &Map<String, Value>) -> Result<Vec<ItemRefund>, Par
     let items = match params.get(field) {
         Some(Value::Array(items)) => items,
         None | Some(Value::Null) => return Err(ParamError::new(field, "is required unless refund_all is true")),
-        Some(_) => return Err(ParamError::new(field, "must be an array of {item_order_id, refund_amount}")),
+        Some(_) => {
+            return Err(ParamError::new(
+                field,
+                "must be an array of {item_order_id, refund_amount}",
+            ));
+        }
     };
     if items.is_empty() || items.len() > MAX_ITEM_DETAILS {
-        return Err(ParamError::new(field, format!("has {} items; 1 to {MAX_ITEM_DETAILS} are allowed", items.len())));
+        return Err(ParamError::new(
+            field,
+            format!("has {} items; 1 to {MAX_ITEM_DETAILS} are allowed", items.len()),
+        ));
     }
     items
         .iter()
@@ -161,7 +179,10 @@ fn item_order_detail(params: &Map<String, Value>) -> Result<Vec<ItemRefund>, Par
         .map(|(index, item)| {
             let path = format!("{field}[{index}]");
             let Value::Object(item) = item else {
-                return Err(ParamError::new(&path, "must be an object {item_order_id, refund_amount}"));
+                return Err(ParamError::new(
+                    &path,
+                    "must be an object {item_order_id, refund_amount}",
+                ));
             };
             let read = || {
                 Ok(ItemRefund {
@@ -177,7 +198,10 @@ fn item_order_detail(params: &Map<String, Value>) -> Result<Vec<ItemRefund>, Par
 /// `refund_all`: every item order in full, allowed only before any refund.
 fn whole_order(trade: &TradeState, order: &TradeOrder) -> Result<Vec<ItemRefund>, ParamError> {
     if trade.refunds.has_live_refund(&order.order_id) {
-        return Err(ParamError::new("refund_all", "is only allowed when the order had no refund"));
+        return Err(ParamError::new(
+            "refund_all",
+            "is only allowed when the order had no refund",
+        ));
     }
     Ok(trade.refunds.remaining(order))
 }
@@ -191,11 +215,20 @@ pub fn check_refundable(trade: &TradeState, order: &TradeOrder, detail: &[ItemRe
     let remaining = trade.refunds.remaining(order);
     for (index, item) in detail.iter().enumerate() {
         let path = format!("item_order_detail[{index}]");
-        if detail[..index].iter().any(|earlier| earlier.item_order_id == item.item_order_id) {
-            return Err(ParamError::new(&path, format!("repeats item_order_id {}", item.item_order_id)));
+        if detail[..index]
+            .iter()
+            .any(|earlier| earlier.item_order_id == item.item_order_id)
+        {
+            return Err(ParamError::new(
+                &path,
+                format!("repeats item_order_id {}", item.item_order_id),
+            ));
         }
         let Some(left) = remaining.iter().find(|r| r.item_order_id == item.item_order_id) else {
-            return Err(ParamError::new(&path, format!("item_order_id {} is not an item of this order", item.item_order_id)));
+            return Err(ParamError::new(
+                &path,
+                format!("item_order_id {} is not an item of this order", item.item_order_id),
+            ));
         };
         if item.refund_amount > left.refund_amount {
             let problem = format!(
@@ -210,7 +243,11 @@ pub fn check_refundable(trade: &TradeState, order: &TradeOrder, detail: &[ItemRe
 
 /// `POST /api/trade_basic/v1/developer/refund_query/`: by `refund_id`, else
 /// `out_refund_no`, else `order_id` (all the order's refunds).
-pub async fn refund_query(State(state): State<SharedState>, headers: HeaderMap, TradeBody(params): TradeBody) -> Json<Value> {
+pub async fn refund_query(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    TradeBody(params): TradeBody,
+) -> Json<Value> {
     if let Err(answer) = check_access_token(&state, &headers) {
         return answer;
     }

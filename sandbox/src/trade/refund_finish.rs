@@ -59,7 +59,10 @@ pub async fn finish(
             .refunds
             .get(refund_id)
             .ok_or_else(|| SandboxError::UnknownRefund(refund_id.to_owned()))?;
-        let order_url = trade.orders.get(&current.out_order_no).and_then(|o| o.notify_url.as_deref());
+        let order_url = trade
+            .orders
+            .get(&current.out_order_no)
+            .and_then(|o| o.notify_url.as_deref());
         let stored = current.notify_url.as_deref().or(order_url);
         let url = options.target(stored, &state.config, &format!("refund {refund_id}"))?;
         let outcome = TransferStatus::outcome(success);

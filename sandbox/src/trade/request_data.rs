@@ -56,8 +56,18 @@ pub fn parse(data: &str, console_notify_url: Option<&str>) -> Result<NewTradeOrd
     match currency {
         "CNY" => {}
         "DIAMOND" if sku.quantity == 1 => {}
-        "DIAMOND" => return Err(ParamError::new("skuList[0].quantity", "must be 1 with currency DIAMOND")),
-        other => return Err(ParamError::new("currency", format!("{other:?} is neither CNY nor DIAMOND"))),
+        "DIAMOND" => {
+            return Err(ParamError::new(
+                "skuList[0].quantity",
+                "must be 1 with currency DIAMOND",
+            ));
+        }
+        other => {
+            return Err(ParamError::new(
+                "currency",
+                format!("{other:?} is neither CNY nor DIAMOND"),
+            ));
+        }
     }
     let expected = sku.price.checked_mul(sku.quantity);
     if expected != Some(total_amount) {
@@ -172,7 +182,10 @@ fn limit_pay_ways(fields: &Map<String, Value>) -> Result<(), ParamError> {
     match fields.get("limitPayWayList") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Array(ways)) if ways.iter().all(|way| way.as_i64().is_some_and(|w| w == 1 || w == 2)) => Ok(()),
-        Some(_) => Err(ParamError::new("limitPayWayList", "must be an array of 1 (WeChat) and 2 (Alipay)")),
+        Some(_) => Err(ParamError::new(
+            "limitPayWayList",
+            "must be an array of 1 (WeChat) and 2 (Alipay)",
+        )),
     }
 }
 
@@ -215,7 +228,10 @@ mod tests {
         let text = data().to_string();
         let order = parse(&text, Some("http://console")).unwrap();
         assert_eq!((order.total_amount, order.quantity, order.goods_type), (1980, 2, 401));
-        assert_eq!((order.pay_expire_seconds, order.notify_url.as_deref()), (300, Some("http://console")));
+        assert_eq!(
+            (order.pay_expire_seconds, order.notify_url.as_deref()),
+            (300, Some("http://console"))
+        );
         assert_eq!((order.merchant_uid.as_str(), order.data), (SANDBOX_MERCHANT_UID, text));
     }
 
@@ -231,8 +247,10 @@ mod tests {
         assert!(problem(|d| d["payExpireSeconds"] = json!(172_801)).contains("payExpireSeconds"));
         assert!(problem(|d| d["skuList"][0]["title"] = json!("")).contains("title is required"));
         assert!(problem(|d| d["skuList"] = json!([d["skuList"][0], d["skuList"][0]])).contains("exactly one"));
-        assert!(problem(|d| d.as_object_mut().unwrap().remove("orderEntrySchema").map(drop).unwrap())
-            .contains("orderEntrySchema is required"));
+        assert!(
+            problem(|d| d.as_object_mut().unwrap().remove("orderEntrySchema").map(drop).unwrap())
+                .contains("orderEntrySchema is required")
+        );
         assert!(problem(|d| d["currency"] = json!("DIAMOND")).contains("must be 1 with currency DIAMOND"));
         assert!(parse("[]", None).unwrap_err().0.contains("data must be a JSON object"));
     }

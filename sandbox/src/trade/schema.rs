@@ -34,9 +34,15 @@ fn check_path(path: &str) -> Result<(), ParamError> {
         return Err(ParamError::new("path", format!("{path:?} must not start with '/'")));
     }
     if path.contains('?') {
-        return Err(ParamError::new("path", format!("{path:?} must not carry a query; use params")));
+        return Err(ParamError::new(
+            "path",
+            format!("{path:?} must not carry a query; use params"),
+        ));
     }
-    if !path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/')) {
+    if !path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/'))
+    {
         return Err(ParamError::new(
             "path",
             format!("{path:?} may only contain letters, digits, '_' and '/'"),

@@ -22,7 +22,11 @@ const URL_MAX_BYTES: usize = 512;
 const CP_EXTRA_MAX_BYTES: usize = 2048;
 
 /// `POST /api/trade_basic/v1/developer/settle_create/`.
-pub async fn settle_create(State(state): State<SharedState>, headers: HeaderMap, TradeBody(params): TradeBody) -> Json<Value> {
+pub async fn settle_create(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    TradeBody(params): TradeBody,
+) -> Json<Value> {
     if let Err(answer) = check_access_token(&state, &headers) {
         return answer;
     }
@@ -85,7 +89,11 @@ fn create(trade: &mut TradeState, params: &Map<String, Value>, now: i64) -> Resu
 /// `POST /api/trade_basic/v1/developer/settle_query/`: by `settle_id`, else
 /// `order_id`, else `out_settle_no`, else `out_order_no` (the legacy page's priority);
 /// `data` is an array, empty when nothing matches.
-pub async fn settle_query(State(state): State<SharedState>, headers: HeaderMap, TradeBody(params): TradeBody) -> Json<Value> {
+pub async fn settle_query(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    TradeBody(params): TradeBody,
+) -> Json<Value> {
     if let Err(answer) = check_access_token(&state, &headers) {
         return answer;
     }
@@ -101,7 +109,10 @@ pub async fn settle_query(State(state): State<SharedState>, headers: HeaderMap, 
         }
     }
     let Some((field, value)) = key else {
-        return error(codes::PARAMETER, "参数错误: one of settle_id, order_id, out_settle_no, out_order_no is required");
+        return error(
+            codes::PARAMETER,
+            "参数错误: one of settle_id, order_id, out_settle_no, out_order_no is required",
+        );
     };
     let trade = lock(&state.trade);
     let matches = |settle: &&TradeSettle| match field {

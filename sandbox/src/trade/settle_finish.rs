@@ -73,7 +73,12 @@ pub async fn finish(
             order.total_amount - trade.refunds.total(&order.order_id, TransferStatus::Success)
         });
         let outcome = TransferStatus::outcome(success);
-        (trade.settles.finish(out_settle_no, outcome, settle_amount, now_millis())?, url)
+        (
+            trade
+                .settles
+                .finish(out_settle_no, outcome, settle_amount, now_millis())?,
+            url,
+        )
     };
     let msg = settle_msg(&state.config.app_id, &settle);
     Ok(callback::send(&state.http, keys, &url, Kind::Settle, &msg, &options).await)

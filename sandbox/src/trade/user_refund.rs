@@ -80,7 +80,11 @@ pub async fn user_refund(
             return Err(SandboxError::Conflict(problem));
         }
         let detail = refundable(&trade.refunds.remaining(&order), amount)?;
-        let url = options.target(order.notify_url.as_deref(), &state.config, &format!("order {out_order_no}"))?;
+        let url = options.target(
+            order.notify_url.as_deref(),
+            &state.config,
+            &format!("order {out_order_no}"),
+        )?;
         let open_id = login::openid_of(&state.config.app_id, TRADE_USER);
         let msg = PreCreateRefundMsg {
             app_id: &state.config.app_id,
@@ -107,7 +111,11 @@ pub async fn user_refund(
     };
     let deliveries = callback::send(&state.http, keys, &url, Kind::PreCreateRefund, &msg, &options).await;
     let Some(reply) = deliveries.iter().find_map(|delivery| good_reply(delivery).ok()) else {
-        return Ok(TradeUserRefund { refund_id, deliveries, out_refund_no: None });
+        return Ok(TradeUserRefund {
+            refund_id,
+            deliveries,
+            out_refund_no: None,
+        });
     };
     // The order may have changed while the backend answered: check again.
     let mut trade = lock(&state.trade);
@@ -130,13 +138,19 @@ pub async fn user_refund(
         };
         Some(trade.refunds.create(&order, new, now).out_refund_no)
     });
-    Ok(TradeUserRefund { refund_id, deliveries, out_refund_no: made })
+    Ok(TradeUserRefund {
+        refund_id,
+        deliveries,
+        out_refund_no: made,
+    })
 }
 
 fn refundable(remaining: &[ItemRefund], amount: i64) -> Result<Vec<ItemRefund>, SandboxError> {
     spread(amount, remaining).ok_or_else(|| {
         let left: i64 = remaining.iter().map(|r| r.refund_amount).sum();
-        SandboxError::Invalid(format!("amount {amount} is not within the {left} left to refund (from 1)"))
+        SandboxError::Invalid(format!(
+            "amount {amount} is not within the {left} left to refund (from 1)"
+        ))
     })
 }
 
@@ -190,7 +204,8 @@ mod tests {
     #[test]
     fn only_a_complete_success_reply_is_good() {
         let schema = json!({"path": "pages/refund", "params": "{\"id\":\"1\"}"});
-        let good = json!({"err_no": 0, "err_tips": "success", "data": {"out_refund_no": "R-1", "order_entry_schema": schema}});
+        let good =
+            json!({"err_no": 0, "err_tips": "success", "data": {"out_refund_no": "R-1", "order_entry_schema": schema}});
         assert_eq!(reply(200, good.clone()).unwrap().out_refund_no, "R-1");
         assert!(reply(500, good.clone()).is_err());
         assert!(reply(200, json!({"err_no": 0, "err_tips": "success"})).is_err());

@@ -60,8 +60,13 @@ fn pem_der(text: &str) -> Vec<u8> {
 pub fn rsa_sign(private_pem: &str, message: &str) -> String {
     let key = RsaKeyPair::from_pkcs8(&pem_der(private_pem)).unwrap();
     let mut signature = vec![0; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message.as_bytes(), &mut signature)
-        .unwrap();
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        message.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
     STANDARD.encode(signature)
 }
 
@@ -140,7 +145,8 @@ pub fn quiet_pay() -> TradePayOptions {
 
 /// A fresh client token.
 pub async fn client_token(sandbox: &Sandbox) -> String {
-    let body = json!({ "grant_type": "client_credential", "client_key": super::APP_ID, "client_secret": super::APP_SECRET });
+    let body =
+        json!({ "grant_type": "client_credential", "client_key": super::APP_ID, "client_secret": super::APP_SECRET });
     let (status, answer) = post(sandbox, CLIENT_TOKEN, &body).await;
     assert_eq!((status, &answer["data"]["error_code"]), (200, &json!(0)), "{answer}");
     answer["data"]["access_token"].as_str().unwrap().to_owned()
