@@ -9,6 +9,9 @@ use common::*;
 use sandbox::TradePayStatus;
 use serde_json::{Value, json};
 
+/// A change that breaks one field of a good `data`.
+type Edit = fn(&mut Value);
+
 const REQUEST_ORDER: &str = "/sandbox/trade/request_order";
 
 async fn over_http(sandbox: &sandbox::Sandbox, data: &str, byte_authorization: &str) -> (u16, Value) {
@@ -100,7 +103,7 @@ async fn bad_signatures_are_refused() {
 #[tokio::test]
 async fn bad_fields_are_refused_even_when_signed() {
     let sandbox = trade_sandbox().await;
-    let edits: [(fn(&mut Value), &str); 6] = [
+    let edits: [(Edit, &str); 6] = [
         (
             |d| d["skuList"][0]["price"] = json!("990"),
             "skuList[0].price must be an integer, not a string",

@@ -206,7 +206,9 @@ mod tests {
     #[test]
     fn byte_authorization_is_unquoted_and_signs_the_data() {
         let data = REQUEST_ORDER_MESSAGE.lines().nth(4).unwrap();
-        let header = keys().byte_authorization(data, 1_700_000_000, "abcdef1234567890").unwrap();
+        let header = keys()
+            .byte_authorization(data, 1_700_000_000, "abcdef1234567890")
+            .unwrap();
         assert_eq!(
             header,
             format!(
