@@ -35,8 +35,15 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minipay-demo \
   -keyout "$state/apiclient_key.pem" -out "$state/apiclient_cert.pem" </dev/null >/dev/null 2>&1
 WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 
+# The trade system's two RSA key pairs: the app's (signs byteAuthorization) and the
+# platform's (signs callbacks), made fresh for this run.
+target/debug/sandbox keygen "$state/keys" >/dev/null
+DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
+DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
+
 SANDBOX_PORT=$(free_port)
 WATCH_PORT=$(free_port)
+TRADE_PORT=$(free_port)
 SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 API_URL="http://127.0.0.1:$WATCH_PORT"
 
@@ -45,6 +52,8 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
   SANDBOX_WECHAT_APP_ID=$WECHAT_APP_ID SANDBOX_WECHAT_APP_SECRET=$WECHAT_APP_SECRET \
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
+  SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
+  SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" target/debug/sandbox
 wait_for_http "$SANDBOX_URL/sandbox/calls" 30
 
@@ -69,9 +78,17 @@ WECHAT_API_KEY=$WECHAT_API_KEY
 WECHAT_API_BASE=$SANDBOX_URL
 WECHAT_LOGIN_BASE=$SANDBOX_URL
 WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
+DOUYIN_OPEN_API_BASE=$SANDBOX_URL
+DOUYIN_KEY_VERSION=1
 ENV
-# A PEM spans lines, which an env file cannot hold: pass it to watch as a variable.
-export WECHAT_CLIENT_CERT
+# A PEM spans lines, which an env file cannot hold: pass them to watch as variables.
+export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY
+# The same deployment switched to the trade system: only the mode (and, here, the
+# notify URL of its own port) differ.
+TRADE_URL="http://127.0.0.1:$TRADE_PORT"
+sed -e "s#^DOUYIN_NOTIFY_URL=.*#DOUYIN_NOTIFY_URL=$TRADE_URL/lambda-url/notify/notify/douyin#" \
+  "$state/functions.env" > "$state/functions-trade.env"
+echo "DOUYIN_PAY_MODE=trade" >> "$state/functions-trade.env"
 
 log "starting cargo lambda watch on $API_URL"
 start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
@@ -84,7 +101,12 @@ start_bg "$state/stream_pump.log" python3 scripts/stream_pump.py --endpoint-url 
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY"
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
+log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"
+start_bg "$state/watch-trade.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$TRADE_PORT" --env-file "$state/functions-trade.env"
+wait_for_http "$TRADE_URL" 120
+python3 scripts/demo_flow.py --api "$TRADE_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform douyin-trade
+
 if [[ "${KEEP:-}" == 1 ]]; then
-  log "the stack keeps running (API $API_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"
+  log "the stack keeps running (API $API_URL, trade-mode API $TRADE_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"
   wait
 fi

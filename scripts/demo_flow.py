@@ -40,11 +40,14 @@ def main():
     parser.add_argument("--sandbox", required=True, help="platform sandbox base URL")
     parser.add_argument("--sku", default="course-basic")
     parser.add_argument("--admin-key", required=True, help="the back office's ADMIN_API_KEY")
-    parser.add_argument("--platform", choices=["douyin", "wechat"], default="douyin")
+    parser.add_argument("--platform", choices=["douyin", "douyin-trade", "wechat"], default="douyin",
+                        help="douyin-trade: the functions run with DOUYIN_PAY_MODE=trade")
     args = parser.parse_args()
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
     if args.platform == "wechat":
         return wechat(args, fn)
+    if args.platform == "douyin-trade":
+        return trade(args, fn)
 
     code = step("tt.login (sandbox hands out a code)", *call("POST", f"{args.sandbox}/sandbox/login_code", {"user": "demo-user"}))
     login = step("POST /openid", *call("POST", fn("openid", "/openid"), {"code": code["code"]}))
@@ -94,6 +97,54 @@ def main():
     if not wanted <= {p["order_status"] for p in mine}:
         sys.exit("the order center did not get the created, paid and refunding pushes")
     print(f"\nDone: order {no} paid, {part} fen refunded, settled, and pushed to the order center.")
+
+
+def trade(args, fn):
+    """The general trade system: prepay signs data that tt.requestOrder places, the user
+    pays in tt.getOrderPayment, refunds (also one the user starts) and settlement go
+    through trade_basic, and every callback is RSA-signed by the platform."""
+    sandbox = lambda path: f"{args.sandbox}/sandbox/trade{path}"
+    code = step("tt.login (sandbox hands out a code)", *call("POST", f"{args.sandbox}/sandbox/login_code", {"user": "trade-user"}))
+    session = step("POST /openid", *call("POST", fn("openid", "/openid"), {"code": code["code"]}))["session"]
+    prepay = step("POST /prepay (trade mode: data + byteAuthorization, no platform call)",
+                  *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 2}, session))
+    no, pay = prepay["out_order_no"], prepay["pay"]
+    step("tt.requestOrder (sandbox checks byteAuthorization with the app public key)",
+         *call("POST", sandbox("/request_order"), {"data": pay["data"], "byteAuthorization": pay["byteAuthorization"]}))
+    step(f"GET /orders/{no} (placed, not paid: order_query says PROCESS)",
+         *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    paid = step("user pays in tt.getOrderPayment (sandbox sends the RSA-signed payment callback)",
+                *call("POST", sandbox("/pay"), {"out_order_no": no}))
+    if any(d["status"] != 200 for d in paid["deliveries"]):
+        sys.exit("notify did not acknowledge the callback")
+    order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["status"] != "PAID":
+        sys.exit(f"expected PAID, got {order['status']}")
+    total = order["total_amount"]
+
+    admin = args.admin_key
+    part = total // 4
+    refund = step("POST /refund (admin: refund_create with the item orders)", *call("POST", fn("refund", "/refund"), {
+        "out_order_no": no, "out_refund_no": f"TR-{no}", "refund_amount": part, "reason": "课程调整"}, admin))
+    step("platform finishes the refund (RSA-signed refund callback)",
+         *call("POST", sandbox("/finish_refund"), {"refund_id": refund["refund_no"], "status": "SUCCESS"}))
+    user = step("the user asks for a refund on the platform (pre_create_refund, answered at once)",
+                *call("POST", sandbox("/user_refund"), {"out_order_no": no, "amount": part, "reason": "不想要了"}))
+    if not user.get("out_refund_no"):
+        sys.exit("the backend did not answer pre_create_refund with its refund number")
+    step("platform finishes the user's refund",
+         *call("POST", sandbox("/finish_refund"), {"refund_id": user["refund_id"], "status": "SUCCESS"}))
+    step(f"GET /refunds/{user['out_refund_no']} (admin)",
+         *call("GET", fn("query", f"/refunds/{user['out_refund_no']}"), bearer=admin))
+    settle = step("POST /settle (admin: settle_create)", *call("POST", fn("settle", "/settle"), {
+        "out_order_no": no, "out_settle_no": f"TS-{no}", "settle_desc": "课程收入结算"}, admin))
+    step("platform finishes the settlement (RSA-signed settle callback)",
+         *call("POST", sandbox("/finish_settle"), {"out_settle_no": settle["out_settle_no"], "status": "SUCCESS"}))
+    order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["refunded_amount"] != 2 * part:
+        sys.exit(f"expected {2 * part} refunded, got {order['refunded_amount']}")
+    print(f"\nTrade order {no}: paid {total} fen, refunded {order['refunded_amount']} fen "
+          "(back office and user), settled. Trade orders are not pushed: the platform keeps its order center.")
 
 
 def wechat(args, fn):
