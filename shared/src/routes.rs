@@ -270,6 +270,43 @@ mod tests {
         assert_eq!(order.payment.unwrap().trade_no, "7398108028895054107");
     }
 
+    /// The trade callback event is signed with the test key pair of
+    /// `douyin/trade/testdata` (its public half configured as the platform key).
+    #[tokio::test]
+    async fn trade_notify_event_is_verified_from_its_headers_and_pays_once() {
+        let (mut app, store) = app().await;
+        let mut config = app.config.clone();
+        if let Some(douyin) = config.douyin.as_mut() {
+            douyin.trade.platform_public_key = Some(include_str!("douyin/trade/testdata/app_public.pem").to_owned());
+        }
+        let api = Arc::new(crate::douyin::trade::fake::FakeTrade::default());
+        app.trade = Some(App::trade_from_config(&config, api).unwrap());
+        insert_order(&store, "1732240000f0e1d2c3b4a5968778695a", 9900).await;
+        let text = include_str!("../../events/notify-douyin-trade.json");
+        for _ in 0..2 {
+            let (status, body) = answer(notify(&app, event(text)).await);
+            assert_eq!(
+                (status, body),
+                (200, serde_json::json!({"err_no": 0, "err_tips": "success"}))
+            );
+        }
+        let order = store
+            .get_order("1732240000f0e1d2c3b4a5968778695a")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(order.status, OrderStatus::Paid);
+        assert_eq!(order.payment.unwrap().trade_no, "motb73383242802221734767173");
+        // The same body with the signature header of another body is refused.
+        let forged = text.replace(
+            "\"byte-timestamp\": \"1732240001\"",
+            "\"byte-timestamp\": \"1732240002\"",
+        );
+        assert_ne!(forged, text);
+        let (status, body) = answer(notify(&app, event(&forged)).await);
+        assert_eq!((status, body["err_no"].as_i64()), (401, Some(2)));
+    }
+
     #[tokio::test]
     async fn a_route_of_another_function_is_not_found() {
         let (app, _) = app().await;

@@ -30,7 +30,10 @@ impl Watch {
         let dir = std::env::temp_dir().join(format!("minipay-watch-{port}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let env_file = dir.join("function.env");
-        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        // A PEM spans lines, which an env file cannot hold: those go to watch's own
+        // environment, which the functions inherit (as `make demo` does).
+        let (multiline, simple): (Vec<_>, Vec<_>) = env.iter().partition(|(_, v)| v.contains('\n'));
+        let text: String = simple.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_file, text).expect("env file");
         let log = dir.join("watch.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -46,6 +49,7 @@ impl Watch {
                 "--env-file",
             ])
             .arg(&env_file)
+            .envs(multiline.iter().map(|(k, v)| (k, v)))
             .current_dir(workspace_root())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log"))

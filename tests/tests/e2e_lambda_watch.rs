@@ -3,8 +3,8 @@
 
 use harness::client::{ApiClient, Routing};
 use harness::watch::{Watch, free_port};
-use harness::{ADMIN_KEY, APP_ID, APP_SECRET, SALT, TOKEN, flows, table};
-use sandbox::{CallbackOptions, Sandbox};
+use harness::{ADMIN_KEY, APP_ID, APP_SECRET, KEY_VERSION, SALT, TOKEN, flows, table, trade_keys};
+use sandbox::{CallbackOptions, Sandbox, TradePayOptions};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -87,4 +87,83 @@ async fn stack_refund(sandbox: &Sandbox) -> Vec<u16> {
         .await
         .unwrap();
     deliveries.iter().map(|d| d.status).collect()
+}
+
+#[tokio::test]
+async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
+    let table = table::create_fresh_table().await;
+    table::put_trade_catalog_item(&table::client().await, &table, "course", 600, "课程").await;
+    let sandbox = Sandbox::start(harness::sandbox_config()).await;
+    let port = free_port();
+    let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
+    let keys = trade_keys();
+    let env: Vec<(String, String)> = [
+        ("TABLE_NAME", table.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", table::endpoint()),
+        ("DOUYIN_APP_ID", APP_ID.into()),
+        ("DOUYIN_APP_SECRET", APP_SECRET.into()),
+        ("DOUYIN_PAY_MODE", "trade".into()),
+        ("DOUYIN_PRIVATE_KEY", keys.app_private_pem.clone()),
+        ("DOUYIN_PLATFORM_PUBLIC_KEY", keys.platform_public_pem.clone()),
+        ("DOUYIN_KEY_VERSION", KEY_VERSION.into()),
+        ("DOUYIN_API_BASE", sandbox.base_url.clone()),
+        ("DOUYIN_OPEN_API_BASE", sandbox.base_url.clone()),
+        ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
+        ("ADMIN_API_KEY", ADMIN_KEY.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let watch = Watch::start(port, &env).await;
+
+    let session = api.login(&sandbox.login_code("e2e-trade")).await;
+    let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    assert_eq!(prepay.status, 200, "{}\nwatch log:\n{}", prepay.text, watch.log_text());
+    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    let pay = &prepay.body["pay"];
+    sandbox
+        .trade_request_order(
+            pay["data"].as_str().unwrap(),
+            pay["byteAuthorization"].as_str().unwrap(),
+        )
+        .expect("tt.requestOrder accepts the binaries' signature");
+    let paid = sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    assert_eq!(
+        paid[0].status,
+        200,
+        "{}\nwatch log:\n{}",
+        paid[0].body,
+        watch.log_text()
+    );
+
+    let asked = sandbox
+        .trade_user_refund(&no, 600, "不想要了", CallbackOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        asked.out_refund_no.is_some(),
+        "{:?}\nwatch log:\n{}",
+        asked.deliveries,
+        watch.log_text()
+    );
+    sandbox
+        .trade_finish_refund(&asked.refund_id, true, CallbackOptions::default())
+        .await
+        .unwrap();
+    let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(
+        (order.body["status"].clone(), order.body["refunded_amount"].clone()),
+        (json!("REFUNDED"), json!(600))
+    );
+
+    let log = watch.log_text();
+    assert!(log.contains("user refund recorded"), "the functions' logs are captured");
+    let key_line = keys.app_private_pem.lines().nth(1).unwrap();
+    assert!(!log.contains(key_line), "the private key reached the functions' logs");
+    for secret in harness::SECRETS {
+        assert!(!log.contains(secret), "a secret reached the functions' logs");
+    }
 }
