@@ -149,6 +149,7 @@ impl Fixture {
             refunding_amount: 0,
             settle_status: None,
             updated_at: 1,
+            trade_data: None,
         };
         block_on(self.store.insert_order(&order, &format!("seed#{out_order_no}"), None)).expect("memory store");
     }
