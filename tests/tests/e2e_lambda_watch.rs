@@ -16,23 +16,12 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
     let sandbox = Sandbox::start(harness::sandbox_config()).await;
     let port = free_port();
     let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
-    let env: Vec<(String, String)> = [
-        ("TABLE_NAME", table.clone()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", table::endpoint()),
-        ("DOUYIN_APP_ID", APP_ID.into()),
-        ("DOUYIN_APP_SECRET", APP_SECRET.into()),
-        ("DOUYIN_SALT", SALT.into()),
-        ("DOUYIN_TOKEN", TOKEN.into()),
-        ("DOUYIN_API_BASE", sandbox.base_url.clone()),
-        ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
-        ("ADMIN_API_KEY", ADMIN_KEY.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = function_env(
+        &table,
+        &sandbox,
+        &api,
+        [("DOUYIN_SALT", SALT.into()), ("DOUYIN_TOKEN", TOKEN.into())],
+    );
     let watch = Watch::start(port, &env).await;
 
     let order = flows::pay_one_order(&api, &sandbox, "e2e-user", "course-trial").await;
@@ -97,26 +86,19 @@ async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
     let port = free_port();
     let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
     let keys = trade_keys();
-    let env: Vec<(String, String)> = [
-        ("TABLE_NAME", table.clone()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", table::endpoint()),
-        ("DOUYIN_APP_ID", APP_ID.into()),
-        ("DOUYIN_APP_SECRET", APP_SECRET.into()),
-        ("DOUYIN_PAY_MODE", "trade".into()),
-        ("DOUYIN_PRIVATE_KEY", keys.app_private_pem.clone()),
-        ("DOUYIN_PLATFORM_PUBLIC_KEY", keys.platform_public_pem.clone()),
-        ("DOUYIN_KEY_VERSION", KEY_VERSION.into()),
-        ("DOUYIN_API_BASE", sandbox.base_url.clone()),
-        ("DOUYIN_OPEN_API_BASE", sandbox.base_url.clone()),
-        ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
-        ("ADMIN_API_KEY", ADMIN_KEY.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    // A trade-only app: no ecpay SALT or Token at all.
+    let env = function_env(
+        &table,
+        &sandbox,
+        &api,
+        [
+            ("DOUYIN_PAY_MODE", "trade".into()),
+            ("DOUYIN_PRIVATE_KEY", keys.app_private_pem.clone()),
+            ("DOUYIN_PLATFORM_PUBLIC_KEY", keys.platform_public_pem.clone()),
+            ("DOUYIN_KEY_VERSION", KEY_VERSION.into()),
+            ("DOUYIN_OPEN_API_BASE", sandbox.base_url.clone()),
+        ],
+    );
     let watch = Watch::start(port, &env).await;
 
     let session = api.login(&sandbox.login_code("e2e-trade")).await;
@@ -166,4 +148,29 @@ async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
     for secret in harness::SECRETS {
         assert!(!log.contains(secret), "a secret reached the functions' logs");
     }
+}
+
+/// The variables a deployment sets, pointed at moto and the sandbox, plus `extra`.
+fn function_env<const N: usize>(
+    table: &str,
+    sandbox: &Sandbox,
+    api: &ApiClient,
+    extra: [(&str, String); N],
+) -> Vec<(String, String)> {
+    [
+        ("TABLE_NAME", table.to_owned()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", table::endpoint()),
+        ("DOUYIN_APP_ID", APP_ID.into()),
+        ("DOUYIN_APP_SECRET", APP_SECRET.into()),
+        ("DOUYIN_API_BASE", sandbox.base_url.clone()),
+        ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
+        ("ADMIN_API_KEY", ADMIN_KEY.into()),
+    ]
+    .into_iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }

@@ -180,6 +180,26 @@ fn number(value: &Value, key: &str) -> Option<i64> {
     }
 }
 
+/// A field the answer must carry.
+fn required_text(data: &Value, key: &str, call: &str) -> Result<String, PlatformError> {
+    let value = text(data, key);
+    if value.is_empty() {
+        return Err(PlatformError::Unavailable(format!("{call} answer has no {key}")));
+    }
+    Ok(value)
+}
+
+/// The entry of a refund or settle list with our number (else the first), as its status
+/// and the platform's id.
+fn find_money(list: &Value, (no_key, no): (&str, &str), (status_key, id_key): (&str, &str)) -> Option<MoneyQuery> {
+    let list = list.as_array()?;
+    let found = list.iter().find(|entry| text(entry, no_key) == no).or(list.first())?;
+    Some(MoneyQuery {
+        status: money_status(&text(found, status_key)),
+        platform_no: text(found, id_key),
+    })
+}
+
 fn money_status(text: &str) -> RefundStatus {
     match text {
         "SUCCESS" => RefundStatus::Success,
@@ -283,33 +303,18 @@ impl TradeApi for TradeClient {
             body["notify_url"] = json!(url);
         }
         let data = data_or_rejected(self.call("refund_create/", token, &body).await?)?;
-        let refund_id = text(&data, "refund_id");
-        if refund_id.is_empty() {
-            return Err(PlatformError::Unavailable(
-                "refund_create answer has no refund_id".into(),
-            ));
-        }
-        Ok(refund_id)
+        required_text(&data, "refund_id", "refund_create")
     }
 
     async fn query_refund(&self, token: &Secret, out_refund_no: &str) -> Result<Option<MoneyQuery>, PlatformError> {
-        let data = data_or_rejected(
-            self.call("refund_query/", token, &json!({ "out_refund_no": out_refund_no }))
-                .await?,
-        )?;
-        let found = data
-            .get("refund_list")
-            .and_then(Value::as_array)
-            .and_then(|list| {
-                list.iter()
-                    .find(|r| text(r, "out_refund_no") == out_refund_no)
-                    .or(list.first())
-            })
-            .cloned();
-        Ok(found.map(|r| MoneyQuery {
-            status: money_status(&text(&r, "refund_status")),
-            platform_no: text(&r, "refund_id"),
-        }))
+        let body = json!({ "out_refund_no": out_refund_no });
+        let data = data_or_rejected(self.call("refund_query/", token, &body).await?)?;
+        let list = data.get("refund_list").cloned().unwrap_or(Value::Null);
+        Ok(find_money(
+            &list,
+            ("out_refund_no", out_refund_no),
+            ("refund_status", "refund_id"),
+        ))
     }
 
     async fn create_settle(&self, token: &Secret, settle: &TradeSettleRequest) -> Result<String, PlatformError> {
@@ -334,31 +339,17 @@ impl TradeApi for TradeClient {
                     .unwrap_or_else(|| PlatformError::Unavailable("settle exists but cannot be found".into()))),
             };
         }
-        let data = data_or_rejected(answer)?;
-        let settle_id = text(&data, "settle_id");
-        if settle_id.is_empty() {
-            return Err(PlatformError::Unavailable(
-                "settle_create answer has no settle_id".into(),
-            ));
-        }
-        Ok(settle_id)
+        required_text(&data_or_rejected(answer)?, "settle_id", "settle_create")
     }
 
     async fn query_settle(&self, token: &Secret, out_settle_no: &str) -> Result<Option<MoneyQuery>, PlatformError> {
-        let data = data_or_rejected(
-            self.call("settle_query/", token, &json!({ "out_settle_no": out_settle_no }))
-                .await?,
-        )?;
-        // `data` is an array here, unlike every other answer.
-        let list = data.as_array().cloned().unwrap_or_default();
-        let found = list
-            .iter()
-            .find(|s| text(s, "out_settle_no") == out_settle_no)
-            .or(list.first())
-            .cloned();
-        Ok(found.map(|s| MoneyQuery {
-            status: money_status(&text(&s, "settle_status")),
-            platform_no: text(&s, "settle_id"),
-        }))
+        let body = json!({ "out_settle_no": out_settle_no });
+        // `data` is the list itself here, unlike every other answer.
+        let list = data_or_rejected(self.call("settle_query/", token, &body).await?)?;
+        Ok(find_money(
+            &list,
+            ("out_settle_no", out_settle_no),
+            ("settle_status", "settle_id"),
+        ))
     }
 }
