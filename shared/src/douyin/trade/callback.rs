@@ -6,6 +6,7 @@ use crate::douyin::CallbackError;
 use crate::douyin::callback::json_problem;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The signature headers of a trade callback.
 #[derive(Debug, Clone, Default)]
@@ -16,10 +17,12 @@ pub struct TradeHeaders {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(rename = "type", default)]
     kind: String,
-    msg: String,
+    /// A JSON string as documented; an object is taken as its own text.
+    #[serde(borrow)]
+    msg: &'a RawValue,
 }
 
 /// A trade callback whose signature has been checked.
@@ -46,9 +49,14 @@ impl TradeCallback {
         // `version` is "2.0" or "3.0" depending on the source; it is not checked.
         let envelope: Envelope =
             serde_json::from_slice(raw_body).map_err(|e| CallbackError::Malformed(json_problem(&e)))?;
+        let msg = match serde_json::from_str::<Value>(envelope.msg.get()) {
+            Ok(Value::String(text)) => text,
+            Ok(Value::Object(_)) => envelope.msg.get().to_owned(),
+            _ => return Err(CallbackError::Malformed("msg is neither a string nor an object".into())),
+        };
         Ok(TradeCallback {
             kind: envelope.kind,
-            msg: envelope.msg,
+            msg,
         })
     }
 
@@ -223,6 +231,20 @@ mod tests {
         let junk = "[1,2]";
         assert!(matches!(
             TradeCallback::verify(&signed(&keys, junk), junk.as_bytes(), &keys),
+            Err(CallbackError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_msg_sent_as_an_object_is_read_too() {
+        let keys = keys();
+        let body = r#"{"type":"settle","msg":{"out_settle_no":"S1","status":"SUCCESS"}}"#;
+        let callback = TradeCallback::verify(&signed(&keys, body), body.as_bytes(), &keys).unwrap();
+        let msg: TradeSettleMsg = callback.parse().unwrap();
+        assert_eq!((msg.out_settle_no.as_str(), msg.status.as_str()), ("S1", "SUCCESS"));
+        let number = r#"{"type":"settle","msg":7}"#;
+        assert!(matches!(
+            TradeCallback::verify(&signed(&keys, number), number.as_bytes(), &keys),
             Err(CallbackError::Malformed(_))
         ));
     }
