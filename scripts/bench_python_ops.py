@@ -97,6 +97,22 @@ def build_ops(v):
     pay = WeChatPay(appid=w["vector_d"]["fields"]["appId"], api_key=api_key, mch_id="1230000109")
     ops.append(("wechat.notify.parse_verify", "wechatpy WeChatPay.parse_payment_result(xml) (parse + MD5 verify)",
                 "package", lambda: pay.parse_payment_result(xml_md5)["out_trade_no"], w["notify_out_trade_no"]))
+    # The trade system's RSA: bytedance.security (on `cryptography`, OpenSSL's C) takes the PEM
+    # text on every call and parses it there, as its API is made.
+    from bytedance.security import signed_order, verify_platform
+    tr = v["douyin_trade"]
+    ro, cb = tr["request_order"], tr["callback"]
+    ops.append(("douyin.trade.byte_authorization",
+                "bytedance.security.signed_order(data, ...)['byteAuthorization'] (parses the PEM each call)",
+                "package", lambda: signed_order(ro["data"], tr["app_id"], tr["private_key_pem"], tr["key_version"],
+                                                timestamp=ro["timestamp"], nonce=ro["nonce"])["byteAuthorization"],
+                ro["byte_authorization"]))
+    cb_headers = {"Byte-Timestamp": cb["timestamp"], "Byte-Nonce-Str": cb["nonce"], "Byte-Signature": cb["signature"]}
+    cb_body = cb["body"].encode("utf-8")
+    ops.append(("douyin.trade.callback.verify_parse",
+                "bytedance.security.verify_platform(body, headers, public_key) + json.loads of envelope and msg",
+                "package", lambda: verify_platform(cb_body, cb_headers, tr["public_key_pem"])
+                and json.loads(json.loads(cb_body)["msg"])["out_order_no"], cb["out_order_no"]))
     # The hash primitive alone over the exact string each operation signs (hashlib: OpenSSL's C):
     # not a target operation, the floor under it.
     sa, sc = d["vector_a"]["string_to_sign"], d["vector_c"]["string_to_sign"]

@@ -15,6 +15,8 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use md5::{Digest as _, Md5};
 use minipay::douyin::Callback;
 use minipay::douyin::sign::ecpay_sign;
+use minipay::douyin::trade::callback::TradePaymentMsg;
+use minipay::douyin::trade::{AppKey, PlatformKey, TradeCallback, TradeHeaders, TradeKeys};
 use minipay::wechat::sign::{self as wxsign, SignType};
 use minipay::wechat::xml::parse_flat;
 use serde_json::{Map, Value, json};
@@ -135,8 +137,54 @@ fn ops() -> Vec<Op> {
             parse_flat(black_box(&xml)).is_ok_and(|f| wxsign::verify(&f, &api_key) && f["out_trade_no"] == out_trade_no)
         }),
     });
+    list.extend(trade(&v));
     list.extend(floors(&v));
     list
+}
+
+/// The trade system's RSA operations on the test key pair (douyin_trade in vectors.json).
+fn trade(v: &Value) -> Vec<Op> {
+    let t = &v["douyin_trade"];
+    let keys = || TradeKeys {
+        app_id: text(t, &["app_id"]),
+        app_key: Some(AppKey::from_pem(&text(t, &["private_key_pem"])).expect("test private key")),
+        platform_key: Some(PlatformKey::from_pem(&text(t, &["public_key_pem"])).expect("test public key")),
+        key_version: text(t, &["key_version"]),
+    };
+    let signer = keys();
+    let data = text(t, &["request_order", "data"]);
+    let nonce = text(t, &["request_order", "nonce"]);
+    let timestamp = t["request_order"]["timestamp"].as_i64().expect("timestamp");
+    let expected = text(t, &["request_order", "byte_authorization"]);
+    let verifier = keys();
+    let headers = TradeHeaders {
+        signature: text(t, &["callback", "signature"]),
+        timestamp: text(t, &["callback", "timestamp"]),
+        nonce: text(t, &["callback", "nonce"]),
+    };
+    let body = text(t, &["callback", "body"]).into_bytes();
+    let out_order_no = text(t, &["callback", "out_order_no"]);
+    vec![
+        Op {
+            name: "douyin.trade.byte_authorization",
+            what: "TradeKeys::byte_authorization: SHA256withRSA (2048-bit key parsed once) over the \
+                   requestOrder string, Base64, header text",
+            run: Box::new(move || {
+                signer
+                    .byte_authorization(black_box(&data), timestamp, black_box(&nonce))
+                    .is_ok_and(|h| h == expected)
+            }),
+        },
+        Op {
+            name: "douyin.trade.callback.verify_parse",
+            what: "TradeCallback::verify (RSA check over ts, nonce and the raw body) + the payment msg parsed",
+            run: Box::new(move || {
+                TradeCallback::verify(black_box(&headers), black_box(&body), &verifier)
+                    .and_then(|c| c.parse::<TradePaymentMsg>())
+                    .is_ok_and(|m| m.out_order_no == out_order_no)
+            }),
+        },
+    ]
 }
 
 /// The hash primitive alone over the exact string each operation signs: not a target
