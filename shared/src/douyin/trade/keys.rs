@@ -272,6 +272,42 @@ mod tests {
         assert_eq!(format!("{:?}", AppKey::from_pem(PKCS8).unwrap()), "AppKey(..)");
     }
 
+    #[test]
+    fn keys_generated_here_sign_and_verify_as_pem() {
+        use aws_lc_rs::encoding::AsDer as _;
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use aws_lc_rs::signature::KeyPair as _;
+        let generated = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let private = pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            generated.as_der().unwrap().as_ref().to_vec(),
+        ));
+        let public = pem::encode(&pem::Pem::new(
+            "PUBLIC KEY",
+            generated.public_key().as_der().unwrap().as_ref().to_vec(),
+        ));
+        let keys = TradeKeys {
+            app_id: "tt1".into(),
+            app_key: Some(AppKey::from_pem(&private).unwrap()),
+            platform_key: Some(PlatformKey::from_pem(&public).unwrap()),
+            key_version: "2".into(),
+        };
+        let header = keys.byte_authorization("{}", 1_732_240_000, "n").unwrap();
+        let signature = header.rsplit_once("signature=").unwrap().1;
+        // 256 bytes of RSA-2048 in padded Base64, as on the platform (344 characters).
+        assert_eq!(signature.len(), 344);
+        let message = request_order_message(1_732_240_000, "n", "{}");
+        assert!(
+            keys.platform_key
+                .as_ref()
+                .unwrap()
+                .verify(message.as_bytes(), signature)
+        );
+        // Another key's public half does not verify it.
+        let other = PlatformKey::from_pem(PUBLIC_SPKI).unwrap();
+        assert!(!other.verify(message.as_bytes(), signature));
+    }
+
     fn arbitrary_text() -> impl Strategy<Value = String> {
         prop_oneof![
             Just(String::new()),
