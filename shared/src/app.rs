@@ -1,7 +1,7 @@
 //! What a function builds once per cold start and hands to every invocation.
 
 use crate::config::{Config, ConfigError};
-use crate::douyin::order_center::FreshToken;
+use crate::douyin::order_center::{FreshToken, INVALID_ACCESS_TOKEN};
 use crate::douyin::trade::{AppKey, PlatformKey, TradeApi, TradeClient, TradeKeys, client::TOKEN_REFUSED};
 use crate::douyin::{Douyin, DouyinClient};
 use crate::error::{ApiError, PlatformError};
@@ -123,13 +123,40 @@ impl App {
 
     /// A valid Douyin access token.
     pub async fn douyin_access_token(&self) -> Result<AccessToken, PlatformError> {
-        let douyin = self
-            .douyin
-            .as_deref()
-            .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))?;
+        let douyin = self.douyin_platform()?;
         self.douyin_token
             .get(self.store.as_ref(), &DouyinTokenSource(douyin))
             .await
+    }
+
+    /// Runs an order-center call with the shared access token (see [`TokenCache::with_token`]).
+    pub async fn with_access_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, PlatformError>
+    where
+        F: Fn(&'a dyn Douyin, Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, PlatformError>>,
+    {
+        let douyin = self.douyin_platform()?;
+        let refused =
+            |e: &PlatformError| matches!(e, PlatformError::Rejected { code, .. } if code == INVALID_ACCESS_TOKEN);
+        self.douyin_token
+            .with_token(self.store.as_ref(), &DouyinTokenSource(douyin), refused, |token| {
+                call(douyin, token)
+            })
+            .await
+    }
+
+    /// The Douyin client, for calls whose failure is a platform error.
+    pub fn douyin_platform(&self) -> Result<&dyn Douyin, PlatformError> {
+        self.douyin
+            .as_deref()
+            .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))
+    }
+
+    /// The WeChat client, for calls whose failure is a platform error.
+    pub fn wechat_platform(&self) -> Result<&dyn WechatApi, PlatformError> {
+        self.wechat
+            .as_deref()
+            .ok_or_else(|| PlatformError::Unavailable("WeChat is not configured".into()))
     }
 
     pub fn trade(&self) -> Result<&Trade, PlatformError> {
@@ -138,25 +165,22 @@ impl App {
             .ok_or_else(|| PlatformError::Unavailable("the Douyin trade system is not configured".into()))
     }
 
-    /// Runs a `trade_basic` call with the shared client token; a token the platform
-    /// refuses is invalidated for every instance and the call made once more.
+    /// Runs a `trade_basic` call with the shared client token (see
+    /// [`TokenCache::with_token`]).
     pub async fn with_client_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, PlatformError>
     where
         F: Fn(&'a dyn TradeApi, Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, PlatformError>>,
     {
         let trade = self.trade()?;
-        let source = ClientTokenSource(trade.api.as_ref());
-        let token = trade.token.get(self.store.as_ref(), &source).await?;
-        match call(trade.api.as_ref(), token.token.clone()).await {
-            Err(PlatformError::Rejected { code, .. }) if TOKEN_REFUSED.contains(&code.as_str()) => {
-                tracing::warn!(code = %code, "client token refused; refreshing");
-                trade.token.invalidate(self.store.as_ref(), &token).await?;
-                let fresh = trade.token.get(self.store.as_ref(), &source).await?;
-                call(trade.api.as_ref(), fresh.token).await
-            }
-            other => other,
-        }
+        let api = trade.api.as_ref();
+        let refused = |e: &PlatformError| matches!(e, PlatformError::Rejected { code, .. } if TOKEN_REFUSED.contains(&code.as_str()));
+        trade
+            .token
+            .with_token(self.store.as_ref(), &ClientTokenSource(api), refused, |token| {
+                call(api, token)
+            })
+            .await
     }
 
     pub fn wechat(&self) -> Result<&dyn WechatApi, ApiError> {

@@ -11,7 +11,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Longest answer read from a platform; a bigger one is treated as garbage.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// Pause before the one retry of an idempotent call.
-pub const RETRY_PAUSE: Duration = Duration::from_millis(200);
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -38,6 +38,25 @@ impl Answer {
         serde_json::from_slice(&self.body).map_err(|_| {
             PlatformError::Unavailable(format!("answered HTTP {} with a body that is not JSON", self.status))
         })
+    }
+}
+
+/// Runs an idempotent platform call, and once more after a pause when its outcome is
+/// unknown: the transport failed or timed out, or the answer says "try again" (`unknown`).
+pub async fn retry_once_if_unknown<T, Fut>(
+    attempt: impl Fn() -> Fut,
+    unknown: impl Fn(&T) -> bool,
+) -> Result<T, PlatformError>
+where
+    Fut: std::future::Future<Output = Result<T, PlatformError>>,
+{
+    match attempt().await {
+        Ok(answer) if !unknown(&answer) => Ok(answer),
+        Ok(_) | Err(PlatformError::Unavailable(_)) => {
+            tokio::time::sleep(RETRY_PAUSE).await;
+            attempt().await
+        }
+        Err(other) => Err(other),
     }
 }
 

@@ -142,6 +142,32 @@ impl TokenCache {
         Ok(token)
     }
 
+    /// Runs `call` with a valid token. When the platform refuses the token itself
+    /// (`refused` says which errors mean that), the token is invalidated for every
+    /// instance and `call` runs once more with a fresh one.
+    pub async fn with_token<T, F, Fut>(
+        &self,
+        store: &dyn TokenStore,
+        source: &dyn TokenSource,
+        refused: impl Fn(&PlatformError) -> bool,
+        call: F,
+    ) -> Result<T, PlatformError>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, PlatformError>>,
+    {
+        let token = self.get(store, source).await?;
+        match call(token.token.clone()).await {
+            Err(err) if refused(&err) => {
+                tracing::warn!(error = %err, "token refused by the platform; refreshing");
+                self.invalidate(store, &token).await?;
+                let fresh = self.get(store, source).await?;
+                call(fresh.token).await
+            }
+            other => other,
+        }
+    }
+
     /// The platform refused `token`: forget it, and expire it in the table unless a
     /// newer one replaced it already (so one refusal causes one refresh, not a stampede).
     pub async fn invalidate(&self, store: &dyn TokenStore, token: &AccessToken) -> Result<(), PlatformError> {

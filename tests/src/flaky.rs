@@ -90,8 +90,8 @@ impl RefundStore for FlakyStore {
     async fn record_refund_no(&self, no: &str, refund_no: &str, now: i64) -> Result<Option<Refund>, StoreError> {
         self.inner.record_refund_no(no, refund_no, now).await
     }
-    async fn finish_refund(&self, no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
-        self.inner.finish_refund(no, success, now).await
+    async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+        self.inner.finish_refund(seen, success, now).await
     }
 }
 

@@ -4,7 +4,7 @@ use super::sign::ecpay_sign;
 use crate::config::DouyinConfig;
 use crate::domain::order::{Payment, PaymentOutcome, PlatformOrder};
 use crate::error::PlatformError;
-use crate::outbound::{self, RETRY_PAUSE};
+use crate::outbound;
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -100,14 +100,11 @@ impl DouyinClient {
     /// Posts a call the platform treats as idempotent, retrying once when the outcome
     /// is unknown (transport failure, 5xx, err_no 1000/1001).
     pub(super) async fn post_idempotent(&self, path: &str, body: &Value) -> Result<Value, PlatformError> {
-        match self.post_once(path, body).await {
-            Ok(answer) if !RETRYABLE_ERR_NO.contains(&err_no(&answer)) => Ok(answer),
-            Ok(_) | Err(PlatformError::Unavailable(_)) => {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                self.post_once(path, body).await
-            }
-            Err(other) => Err(other),
-        }
+        outbound::retry_once_if_unknown(
+            || self.post_once(path, body),
+            |answer| RETRYABLE_ERR_NO.contains(&err_no(answer)),
+        )
+        .await
     }
 
     /// A signed ecpay body: `app_id`, the fields, and `sign` over the same values.

@@ -106,7 +106,7 @@ pub(crate) async fn end_refund(app: &App, out_refund_no: &str, success: bool, am
         tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
         return DouyinReply::refuse(409, 3, "amount does not match the refund");
     }
-    match app.store.finish_refund(out_refund_no, success, now_secs()).await {
+    match app.store.finish_refund(&stored, success, now_secs()).await {
         Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
         Ok(Finish::NotFound) => DouyinReply::refuse(404, 4, "unknown refund"),
         Err(err) => store_failed(err),

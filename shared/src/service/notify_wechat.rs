@@ -177,7 +177,7 @@ async fn refund_notify(app: &App, raw_body: &[u8], refund: &BTreeMap<String, Str
         tracing::error!(out_refund_no, "refund notify amount differs from the refund");
         return WechatReply::fail(409, "refund_fee does not match the refund");
     }
-    match app.store.finish_refund(out_refund_no, success, now_secs()).await {
+    match app.store.finish_refund(&stored, success, now_secs()).await {
         Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => WechatReply::ok(),
         Ok(Finish::NotFound) => WechatReply::fail(404, "unknown refund"),
         Err(err) => store_failed(err),

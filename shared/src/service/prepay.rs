@@ -72,24 +72,25 @@ pub async fn prepay(
         request.quantity
     );
 
-    let trade_mode = session.platform == Platform::Douyin
-        && app
-            .config
-            .douyin
-            .as_ref()
-            .is_some_and(|d| d.pay_mode == DouyinPayMode::Trade);
+    // Trade mode: each new order carries the signed data for tt.requestOrder.
+    let trade = match &app.config.douyin {
+        Some(d) if session.platform == Platform::Douyin && d.pay_mode == DouyinPayMode::Trade => {
+            Some(RequestOrderSettings {
+                order_entry_page: &app.config.order_entry_page,
+                notify_url: d.notify_url.as_deref(),
+                valid_seconds: app.config.order_valid_seconds,
+            })
+        }
+        _ => None,
+    };
+    let trade_mode = trade.is_some();
     let mut replaces: Option<String> = None;
     for _ in 0..SLOT_ATTEMPTS {
         let now = now_secs();
         let mut candidate = new_order(app, session, &item, request.quantity, amount, now);
-        if trade_mode {
-            let settings = RequestOrderSettings {
-                order_entry_page: &app.config.order_entry_page,
-                notify_url: app.config.douyin.as_ref().and_then(|d| d.notify_url.as_deref()),
-                valid_seconds: app.config.order_valid_seconds,
-            };
+        if let Some(settings) = &trade {
             let data =
-                request_order_data(&candidate, &item, &settings).map_err(|e| ApiError::internal(e.to_string()))?;
+                request_order_data(&candidate, &item, settings).map_err(|e| ApiError::internal(e.to_string()))?;
             candidate.trade_data = Some(data);
         }
         match app
@@ -214,11 +215,7 @@ async fn create_platform_order(app: &App, order: &Order, client_ip: &str) -> Res
                 body: order.body.clone(),
                 valid_time: ecpay_valid_time(app.config.order_valid_seconds),
             };
-            let douyin = app
-                .douyin
-                .as_deref()
-                .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))?;
-            douyin.create_order(&request).await
+            app.douyin_platform()?.create_order(&request).await
         }
         Platform::Wechat => {
             let request = UnifiedOrder {
@@ -229,11 +226,7 @@ async fn create_platform_order(app: &App, order: &Order, client_ip: &str) -> Res
                 client_ip: client_ip.to_owned(),
                 time_expire: beijing_compact(order.pay_deadline),
             };
-            let wechat = app
-                .wechat
-                .as_deref()
-                .ok_or_else(|| PlatformError::Unavailable("WeChat is not configured".into()))?;
-            let prepay_id = wechat.unified_order(&request).await?;
+            let prepay_id = app.wechat_platform()?.unified_order(&request).await?;
             Ok(PlatformOrder {
                 order_id: prepay_id.clone(),
                 order_token: prepay_id,

@@ -4,8 +4,7 @@
 use crate::app::App;
 use crate::domain::order::Order;
 use crate::domain::push::{PushStatus, push_status, update_time};
-use crate::douyin::order_center::{INVALID_ACCESS_TOKEN, OrderPush};
-use crate::error::PlatformError;
+use crate::douyin::order_center::OrderPush;
 use crate::store::dynamo::order_from_item;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -56,19 +55,10 @@ async fn push_record(app: &App, record: &EventRecord) -> Result<(), String> {
         order_detail: order_detail(app, &new, status).await?,
         order_status: status.code,
     };
-    let douyin = app.douyin().map_err(|e| e.message)?;
-    let token = app.douyin_access_token().await.map_err(|e| e.to_string())?;
-    match douyin.push_order(&push, &token.token).await {
-        Err(PlatformError::Rejected { code, .. }) if code == INVALID_ACCESS_TOKEN => {
-            app.douyin_token
-                .invalidate(app.store.as_ref(), &token)
-                .await
-                .map_err(|e| e.to_string())?;
-            let fresh = app.douyin_access_token().await.map_err(|e| e.to_string())?;
-            douyin.push_order(&push, &fresh.token).await.map_err(|e| e.to_string())
-        }
-        other => other.map_err(|e| e.to_string()),
-    }
+    let push = &push;
+    app.with_access_token(|douyin, token| async move { douyin.push_order(push, &token).await })
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The `order_detail` JSON string: the order with its catalog item's picture and title.

@@ -139,9 +139,7 @@ async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
         }
         Err(err @ PlatformError::Rejected { .. }) => {
             // Refused for good: the amount becomes refundable again.
-            app.store
-                .finish_refund(&refund.out_refund_no, false, now_secs())
-                .await?;
+            app.store.finish_refund(&refund, false, now_secs()).await?;
             Err(err.into())
         }
         Err(err) => Err(err.into()),
@@ -156,7 +154,6 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
         .await
         .map_err(|e| PlatformError::Unavailable(e.to_string()))?
         .ok_or_else(|| PlatformError::Unavailable("order vanished".into()))?;
-    let unconfigured = |name: &str| PlatformError::Unavailable(format!("{name} is not configured"));
     match order.platform {
         Platform::Douyin if order.is_trade() => trade_refund(app, &order, refund).await,
         Platform::Douyin => {
@@ -167,11 +164,7 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
                 reason: refund.reason.clone(),
                 all_settle: refund.all_settle,
             };
-            app.douyin
-                .as_deref()
-                .ok_or_else(|| unconfigured("Douyin"))?
-                .create_refund(&request)
-                .await
+            app.douyin_platform()?.create_refund(&request).await
         }
         Platform::Wechat => {
             let request = WechatRefundRequest {
@@ -181,11 +174,7 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
                 refund_fee: refund.refund_amount,
                 refund_desc: refund.reason.clone(),
             };
-            app.wechat
-                .as_deref()
-                .ok_or_else(|| unconfigured("WeChat"))?
-                .refund(&request)
-                .await
+            app.wechat_platform()?.refund(&request).await
         }
     }
 }
@@ -243,7 +232,7 @@ pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState,
         if let Some(query) = query.filter(|q| q.status != RefundStatus::Processing) {
             refund = match app
                 .store
-                .finish_refund(out_refund_no, query.status == RefundStatus::Success, now_secs())
+                .finish_refund(&refund, query.status == RefundStatus::Success, now_secs())
                 .await?
             {
                 Finish::Applied(r) | Finish::AlreadyFinished(r) => r,

@@ -106,27 +106,7 @@ fn answer(s: &Settlement) -> SettleAnswer {
 }
 
 async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<SettleAnswer, ApiError> {
-    let asked = if trade {
-        let request = TradeSettleRequest {
-            out_order_no: settlement.out_order_no.clone(),
-            out_settle_no: settlement.out_settle_no.clone(),
-            settle_desc: settlement.settle_desc.clone(),
-            // The trade system takes receivers only when there are third parties.
-            settle_params: Some(settlement.settle_params.clone()).filter(|p| p != NO_RECEIVERS),
-        };
-        let request = &request;
-        app.with_client_token(|api, token| async move { api.create_settle(&token, request).await })
-            .await
-    } else {
-        let request = CreateSettle {
-            out_order_no: settlement.out_order_no.clone(),
-            out_settle_no: settlement.out_settle_no.clone(),
-            settle_desc: settlement.settle_desc.clone(),
-            settle_params: settlement.settle_params.clone(),
-        };
-        app.douyin()?.settle(&request).await
-    };
-    match asked {
+    match ask_platform(app, &settlement, trade).await {
         Ok(settle_no) => {
             let stored = app
                 .store
@@ -145,4 +125,28 @@ async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<Settle
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Sends the settlement to the order's payment system; the platform's settle number.
+async fn ask_platform(app: &App, settlement: &Settlement, trade: bool) -> Result<String, PlatformError> {
+    if trade {
+        let request = TradeSettleRequest {
+            out_order_no: settlement.out_order_no.clone(),
+            out_settle_no: settlement.out_settle_no.clone(),
+            settle_desc: settlement.settle_desc.clone(),
+            // The trade system takes receivers only when there are third parties.
+            settle_params: Some(settlement.settle_params.clone()).filter(|p| p != NO_RECEIVERS),
+        };
+        let request = &request;
+        return app
+            .with_client_token(|api, token| async move { api.create_settle(&token, request).await })
+            .await;
+    }
+    let request = CreateSettle {
+        out_order_no: settlement.out_order_no.clone(),
+        out_settle_no: settlement.out_settle_no.clone(),
+        settle_desc: settlement.settle_desc.clone(),
+        settle_params: settlement.settle_params.clone(),
+    };
+    app.douyin_platform()?.settle(&request).await
 }

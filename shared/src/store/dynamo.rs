@@ -694,15 +694,21 @@ impl RefundStore for DynamoStore {
             .transpose()
     }
 
-    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+    async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
         let to = if success {
             RefundStatus::Success
         } else {
             RefundStatus::Fail
         };
+        let out_refund_no = seen.out_refund_no.as_str();
+        let mut known = Some(seen.clone());
         for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let Some(refund) = self.get_refund(out_refund_no).await? else {
-                return Ok(Finish::NotFound);
+            let refund = match known.take() {
+                Some(refund) => refund,
+                None => match self.get_refund(out_refund_no).await? {
+                    Some(refund) => refund,
+                    None => return Ok(Finish::NotFound),
+                },
             };
             if refund.status != RefundStatus::Processing {
                 return Ok(Finish::AlreadyFinished(refund));

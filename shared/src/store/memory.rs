@@ -211,7 +211,8 @@ impl RefundStore for MemoryStore {
         Ok(Some(refund.clone()))
     }
 
-    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+    async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
+        let out_refund_no = seen.out_refund_no.as_str();
         let mut inner = self.lock();
         let Some(refund) = inner.refunds.get(out_refund_no).cloned() else {
             return Ok(Finish::NotFound);

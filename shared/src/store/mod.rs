@@ -143,7 +143,9 @@ pub trait RefundStore: Send + Sync {
         now: i64,
     ) -> Result<Option<Refund>, StoreError>;
     /// Ends an in-flight refund exactly once, moving the order's money fields with it.
-    async fn finish_refund(&self, out_refund_no: &str, success: bool, now: i64) -> Result<Finish<Refund>, StoreError>;
+    /// `seen` is the refund as the caller read it: it saves a read, and a stale copy only
+    /// costs a retry (the write is conditioned on the stored status).
+    async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError>;
 }
 
 /// The result of asking for a settlement.

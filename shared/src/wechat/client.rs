@@ -10,7 +10,7 @@ use crate::domain::order::{Payment, PaymentOutcome};
 use crate::domain::time::parse_beijing_compact;
 use crate::douyin::LoginSession;
 use crate::error::PlatformError;
-use crate::outbound::{self, RETRY_PAUSE};
+use crate::outbound;
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -169,19 +169,15 @@ impl WechatClient {
     /// or the outcome is unknown: repeats with identical parameters are idempotent.
     async fn call(&self, client: &reqwest::Client, path: &str, fields: Fields) -> Result<Fields, PlatformError> {
         let body = self.signed(fields)?;
-        let first = self.post_once(client, path, &body).await;
-        let retry = match &first {
-            Err(PlatformError::Unavailable(_)) => true,
-            Ok(f) => f.get("err_code").is_some_and(|c| RETRY_CODES.contains(&c.as_str())),
-            Err(_) => false,
-        };
-        let answer = if retry {
-            tokio::time::sleep(RETRY_PAUSE).await;
-            self.post_once(client, path, &body).await?
-        } else {
-            first?
-        };
-        Ok(answer)
+        outbound::retry_once_if_unknown(
+            || self.post_once(client, path, &body),
+            |answer| {
+                answer
+                    .get("err_code")
+                    .is_some_and(|c| RETRY_CODES.contains(&c.as_str()))
+            },
+        )
+        .await
     }
 }
 

@@ -8,7 +8,7 @@ use crate::domain::refund::RefundStatus;
 use crate::douyin::money::MoneyQuery;
 use crate::douyin::order_center::FreshToken;
 use crate::error::PlatformError;
-use crate::outbound::{self, RETRY_PAUSE};
+use crate::outbound;
 use crate::secret::Secret;
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -132,16 +132,11 @@ impl TradeClient {
     /// Every `trade_basic` call is safe to repeat (queries, and creations keyed by our
     /// numbers), so one retry when the outcome is unknown.
     async fn call(&self, path: &str, token: &Secret, body: &Value) -> Result<Value, PlatformError> {
-        let first = self.post_once(path, token, body).await;
-        let answer = match first {
-            Ok(answer) if !RETRYABLE_ERR_NO.contains(&err_no(&answer)) => answer,
-            Ok(_) | Err(PlatformError::Unavailable(_)) => {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                self.post_once(path, token, body).await?
-            }
-            Err(other) => return Err(other),
-        };
-        Ok(answer)
+        outbound::retry_once_if_unknown(
+            || self.post_once(path, token, body),
+            |answer| RETRYABLE_ERR_NO.contains(&err_no(answer)),
+        )
+        .await
     }
 }
 
