@@ -12,7 +12,7 @@ pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(douyin::routes())
         .merge(wechat::routes())
-        .merge(trade::routes())
+        .merge(trade::routes(state.clone()))
         .merge(control::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)

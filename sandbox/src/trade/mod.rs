@@ -33,6 +33,7 @@ use crate::douyin::{TokenBook, TransferStatus};
 use crate::error::SandboxError;
 use crate::state::{SharedState, State, lock};
 use axum::Router;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use keyring::Keyring;
@@ -77,14 +78,17 @@ impl TradeState {
     }
 }
 
-pub fn routes() -> Router<SharedState> {
-    Router::new()
-        .route(CLIENT_TOKEN_PATH, post(client_token::client_token))
+pub fn routes(state: SharedState) -> Router<SharedState> {
+    let developer = Router::new()
         .route(ORDER_QUERY_PATH, post(order_query::order_query))
         .route(REFUND_CREATE_PATH, post(refund_api::refund_create))
         .route(REFUND_QUERY_PATH, post(refund_api::refund_query))
         .route(SETTLE_CREATE_PATH, post(settle_api::settle_create))
         .route(SETTLE_QUERY_PATH, post(settle_api::settle_query))
+        .route_layer(middleware::from_fn_with_state(state, auth::require_access_token));
+    Router::new()
+        .route(CLIENT_TOKEN_PATH, post(client_token::client_token))
+        .merge(developer)
 }
 
 /// The answer an injected platform error gets on a trade path, in that API's shape;
