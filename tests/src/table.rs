@@ -132,6 +132,20 @@ pub async fn create_table(client: &Client, name: &str) {
     }
 }
 
+/// Every item of `table` as stored (tests' tables are small: one scan page).
+pub async fn all_items(table: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    client()
+        .await
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("scan the table")
+        .items
+        .unwrap_or_default()
+}
+
 /// Writes a catalog entry that the trade system can sell (goods type and tag group).
 pub async fn put_trade_catalog_item(client: &Client, table: &str, sku: &str, price: i64, subject: &str) {
     use aws_sdk_dynamodb::types::AttributeValue as V;

@@ -241,15 +241,8 @@ async fn every_verified_callback_is_kept_for_audit() {
         .finish_refund("AUD-1", true, CallbackOptions::default())
         .await
         .unwrap();
-    let scan = table::client()
-        .await
-        .scan()
-        .table_name(&stack.table)
-        .send()
-        .await
-        .unwrap();
-    let kinds: Vec<String> = scan
-        .items()
+    let items = table::all_items(&stack.table).await;
+    let kinds: Vec<String> = items
         .iter()
         .filter(|i| i.get("entity") == Some(&AttributeValue::S("CALLBACK".into())))
         .map(|i| i["kind"].as_s().unwrap().clone())
@@ -258,8 +251,7 @@ async fn every_verified_callback_is_kept_for_audit() {
         kinds.contains(&"payment".to_owned()) && kinds.contains(&"refund".to_owned()),
         "{kinds:?}"
     );
-    for item in scan
-        .items()
+    for item in items
         .iter()
         .filter(|i| i.get("entity") == Some(&AttributeValue::S("CALLBACK".into())))
     {

@@ -199,15 +199,8 @@ async fn an_order_the_platform_accepted_but_the_table_missed_is_completed_by_the
         2,
         "asked twice, ..."
     );
-    let scan = table::client()
-        .await
-        .scan()
-        .table_name(&stack.table)
-        .send()
-        .await
-        .unwrap();
-    let orders = scan
-        .items()
+    let items = table::all_items(&stack.table).await;
+    let orders = items
         .iter()
         .filter(|i| i.get("entity") == Some(&AttributeValue::S("ORDER".into())))
         .count();
