@@ -55,15 +55,10 @@ impl App {
                 })?) as Arc<dyn WechatApi>,
             ),
         };
-        let trade_api = config.douyin.as_ref().map(|d| {
-            Arc::new(TradeClient::new(
-                &d.trade,
-                d.app_id.clone(),
-                d.app_secret.clone(),
-                d.notify_url.clone(),
-                http.clone(),
-            )) as Arc<dyn TradeApi>
-        });
+        let trade_api = config
+            .douyin
+            .as_ref()
+            .map(|d| Arc::new(TradeClient::new(d, http.clone())) as Arc<dyn TradeApi>);
         let mut app = Self::assemble(config, store, douyin);
         app.wechat = wechat;
         if let Some(api) = trade_api {

@@ -2,6 +2,7 @@
 //! over the raw body, then applied exactly once like ecpay's.
 
 use super::notify::{DouyinReply, apply_payment, end_refund, end_settle, store_failed};
+use super::refund::REASON_MAX_CHARS;
 use crate::app::App;
 use crate::domain::order::{OrderStatus, Payment, Platform};
 use crate::domain::refund::{Refund, RefundStatus, SettleStatus, user_refund_no};
@@ -13,8 +14,6 @@ use crate::douyin::trade::request_order::order_entry_schema;
 use crate::douyin::trade::{TradeCallback, TradeHeaders};
 use crate::store::BeginRefund;
 
-/// Room the refund reason has, as for back-office refunds.
-const REASON_MAX_CHARS: usize = 100;
 const USER_REFUND_REASON: &str = "用户申请退款";
 
 pub async fn trade_callback(app: &App, headers: &TradeHeaders, raw_body: &[u8]) -> DouyinReply {

@@ -14,7 +14,8 @@ use crate::store::{BeginRefund, Finish};
 use crate::wechat::client::WechatRefundRequest;
 use serde::{Deserialize, Serialize};
 
-const REASON_MAX_CHARS: usize = 100;
+/// Longest refund reason kept, whoever gives it.
+pub(crate) const REASON_MAX_CHARS: usize = 100;
 const DEFAULT_REASON: &str = "退款";
 
 #[derive(Debug, Deserialize)]

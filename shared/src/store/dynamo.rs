@@ -205,7 +205,6 @@ fn order_to_item(order: &Order) -> Item {
         item.extend(payment_attributes(p));
     }
     if let Some(data) = &order.trade_data {
-        item.insert("pay_mode".into(), s("trade"));
         item.insert("trade_data".into(), s(data));
     }
     item

@@ -2,7 +2,7 @@
 //! JSON POSTs carrying `access-token`, answered in `{err_no, err_msg, data}`.
 
 use super::request_order::Schema;
-use crate::config::TradeConfig;
+use crate::config::DouyinConfig;
 use crate::domain::order::{Payment, PaymentOutcome};
 use crate::domain::refund::RefundStatus;
 use crate::douyin::money::MoneyQuery;
@@ -103,19 +103,13 @@ pub struct TradeClient {
 }
 
 impl TradeClient {
-    pub fn new(
-        trade: &TradeConfig,
-        app_id: String,
-        app_secret: Option<Secret>,
-        notify_url: Option<String>,
-        http: reqwest::Client,
-    ) -> Self {
+    pub fn new(douyin: &DouyinConfig, http: reqwest::Client) -> Self {
         TradeClient {
             http,
-            app_id,
-            app_secret,
-            base: trade.open_api_base.clone(),
-            notify_url,
+            app_id: douyin.app_id.clone(),
+            app_secret: douyin.app_secret.clone(),
+            base: douyin.trade.open_api_base.clone(),
+            notify_url: douyin.notify_url.clone(),
         }
     }
 
