@@ -35,7 +35,11 @@ impl App {
     /// Reads the configuration and builds the table and platform clients.
     pub async fn from_env() -> Result<App, ConfigError> {
         let config = Config::load().await?;
-        let store = Arc::new(DynamoStore::from_env(config.table_name.clone()).await);
+        let store = Arc::new(
+            DynamoStore::from_env(config.table_name.clone())
+                .await
+                .with_callback_retention(config.callback_retention_days * 86_400),
+        );
         Self::with_store(config, store)
     }
 

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
 pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
+pub const DEFAULT_RECONCILE_AFTER_SECONDS: i64 = 60;
+pub const DEFAULT_CALLBACK_RETENTION_DAYS: i64 = 180;
 pub const DEFAULT_ORDER_ENTRY_PAGE: &str = "pages/order/detail";
 
 pub const DEFAULT_DOUYIN_OPEN_API_BASE: &str = "https://open.douyin.com";
@@ -47,6 +49,10 @@ pub struct Config {
     pub order_valid_seconds: i64,
     /// The mini-program page showing an order (order center and trade system links).
     pub order_entry_page: String,
+    /// How old an unpaid order is before the reconciler first asks about it.
+    pub reconcile_after_seconds: i64,
+    /// How long kept callbacks stay in the table before TTL removes them.
+    pub callback_retention_days: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -161,17 +167,7 @@ impl Config {
                 client_cert: secret("WECHAT_CLIENT_CERT"),
             }),
         };
-        let order_valid_seconds = match source.get("ORDER_VALID_SECONDS") {
-            None => DEFAULT_ORDER_VALID_SECONDS,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "ORDER_VALID_SECONDS",
-                    why: "a positive number of seconds".into(),
-                })?,
-        };
+        let order_valid_seconds = positive(source, "ORDER_VALID_SECONDS", DEFAULT_ORDER_VALID_SECONDS)?;
         Ok(Config {
             table_name,
             douyin,
@@ -181,7 +177,24 @@ impl Config {
             order_entry_page: source
                 .get("DOUYIN_ORDER_ENTRY_PAGE")
                 .unwrap_or_else(|| DEFAULT_ORDER_ENTRY_PAGE.to_owned()),
+            reconcile_after_seconds: positive(source, "RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS)?,
+            callback_retention_days: positive(source, "CALLBACK_RETENTION_DAYS", DEFAULT_CALLBACK_RETENTION_DAYS)?,
         })
+    }
+}
+
+/// A whole number above zero, or the default when unset.
+fn positive(source: &dyn Source, name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    match source.get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                why: "a positive whole number".into(),
+            }),
     }
 }
 

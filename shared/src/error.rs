@@ -62,12 +62,19 @@ impl ApiError {
     }
 }
 
-/// A failed call to a payment platform.
+/// A failed call to a payment platform. Whether the platform may still have acted is in
+/// the type: only [`PlatformError::Rejected`] and [`PlatformError::BadLoginCode`] are
+/// its certain word that nothing was done; every other failure leaves the outcome
+/// unknown, and money it concerns stays reserved until a query or a callback decides.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
-    /// The platform answered and said no; its code and message are kept for the caller.
+    /// The platform answered and certainly refused; its code and message are kept.
     #[error("platform error {code}: {message}")]
     Rejected { code: String, message: String },
+    /// The platform answered with an error that does not say whether it acted: "system
+    /// busy, retry", "already exists", a refused or unobtainable token.
+    #[error("platform error {code} (outcome unknown): {message}")]
+    Unclear { code: String, message: String },
     /// The login code was refused.
     #[error("login code rejected ({code}: {message})")]
     BadLoginCode { code: String, message: String },
@@ -83,6 +90,40 @@ impl PlatformError {
             message: message.into(),
         }
     }
+
+    pub fn unclear(code: impl ToString, message: impl Into<String>) -> Self {
+        PlatformError::Unclear {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Whether the platform said for certain that it did nothing: the only failure on
+    /// which money may be released.
+    pub fn is_certain_refusal(&self) -> bool {
+        matches!(self, PlatformError::Rejected { .. } | PlatformError::BadLoginCode { .. })
+    }
+
+    /// The platform's code, when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            PlatformError::Rejected { code, .. }
+            | PlatformError::Unclear { code, .. }
+            | PlatformError::BadLoginCode { code, .. } => Some(code),
+            PlatformError::Unavailable(_) => None,
+        }
+    }
+
+    /// The same failure, with its outcome unknown: a refusal that came from behind the
+    /// call (its token) says nothing certain about the call itself.
+    pub fn into_unclear(self) -> Self {
+        match self {
+            PlatformError::Rejected { code, message } | PlatformError::BadLoginCode { code, message } => {
+                PlatformError::Unclear { code, message }
+            }
+            other => other,
+        }
+    }
 }
 
 impl From<PlatformError> for ApiError {
@@ -91,6 +132,10 @@ impl From<PlatformError> for ApiError {
             PlatformError::Rejected { code, message } => {
                 ApiError::new(ErrorCode::PlatformError, format!("platform error {code}: {message}"))
             }
+            PlatformError::Unclear { code, message } => ApiError::new(
+                ErrorCode::PlatformError,
+                format!("platform error {code}: {message}; the outcome is not known yet, repeat the same request to learn it"),
+            ),
             PlatformError::BadLoginCode { code, message } => ApiError::new(
                 ErrorCode::InvalidCode,
                 format!("the platform rejected the login code ({code}: {message})"),

@@ -156,13 +156,16 @@ impl TokenCache {
         F: Fn(Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, PlatformError>>,
     {
-        let token = self.get(store, source).await?;
+        // Trouble with the token says nothing certain about the call it was for.
+        let token = self.get(store, source).await.map_err(PlatformError::into_unclear)?;
         match call(token.token.clone()).await {
             Err(err) if refused(&err) => {
                 tracing::warn!(error = %err, "token refused by the platform; refreshing");
                 self.invalidate(store, &token).await?;
-                let fresh = self.get(store, source).await?;
-                call(fresh.token).await
+                let fresh = self.get(store, source).await.map_err(PlatformError::into_unclear)?;
+                call(fresh.token)
+                    .await
+                    .map_err(|err| if refused(&err) { err.into_unclear() } else { err })
             }
             other => other,
         }

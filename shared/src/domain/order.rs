@@ -115,6 +115,9 @@ pub enum PaymentOutcome {
     Failed,
     Timeout,
     Closed,
+    /// Unpaid past its deadline, but the platform would still take a payment until the
+    /// order is closed there (WeChat): close it first, then it is CLOSED.
+    Expired,
 }
 
 /// A successful payment as the platform reported it.
@@ -157,6 +160,9 @@ pub struct Order {
     /// Trade-system orders: the `data` string given to tt.requestOrder, kept because a
     /// reused order must be requested with the same bytes. `None` for ecpay and WeChat.
     pub trade_data: Option<String>,
+    /// Paid after we had recorded it TIMEOUT, FAILED or CLOSED: the money was taken, and
+    /// the merchant decides whether to deliver or refund.
+    pub late: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

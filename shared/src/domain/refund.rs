@@ -48,6 +48,9 @@ pub struct Refund {
     pub all_settle: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Why a person must look at this refund (WeChat's `CHANGE`: the money could not go
+    /// back to the card); it stays PROCESSING and its amount reserved meanwhile.
+    pub attention: Option<String>,
 }
 
 impl Refund {
@@ -57,11 +60,15 @@ impl Refund {
     }
 }
 
+/// Refund numbers with this prefix are the platform's (refunds users start); the back
+/// office cannot use them, or its refund could take the number of a user's.
+pub const USER_REFUND_PREFIX: &str = "dyu-";
+
 /// Our number for a refund the user started on the platform (`pre_create_refund`):
 /// made from the platform's refund id, so a repeated callback gets the same answer and
 /// the `refund` callback finds it even when it carries no `out_refund_no`.
 pub fn user_refund_no(refund_id: &str) -> String {
-    const PREFIX: &str = "dyu-";
+    const PREFIX: &str = USER_REFUND_PREFIX;
     let fits = !refund_id.is_empty()
         && refund_id.len() + PREFIX.len() <= 64
         && refund_id

@@ -142,10 +142,12 @@ pub(super) fn str_field(value: &Value, key: &str) -> String {
     }
 }
 
-/// Fails unless `err_no` is 0, keeping the platform's code and message.
+/// Fails unless `err_no` is 0, keeping the platform's code and message; 1000/1001
+/// ("retry") leave the outcome unknown.
 pub(super) fn ok_or_rejected(answer: Value) -> Result<Value, PlatformError> {
     match answer.get("err_no").and_then(Value::as_i64) {
         Some(0) => Ok(answer),
+        Some(code) if RETRYABLE_ERR_NO.contains(&code) => Err(PlatformError::unclear(code, err_tips(&answer))),
         Some(code) => Err(PlatformError::rejected(code, err_tips(&answer))),
         None => Err(PlatformError::Unavailable("answer has no err_no".into())),
     }

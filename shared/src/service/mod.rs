@@ -9,6 +9,7 @@ pub mod notify_wechat;
 pub mod orders;
 pub mod prepay;
 pub mod push;
+pub mod reconcile;
 pub mod refund;
 pub mod settle;
 #[cfg(test)]

@@ -147,6 +147,7 @@ async fn pre_create_refund(app: &App, callback: &TradeCallback) -> Result<Douyin
         all_settle: order.settled(),
         created_at: now,
         updated_at: now,
+        attention: None,
     };
     let accepted = match app.store.begin_refund(&refund).await {
         Ok(BeginRefund::Started(r)) => r,

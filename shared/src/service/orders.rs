@@ -35,6 +35,10 @@ impl From<&Order> for OrderAnswer {
     }
 }
 
+/// Least time between two platform queries about one order, whoever asks: tt.pay's
+/// `getOrderStatus` polls, and each poll would otherwise be a platform call.
+pub const QUERY_GAP_SECS: i64 = 3;
+
 /// The caller's order; while it is PENDING, the platform is asked how the payment
 /// ended and a final answer is recorded (failed and timed-out payments get no callback).
 pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> Result<OrderAnswer, ApiError> {
@@ -46,60 +50,57 @@ pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> R
     if order.openid != session.openid || order.platform != session.platform {
         return Err(not_found());
     }
-    if !order.status.awaits_platform() {
+    let now = now_secs();
+    if !order.status.awaits_platform() || !app.store.claim_order_query(out_order_no, now, QUERY_GAP_SECS).await? {
         return Ok(OrderAnswer::from(&order));
     }
-    let order = reconcile(app, order).await?;
+    let order = check_payment(app, order, now).await?;
     Ok(OrderAnswer::from(&order))
 }
 
-/// How a trade order stands. The platform knows an order only once the client placed
-/// it with tt.requestOrder; an order it does not know can only time out.
-async fn trade_outcome(app: &App, out_order_no: &str, expired: bool, now: i64) -> Result<PaymentOutcome, ApiError> {
-    let query = app
-        .with_client_token(|api, token| async move { api.query_order(&token, out_order_no).await })
-        .await;
-    match query {
-        Ok(query) => Ok(query.outcome(now)),
-        Err(PlatformError::Rejected { code, message }) => {
-            tracing::info!(out_order_no, code = %code, message = %message, "order_query refused; order not placed yet");
-            Ok(if expired {
-                PaymentOutcome::Timeout
-            } else {
-                PaymentOutcome::Pending
-            })
-        }
-        Err(err) => Err(err.into()),
-    }
+/// Asks the order's platform how its payment stands and records a final answer; the
+/// order as stored afterwards. A failed query changes nothing.
+pub async fn check_payment(app: &App, order: Order, now: i64) -> Result<Order, ApiError> {
+    let outcome = ask_payment(app, &order, now).await?;
+    record_payment(app, order, outcome, now).await
 }
 
-async fn reconcile(app: &App, order: Order) -> Result<Order, ApiError> {
-    let now = now_secs();
+/// What the platform says of an unpaid order. Only its own word ends the order: a
+/// status, or "no such order" once nobody can pay it any more.
+async fn ask_payment(app: &App, order: &Order, now: i64) -> Result<PaymentOutcome, PlatformError> {
     let expired = now > order.pay_deadline + TIMEOUT_GRACE_SECS;
-    let outcome = if order.is_trade() {
-        trade_outcome(app, &order.out_order_no, expired, now).await?
-    } else if order.platform_order.is_none() {
-        // The platform never accepted this order, so it can only time out.
-        if expired {
+    let no = order.out_order_no.as_str();
+    if order.is_trade() {
+        // The platform knows an order only once the client placed it (tt.requestOrder).
+        let query = app
+            .with_client_token(|api, token| async move { api.query_order(&token, no).await })
+            .await?;
+        return Ok(match query {
+            Some(query) => query.outcome(now),
+            None if expired => PaymentOutcome::Timeout,
+            None => PaymentOutcome::Pending,
+        });
+    }
+    if order.platform_order.is_none() {
+        // The platform never gave us a pay token for it, so nobody can have paid it.
+        return Ok(if expired {
             PaymentOutcome::Timeout
         } else {
             PaymentOutcome::Pending
-        }
-    } else {
-        match order.platform {
-            Platform::Douyin => match app.douyin()?.query_order(&order.out_order_no).await? {
-                Some(query) => query.outcome(),
-                None if expired => PaymentOutcome::Timeout,
-                None => PaymentOutcome::Pending,
-            },
-            Platform::Wechat => app
-                .wechat()?
-                .order_query(&order.out_order_no)
-                .await?
-                .outcome(expired, now),
-        }
-    };
-    let no = &order.out_order_no;
+        });
+    }
+    match order.platform {
+        Platform::Douyin => Ok(match app.douyin_platform()?.query_order(no).await? {
+            Some(query) => query.outcome(),
+            None if expired => PaymentOutcome::Timeout,
+            None => PaymentOutcome::Pending,
+        }),
+        Platform::Wechat => Ok(app.wechat_platform()?.order_query(no).await?.outcome(expired, now)),
+    }
+}
+
+async fn record_payment(app: &App, order: Order, outcome: PaymentOutcome, now: i64) -> Result<Order, ApiError> {
+    let no = order.out_order_no.as_str();
     let stored = match outcome {
         PaymentOutcome::Pending => return Ok(order),
         PaymentOutcome::Paid(payment) => match app.store.mark_paid(no, &payment, now).await? {
@@ -113,6 +114,31 @@ async fn reconcile(app: &App, order: Order) -> Result<Order, ApiError> {
         PaymentOutcome::Failed => app.store.finish_unpaid(no, OrderStatus::Failed, now).await?,
         PaymentOutcome::Timeout => app.store.finish_unpaid(no, OrderStatus::Timeout, now).await?,
         PaymentOutcome::Closed => app.store.finish_unpaid(no, OrderStatus::Closed, now).await?,
+        PaymentOutcome::Expired => return close_expired(app, order, now).await,
     };
     stored.ok_or_else(|| ApiError::not_found(format!("no order {no}")))
 }
+
+/// Closes an order WeChat would still take payment for, then records it CLOSED; one
+/// paid meanwhile is recorded PAID instead.
+async fn close_expired(app: &App, order: Order, now: i64) -> Result<Order, ApiError> {
+    let no = order.out_order_no.as_str();
+    match app.wechat_platform()?.close_order(no).await {
+        Ok(()) => {
+            tracing::info!(out_order_no = %no, "expired order closed on the platform");
+            let stored = app.store.finish_unpaid(no, OrderStatus::Closed, now).await?;
+            stored.ok_or_else(|| ApiError::not_found(format!("no order {no}")))
+        }
+        Err(PlatformError::Rejected { code, .. }) if code == ORDER_PAID => {
+            let outcome = ask_payment(app, &order, now).await?;
+            match outcome {
+                PaymentOutcome::Paid(_) => Box::pin(record_payment(app, order, outcome, now)).await,
+                _ => Ok(order),
+            }
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// closeorder: the order was paid before it could be closed.
+const ORDER_PAID: &str = "ORDERPAID";

@@ -138,6 +138,7 @@ fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, am
         settle_status: None,
         updated_at: now,
         trade_data: None,
+        late: false,
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
 use crate::domain::order::{Order, OrderStatus, Platform};
-use crate::domain::refund::{Refund, RefundStatus};
+use crate::domain::refund::{Refund, RefundStatus, USER_REFUND_PREFIX};
 use crate::domain::time::now_secs;
 use crate::douyin::money::CreateRefund;
 use crate::douyin::trade::client::TradeRefundRequest;
@@ -50,6 +50,11 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
     if !valid_back_office_no(&request.out_refund_no) {
         return Err(ApiError::invalid("out_refund_no must be up to 64 of [0-9A-Za-z_-]"));
     }
+    if request.out_refund_no.starts_with(USER_REFUND_PREFIX) {
+        return Err(ApiError::invalid(format!(
+            "out_refund_no may not start with {USER_REFUND_PREFIX}: those are refunds users start on Douyin"
+        )));
+    }
     if request.refund_amount < 1 {
         return Err(ApiError::invalid("refund_amount must be at least 1 fen"));
     }
@@ -85,6 +90,7 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
         all_settle: order.settled(),
         created_at: now,
         updated_at: now,
+        attention: None,
     };
     match app.store.begin_refund(&refund).await? {
         BeginRefund::Started(refund) => submit(app, refund).await,
@@ -124,9 +130,25 @@ fn answer(refund: &Refund) -> RefundAnswer {
     }
 }
 
+/// Why a refund was not made.
+enum NotMade {
+    /// The platform refused, or its answer was lost (see [`PlatformError::is_certain_refusal`]).
+    Platform(PlatformError),
+    /// We refused before asking: the trade system's item orders cannot carry it.
+    Unallocatable(String),
+}
+
+impl From<PlatformError> for NotMade {
+    fn from(err: PlatformError) -> Self {
+        NotMade::Platform(err)
+    }
+}
+
 /// Asks the platform for a recorded refund. It is idempotent on `out_refund_no`, so a
-/// repeat after a failure in between asks for the same refund.
-async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
+/// repeat after a failure in between asks for the same refund. The amount is released
+/// only on a certain refusal; on an unknown outcome the refund stays PROCESSING and a
+/// callback, a query or the reconciler decides.
+pub(crate) async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
     match ask_platform(app, &refund).await {
         Ok(refund_no) => {
             let stored = app
@@ -138,17 +160,23 @@ async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
                 ..refund
             })))
         }
-        Err(err @ PlatformError::Rejected { .. }) => {
-            // Refused for good: the amount becomes refundable again.
+        Err(NotMade::Platform(err)) if err.is_certain_refusal() => {
             app.store.finish_refund(&refund, false, now_secs()).await?;
             Err(err.into())
         }
-        Err(err) => Err(err.into()),
+        Err(NotMade::Platform(err)) => {
+            tracing::warn!(out_refund_no = %refund.out_refund_no, error = %err, "refund outcome unknown; kept in flight");
+            Err(err.into())
+        }
+        Err(NotMade::Unallocatable(why)) => {
+            app.store.finish_refund(&refund, false, now_secs()).await?;
+            Err(ApiError::conflict(why))
+        }
     }
 }
 
 /// Sends the refund to the order's platform; the platform's refund number.
-async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformError> {
+async fn ask_platform(app: &App, refund: &Refund) -> Result<String, NotMade> {
     let order = app
         .store
         .get_order(&refund.out_order_no)
@@ -165,7 +193,7 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
                 reason: refund.reason.clone(),
                 all_settle: refund.all_settle,
             };
-            app.douyin_platform()?.create_refund(&request).await
+            Ok(app.douyin_platform()?.create_refund(&request).await?)
         }
         Platform::Wechat => {
             let request = WechatRefundRequest {
@@ -175,18 +203,19 @@ async fn ask_platform(app: &App, refund: &Refund) -> Result<String, PlatformErro
                 refund_fee: refund.refund_amount,
                 refund_desc: refund.reason.clone(),
             };
-            app.wechat_platform()?.refund(&request).await
+            Ok(app.wechat_platform()?.refund(&request).await?)
         }
     }
 }
 
 /// `refund_create/` names item orders, which only `order_query/` tells: the refund is
 /// split over them after what earlier refunds took.
-async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<String, PlatformError> {
+async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<String, NotMade> {
     let no = order.out_order_no.as_str();
     let placed = app
         .with_client_token(|api, token| async move { api.query_order(&token, no).await })
-        .await?;
+        .await?
+        .ok_or_else(|| PlatformError::Unavailable("order_query does not know this paid order".into()))?;
     // This refund is already counted in flight.
     let already = order.refunded_amount + order.refunding_amount - refund.refund_amount;
     let first_and_whole = already == 0 && refund.refund_amount == order.total_amount;
@@ -194,9 +223,10 @@ async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<Strin
         Some(items) => items,
         None if placed.items.is_empty() && first_and_whole => Vec::new(),
         None => {
-            return Err(PlatformError::Unavailable(
-                "order_query lists too little in item orders for this refund".into(),
-            ));
+            return Err(NotMade::Unallocatable(format!(
+                "the item orders of {no} cannot carry a refund of {} fen after the {already} fen refunded or in flight",
+                refund.refund_amount
+            )));
         }
     };
     let request = TradeRefundRequest {
@@ -209,8 +239,86 @@ async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<Strin
         order_entry_schema: order_entry_schema(&app.config.order_entry_page, no),
     };
     let request = &request;
-    app.with_client_token(|api, token| async move { api.create_refund(&token, request).await })
-        .await
+    Ok(app
+        .with_client_token(|api, token| async move { api.create_refund(&token, request).await })
+        .await?)
+}
+
+/// How the platform says a refund stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefundAtPlatform {
+    /// The platform has no refund with this number.
+    Unknown,
+    Processing { refund_no: String },
+    Success,
+    Fail,
+    /// WeChat's `CHANGE`: not refunded, not failed; a person must act in the merchant
+    /// console.
+    NeedsAttention(String),
+}
+
+/// Asks the order's platform about a refund.
+async fn ask_refund(app: &App, order: Option<&Order>, refund: &Refund) -> Result<RefundAtPlatform, PlatformError> {
+    let no = refund.out_refund_no.as_str();
+    let from_status = |status: RefundStatus, refund_no: String| match status {
+        RefundStatus::Success => RefundAtPlatform::Success,
+        RefundStatus::Fail => RefundAtPlatform::Fail,
+        RefundStatus::Processing => RefundAtPlatform::Processing { refund_no },
+    };
+    let Some(order) = order else {
+        return Err(PlatformError::Unavailable("the refund's order is missing".into()));
+    };
+    match order.platform {
+        Platform::Douyin if order.is_trade() => {
+            let query = app
+                .with_client_token(|api, token| async move { api.query_refund(&token, no).await })
+                .await?;
+            Ok(query.map_or(RefundAtPlatform::Unknown, |q| from_status(q.status, q.platform_no)))
+        }
+        Platform::Douyin => {
+            let q = app.douyin_platform()?.query_refund(no).await?;
+            Ok(from_status(q.status, q.platform_no))
+        }
+        Platform::Wechat => Ok(match app.wechat_platform()?.refund_query(no).await? {
+            None => RefundAtPlatform::Unknown,
+            Some(q) => match q.refund_status.as_str() {
+                "SUCCESS" => RefundAtPlatform::Success,
+                "REFUNDCLOSE" => RefundAtPlatform::Fail,
+                "CHANGE" => RefundAtPlatform::NeedsAttention("CHANGE".into()),
+                _ => RefundAtPlatform::Processing {
+                    refund_no: q.refund_id,
+                },
+            },
+        }),
+    }
+}
+
+/// Asks the platform about an in-flight refund and records what it says for certain;
+/// the refund as stored afterwards, and whether the platform has never heard of it.
+pub(crate) async fn check_refund(app: &App, refund: Refund) -> Result<(Refund, bool), ApiError> {
+    let order = app.store.get_order(&refund.out_order_no).await?;
+    let now = now_secs();
+    let finished = |found: Finish<Refund>| match found {
+        Finish::Applied(r) | Finish::AlreadyFinished(r) => Ok(r),
+        Finish::NotFound => Err(ApiError::not_found(format!("no refund {}", refund.out_refund_no))),
+    };
+    Ok(match ask_refund(app, order.as_ref(), &refund).await? {
+        RefundAtPlatform::Unknown => (refund, true),
+        RefundAtPlatform::Success => (finished(app.store.finish_refund(&refund, true, now).await?)?, false),
+        RefundAtPlatform::Fail => (finished(app.store.finish_refund(&refund, false, now).await?)?, false),
+        RefundAtPlatform::Processing { refund_no } if refund.refund_no.is_none() && !refund_no.is_empty() => {
+            let stored = app.store.record_refund_no(&refund.out_refund_no, &refund_no, now).await?;
+            (stored.unwrap_or(refund), false)
+        }
+        RefundAtPlatform::Processing { .. } => (refund, false),
+        RefundAtPlatform::NeedsAttention(why) => {
+            if refund.attention.as_deref() != Some(why.as_str()) {
+                tracing::error!(out_refund_no = %refund.out_refund_no, why = %why, "refund needs manual handling in the merchant console");
+            }
+            let stored = app.store.flag_refund(&refund.out_refund_no, &why, now).await?;
+            (stored.unwrap_or(refund), false)
+        }
+    })
 }
 
 /// A refund as the back office sees it; while in flight, the platform is asked.
@@ -220,26 +328,8 @@ pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState,
     }
     let not_found = || ApiError::not_found(format!("no refund {out_refund_no}"));
     let mut refund = app.store.get_refund(out_refund_no).await?.ok_or_else(not_found)?;
-    let order = app.store.get_order(&refund.out_order_no).await?;
-    let is_douyin = order.as_ref().is_some_and(|o| o.platform == Platform::Douyin);
-    // WeChat reports refunds by notify; only Douyin's are asked after here.
-    if is_douyin && refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
-        let query = if order.as_ref().is_some_and(Order::is_trade) {
-            app.with_client_token(|api, token| async move { api.query_refund(&token, out_refund_no).await })
-                .await?
-        } else {
-            Some(app.douyin()?.query_refund(out_refund_no).await?)
-        };
-        if let Some(query) = query.filter(|q| q.status != RefundStatus::Processing) {
-            refund = match app
-                .store
-                .finish_refund(&refund, query.status == RefundStatus::Success, now_secs())
-                .await?
-            {
-                Finish::Applied(r) | Finish::AlreadyFinished(r) => r,
-                Finish::NotFound => return Err(not_found()),
-            };
-        }
+    if refund.status == RefundStatus::Processing && refund.refund_no.is_some() {
+        refund = check_refund(app, refund).await?.0;
     }
     Ok(RefundState {
         out_refund_no: refund.out_refund_no,

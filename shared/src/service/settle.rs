@@ -8,7 +8,7 @@ use crate::domain::time::now_secs;
 use crate::douyin::money::CreateSettle;
 use crate::douyin::trade::client::TradeSettleRequest;
 use crate::error::{ApiError, PlatformError};
-use crate::store::BeginSettle;
+use crate::store::{BeginSettle, Finish};
 use serde::{Deserialize, Serialize};
 
 const DESC_MAX_CHARS: usize = 80;
@@ -54,7 +54,8 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         return Err(ApiError::invalid("only Douyin orders are settled"));
     }
     let receivers = request.settle_params.unwrap_or_default();
-    check_receivers(&receivers, order.total_amount).map_err(ApiError::invalid)?;
+    // The receivers' 30 % is of what the merchant keeps: the paid amount less refunds.
+    check_receivers(&receivers, order.total_amount - order.refunded_amount).map_err(ApiError::invalid)?;
     let settle_params = serde_json::to_string(&receivers).map_err(|_| ApiError::internal("cannot encode receivers"))?;
     let now = now_secs();
     let settlement = Settlement {
@@ -67,7 +68,7 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         created_at: now,
         updated_at: now,
     };
-    match app.store.begin_settle(&settlement).await? {
+    match app.store.begin_settle(&settlement, order.refunded_amount).await? {
         BeginSettle::Started(s) => submit(app, s, order.is_trade()).await,
         BeginSettle::Exists(existing) => {
             let same = existing.out_order_no == settlement.out_order_no
@@ -85,6 +86,14 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
             Ok(answer(&existing))
         }
         BeginSettle::OrderNotFound => Err(not_found()),
+        BeginSettle::RefundInFlight(order) => Err(ApiError::conflict(format!(
+            "order {} has {} fen of refunds in flight: settle it once they have ended",
+            order.out_order_no, order.refunding_amount
+        ))),
+        BeginSettle::OrderChanged(order) => Err(ApiError::conflict(format!(
+            "a refund of order {} ended meanwhile; repeat the request",
+            order.out_order_no
+        ))),
         BeginSettle::NotPaid(order) => Err(ApiError::conflict(format!(
             "order {} is {}: only a paid order can be settled",
             order.out_order_no,
@@ -105,7 +114,9 @@ fn answer(s: &Settlement) -> SettleAnswer {
     }
 }
 
-async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<SettleAnswer, ApiError> {
+/// Sends a recorded settlement; marked FAIL only on the platform's certain refusal, an
+/// unknown outcome leaves it PROCESSING for a callback, a query or the reconciler.
+pub(crate) async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<SettleAnswer, ApiError> {
     match ask_platform(app, &settlement, trade).await {
         Ok(settle_no) => {
             let stored = app
@@ -117,13 +128,16 @@ async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<Settle
                 ..settlement
             })))
         }
-        Err(err @ PlatformError::Rejected { .. }) => {
+        Err(err) if err.is_certain_refusal() => {
             app.store
                 .finish_settle(&settlement.out_settle_no, SettleStatus::Fail, now_secs())
                 .await?;
             Err(err.into())
         }
-        Err(err) => Err(err.into()),
+        Err(err) => {
+            tracing::warn!(out_settle_no = %settlement.out_settle_no, error = %err, "settlement outcome unknown; kept in flight");
+            Err(err.into())
+        }
     }
 }
 
@@ -149,4 +163,33 @@ async fn ask_platform(app: &App, settlement: &Settlement, trade: bool) -> Result
         settle_params: settlement.settle_params.clone(),
     };
     app.douyin_platform()?.settle(&request).await
+}
+
+/// Asks the platform about an in-flight settlement and records a final answer; the
+/// settlement as stored afterwards, and whether the platform has never heard of it.
+pub(crate) async fn check_settlement(app: &App, settlement: Settlement, trade: bool) -> Result<(Settlement, bool), ApiError> {
+    let no = settlement.out_settle_no.as_str();
+    let query = if trade {
+        app.with_client_token(|api, token| async move { api.query_settle(&token, no).await })
+            .await?
+    } else {
+        Some(app.douyin_platform()?.query_settle(no).await?)
+    };
+    let Some(query) = query else {
+        return Ok((settlement, true));
+    };
+    let now = now_secs();
+    let stored = match query.status {
+        SettleStatus::Processing if settlement.settle_no.is_none() && !query.platform_no.is_empty() => app
+            .store
+            .record_settle_no(no, &query.platform_no, now)
+            .await?
+            .unwrap_or(settlement),
+        SettleStatus::Processing => settlement,
+        status => match app.store.finish_settle(no, status, now).await? {
+            Finish::Applied(s) | Finish::AlreadyFinished(s) => s,
+            Finish::NotFound => return Err(ApiError::not_found(format!("no settlement {no}"))),
+        },
+    };
+    Ok((stored, false))
 }

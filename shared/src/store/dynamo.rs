@@ -20,7 +20,16 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     requests: AtomicU64,
+    /// How long a kept callback stays before TTL removes it.
+    callback_retention_secs: i64,
 }
+
+/// The sparse index of open items (unpaid orders, refunds and settlements in flight):
+/// only items carrying `open_shard` are in it, sorted by `due_at`.
+pub const OPEN_INDEX: &str = "open-by-due";
+const OPEN_SHARD: &str = "OPEN";
+/// Kept callbacks expire after this long unless configured otherwise.
+pub const DEFAULT_CALLBACK_RETENTION_SECS: i64 = 180 * 86_400;
 
 /// Reuse slots outlive their order by a day, then TTL removes them.
 const SLOT_GRACE_SECS: i64 = 86_400;
@@ -31,7 +40,13 @@ impl DynamoStore {
             client,
             table: table.into(),
             requests: AtomicU64::new(0),
+            callback_retention_secs: DEFAULT_CALLBACK_RETENTION_SECS,
         }
+    }
+
+    pub fn with_callback_retention(mut self, secs: i64) -> Self {
+        self.callback_retention_secs = secs;
+        self
     }
 
     /// Builds the client from the standard AWS environment (region, credentials,
@@ -197,6 +212,12 @@ fn order_to_item(order: &Order) -> Item {
         ("updated_at".into(), n(order.updated_at)),
         ("version".into(), n(1)),
     ]);
+    if order.status.awaits_platform() {
+        item.extend(open_attributes(order.created_at));
+    }
+    if order.late {
+        item.insert("late".into(), AttributeValue::Bool(true));
+    }
     if let Some(po) = &order.platform_order {
         item.insert("platform_order_id".into(), s(&po.order_id));
         item.insert("order_token".into(), s(&po.order_token));
@@ -208,6 +229,15 @@ fn order_to_item(order: &Order) -> Item {
         item.insert("trade_data".into(), s(data));
     }
     item
+}
+
+/// What puts an item in the open index, first due at `due_at`.
+fn open_attributes(due_at: i64) -> [(String, AttributeValue); 3] {
+    [
+        ("open_shard".into(), s(OPEN_SHARD)),
+        ("due_at".into(), n(due_at)),
+        ("checks".into(), n(0)),
+    ]
 }
 
 fn payment_attributes(p: &Payment) -> [(String, AttributeValue); 3] {
@@ -253,6 +283,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         settle_status: opt_s(item, "settle_status").and_then(|s| s.parse().ok()),
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
         trade_data: opt_s(item, "trade_data"),
+        late: matches!(item.get("late"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -415,56 +446,26 @@ impl OrderStore for DynamoStore {
     }
 
     async fn mark_paid(&self, out_order_no: &str, payment: &Payment, now: i64) -> Result<PaidOutcome, StoreError> {
-        self.count();
-        let payable = OrderStatus::payable_from();
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(order_pk(out_order_no)))
-            .key("sk", s(ORDER_SK))
-            .update_expression(
-                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, \
-                 refundable = :amount, updated_at = :now ADD version :one",
-            )
-            .condition_expression("attribute_exists(pk) AND total_amount = :amount AND #status IN (:s0, :s1, :s2, :s3)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
-            .expression_attribute_values(":paid_at", n(payment.paid_at))
-            .expression_attribute_values(":trade_no", s(&payment.trade_no))
-            .expression_attribute_values(":channel", s(&payment.channel))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":amount", n(payment.amount));
-        for (i, status) in payable.iter().enumerate() {
-            update = update.expression_attribute_values(format!(":s{i}"), s(status.as_str()));
-        }
-        let result = update
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(answer) => {
-                let item = answer
-                    .attributes
-                    .ok_or_else(|| StoreError::Malformed("update returned nothing".into()))?;
-                Ok(PaidOutcome::Applied(order_from_item(&item)?))
-            }
-            Err(err) => {
-                let Some(item) = old_item_on_condition_failure(err)? else {
-                    return Ok(PaidOutcome::NotFound);
-                };
-                let order = order_from_item(&item)?;
-                if !payable.contains(&order.status) {
-                    Ok(PaidOutcome::AlreadyPaid(order))
-                } else {
-                    Ok(PaidOutcome::AmountMismatch {
-                        expected: order.total_amount,
-                    })
+        // The common case, a PENDING order, costs one request; a late payment two.
+        let mut from = OrderStatus::Pending;
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            match self.pay_from(out_order_no, payment, from, now).await? {
+                Ok(order) => return Ok(PaidOutcome::Applied(order)),
+                Err(None) => return Ok(PaidOutcome::NotFound),
+                Err(Some(order)) => {
+                    if !OrderStatus::payable_from().contains(&order.status) {
+                        return Ok(PaidOutcome::AlreadyPaid(order));
+                    }
+                    if order.total_amount != payment.amount {
+                        return Ok(PaidOutcome::AmountMismatch {
+                            expected: order.total_amount,
+                        });
+                    }
+                    from = order.status;
                 }
             }
         }
+        Err(StoreError::Unavailable("order is busy; retry".into()))
     }
 
     async fn finish_unpaid(
@@ -480,7 +481,7 @@ impl OrderStore for DynamoStore {
             .table_name(&self.table)
             .key("pk", s(order_pk(out_order_no)))
             .key("sk", s(ORDER_SK))
-            .update_expression("SET #status = :to, updated_at = :now ADD version :one")
+            .update_expression("SET #status = :to, updated_at = :now ADD version :one REMOVE open_shard, due_at")
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(status.as_str()))
@@ -533,6 +534,7 @@ fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
         all_settle: matches!(item.get("all_settle"), Some(AttributeValue::Bool(true))),
         created_at: get_n(item, "created_at")?,
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
+        attention: opt_s(item, "attention"),
     })
 }
 
@@ -563,7 +565,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key("pk", s(pk))
                 .key("sk", s(sk))
-                .update_expression("SET #status = :to, updated_at = :now")
+                .update_expression("SET #status = :to, updated_at = :now REMOVE open_shard, due_at")
                 .condition_expression("#status = :processing")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":to", s(to.as_str()))
@@ -571,6 +573,57 @@ impl DynamoStore {
                 .expression_attribute_values(":now", n(now))
                 .build(),
         )
+    }
+
+    /// Moves the order from `from` to PAID if the amount matches: the order afterwards,
+    /// or the order as it was when the condition failed (`None`: no such order).
+    async fn pay_from(
+        &self,
+        out_order_no: &str,
+        payment: &Payment,
+        from: OrderStatus,
+        now: i64,
+    ) -> Result<Result<Order, Option<Order>>, StoreError> {
+        self.count();
+        let late = from != OrderStatus::Pending;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(order_pk(out_order_no)))
+            .key("sk", s(ORDER_SK))
+            .update_expression(
+                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, \
+                 refundable = :amount, late = :late, updated_at = :now \
+                 ADD version :one REMOVE open_shard, due_at",
+            )
+            .condition_expression("attribute_exists(pk) AND total_amount = :amount AND #status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":paid_at", n(payment.paid_at))
+            .expression_attribute_values(":trade_no", s(&payment.trade_no))
+            .expression_attribute_values(":channel", s(&payment.channel))
+            .expression_attribute_values(":late", AttributeValue::Bool(late))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":amount", n(payment.amount))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(answer) => {
+                let item = answer
+                    .attributes
+                    .ok_or_else(|| StoreError::Malformed("update returned nothing".into()))?;
+                Ok(Ok(order_from_item(&item)?))
+            }
+            Err(err) => Ok(Err(old_item_on_condition_failure(err)?
+                .as_ref()
+                .map(order_from_item)
+                .transpose()?)),
+        }
     }
 
     /// Sets a string attribute of an item once, unless it is set (the platform's numbers).
@@ -624,6 +677,7 @@ impl RefundStore for DynamoStore {
         if let Some(no) = &refund.refund_no {
             item.insert("refund_no".into(), s(no));
         }
+        item.extend(open_attributes(refund.created_at));
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             let put = built(
                 Put::builder()
@@ -755,8 +809,8 @@ impl RefundStore for DynamoStore {
 
 #[async_trait]
 impl SettleStore for DynamoStore {
-    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
-        let item = Item::from([
+    async fn begin_settle(&self, settlement: &Settlement, refunded_seen: i64) -> Result<BeginSettle, StoreError> {
+        let mut item = Item::from([
             ("pk".into(), s(settle_pk(&settlement.out_settle_no))),
             ("sk".into(), s(SETTLE_SK)),
             ("entity".into(), s("SETTLE")),
@@ -768,6 +822,7 @@ impl SettleStore for DynamoStore {
             ("created_at".into(), n(settlement.created_at)),
             ("updated_at".into(), n(settlement.updated_at)),
         ]);
+        item.extend(open_attributes(settlement.created_at));
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             let put = built(
                 Put::builder()
@@ -782,10 +837,15 @@ impl SettleStore for DynamoStore {
                     .key("pk", s(order_pk(&settlement.out_order_no)))
                     .key("sk", s(ORDER_SK))
                     .update_expression("SET settle_status = :processing, updated_at = :now ADD version :one")
-                    .condition_expression("attribute_exists(pk) AND #status = :paid")
+                    .condition_expression(
+                        "attribute_exists(pk) AND #status = :paid AND refunding_amount = :zero \
+                         AND refunded_amount = :refunded",
+                    )
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":processing", s(SettleStatus::Processing.as_str()))
                     .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":refunded", n(refunded_seen))
                     .expression_attribute_values(":now", n(settlement.created_at))
                     .expression_attribute_values(":one", n(1))
                     .build(),
@@ -803,6 +863,8 @@ impl SettleStore for DynamoStore {
             match self.get_order(&settlement.out_order_no).await? {
                 None => return Ok(BeginSettle::OrderNotFound),
                 Some(order) if order.status != OrderStatus::Paid => return Ok(BeginSettle::NotPaid(order)),
+                Some(order) if order.refunding_amount > 0 => return Ok(BeginSettle::RefundInFlight(order)),
+                Some(order) if order.refunded_amount != refunded_seen => return Ok(BeginSettle::OrderChanged(order)),
                 Some(_) => {}
             }
         }
@@ -898,6 +960,7 @@ impl AuditStore for DynamoStore {
             .item("kind", s(kind))
             .item("body", body)
             .item("received_at", n(received_at))
+            .item("ttl", n(received_at + self.callback_retention_secs))
             // The first receipt is the one kept: a redelivery of the same bytes adds nothing.
             .condition_expression("attribute_not_exists(pk)")
             .send()
@@ -1033,5 +1096,157 @@ impl TokenStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => old_item_on_condition_failure(err).map(|_| ()),
         }
+    }
+}
+
+fn open_key(key: &OpenKey) -> (String, &'static str) {
+    match key {
+        OpenKey::Order(no) => (order_pk(no), ORDER_SK),
+        OpenKey::Refund(no) => (refund_pk(no), REFUND_SK),
+        OpenKey::Settlement(no) => (settle_pk(no), SETTLE_SK),
+    }
+}
+
+fn due_from_item(item: &Item) -> Result<Due, StoreError> {
+    let open = match get_s(item, "entity")?.as_str() {
+        "ORDER" => OpenItem::Order(order_from_item(item)?),
+        "REFUND" => OpenItem::Refund(refund_from_item(item)?),
+        "SETTLE" => OpenItem::Settlement(settlement_from_item(item)?),
+        other => return Err(StoreError::Malformed(format!("{other} item in the open index"))),
+    };
+    Ok(Due {
+        item: open,
+        due_at: get_n(item, "due_at")?,
+        checks: opt_n(item, "checks").unwrap_or_default(),
+    })
+}
+
+/// A page cursor: the index position of the last item read (table and index keys).
+fn encode_cursor(key: &Item) -> Option<String> {
+    let pk = opt_s(key, "pk")?;
+    let sk = opt_s(key, "sk")?;
+    let due_at = opt_n(key, "due_at")?;
+    Some(serde_json::json!({ "pk": pk, "sk": sk, "due_at": due_at }).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    let bad = || StoreError::Malformed("page cursor".into());
+    let value: serde_json::Value = serde_json::from_str(cursor).map_err(|_| bad())?;
+    let text = |k: &str| value.get(k).and_then(serde_json::Value::as_str).map(str::to_owned).ok_or_else(bad);
+    Ok(Item::from([
+        ("pk".into(), s(text("pk")?)),
+        ("sk".into(), s(text("sk")?)),
+        ("open_shard".into(), s(OPEN_SHARD)),
+        ("due_at".into(), n(value.get("due_at").and_then(serde_json::Value::as_i64).ok_or_else(bad)?)),
+    ]))
+}
+
+/// Whether an update failed only on its condition (`Ok(false)`) or the table failed.
+fn condition_failed(err: SdkError<UpdateItemError>) -> Result<bool, StoreError> {
+    old_item_on_condition_failure(err).map(|_| false)
+}
+
+#[async_trait]
+impl ReconcileStore for DynamoStore {
+    async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError> {
+        self.count();
+        let start = start.as_deref().map(decode_cursor).transpose()?;
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OPEN_INDEX)
+            .key_condition_expression("open_shard = :open AND due_at <= :now")
+            .expression_attribute_values(":open", s(OPEN_SHARD))
+            .expression_attribute_values(":now", n(now))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut items = Vec::new();
+        for item in answer.items() {
+            match due_from_item(item) {
+                Ok(due) => items.push(due),
+                // One bad item must not stop every other from being looked at.
+                Err(err) => tracing::error!(error = %err, "unreadable item in the open index skipped"),
+            }
+        }
+        Ok(DuePage {
+            items,
+            next: answer.last_evaluated_key().and_then(encode_cursor),
+        })
+    }
+
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError> {
+        let (pk, sk) = open_key(key);
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET due_at = :next, asked_at = :now ADD checks :one")
+            .condition_expression("due_at = :seen AND attribute_exists(open_shard)")
+            .expression_attribute_values(":next", n(next_due))
+            .expression_attribute_values(":seen", n(seen_due))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => condition_failed(err),
+        }
+    }
+
+    async fn claim_order_query(&self, out_order_no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(order_pk(out_order_no)))
+            .key("sk", s(ORDER_SK))
+            .update_expression("SET asked_at = :now")
+            .condition_expression(
+                "#status = :pending AND (attribute_not_exists(asked_at) OR asked_at <= :before)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(OrderStatus::Pending.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":before", n(now - min_gap))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => condition_failed(err),
+        }
+    }
+
+    async fn flag_refund(&self, out_refund_no: &str, attention: &str, now: i64) -> Result<Option<Refund>, StoreError> {
+        self.count();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(refund_pk(out_refund_no)))
+            .key("sk", s(REFUND_SK))
+            .update_expression("SET attention = :why, updated_at = :now")
+            .condition_expression("#status = :processing")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":why", s(attention))
+            .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let item = match result {
+            Ok(answer) => answer.attributes,
+            Err(err) => old_item_on_condition_failure(err)?,
+        };
+        item.as_ref().map(refund_from_item).transpose()
     }
 }

@@ -21,6 +21,9 @@ struct Inner {
     settlements: HashMap<String, Settlement>,
     callbacks: HashMap<Vec<u8>, String>,
     tokens: HashMap<String, MemoryToken>,
+    /// The open index: when each open item is due, and how often it was asked about.
+    open: HashMap<OpenKey, (i64, i64)>,
+    asked_at: HashMap<String, i64>,
 }
 
 #[derive(Clone, Default)]
@@ -108,6 +111,11 @@ impl OrderStore for MemoryStore {
         }
         inner.slots.insert(reuse_key.to_owned(), order.out_order_no.clone());
         inner.orders.insert(order.out_order_no.clone(), order.clone());
+        if order.status.awaits_platform() {
+            inner
+                .open
+                .insert(OpenKey::Order(order.out_order_no.clone()), (order.created_at, 0));
+        }
         Ok(InsertOutcome::Inserted)
     }
 
@@ -145,12 +153,13 @@ impl OrderStore for MemoryStore {
                 expected: order.total_amount,
             });
         }
+        order.late = order.status != OrderStatus::Pending;
         order.status = OrderStatus::Paid;
         order.payment = Some(payment.clone());
-        order.refunded_amount = 0;
-        order.refunding_amount = 0;
         order.updated_at = now;
-        Ok(PaidOutcome::Applied(order.clone()))
+        let order = order.clone();
+        inner.open.remove(&OpenKey::Order(order.out_order_no.clone()));
+        Ok(PaidOutcome::Applied(order))
     }
 
     async fn finish_unpaid(
@@ -167,7 +176,11 @@ impl OrderStore for MemoryStore {
             order.status = status;
             order.updated_at = now;
         }
-        Ok(Some(order.clone()))
+        let order = order.clone();
+        if !order.status.awaits_platform() {
+            inner.open.remove(&OpenKey::Order(order.out_order_no.clone()));
+        }
+        Ok(Some(order))
     }
 }
 
@@ -187,6 +200,9 @@ impl RefundStore for MemoryStore {
         order.refunding_amount += refund.refund_amount;
         order.updated_at = refund.created_at;
         inner.refunds.insert(refund.out_refund_no.clone(), refund.clone());
+        inner
+            .open
+            .insert(OpenKey::Refund(refund.out_refund_no.clone()), (refund.created_at, 0));
         Ok(BeginRefund::Started(refund.clone()))
     }
 
@@ -238,13 +254,15 @@ impl RefundStore for MemoryStore {
             RefundStatus::Fail
         };
         refund.updated_at = now;
-        Ok(Finish::Applied(refund.clone()))
+        let refund = refund.clone();
+        inner.open.remove(&OpenKey::Refund(refund.out_refund_no.clone()));
+        Ok(Finish::Applied(refund))
     }
 }
 
 #[async_trait]
 impl SettleStore for MemoryStore {
-    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
+    async fn begin_settle(&self, settlement: &Settlement, refunded_seen: i64) -> Result<BeginSettle, StoreError> {
         let mut inner = self.lock();
         if let Some(existing) = inner.settlements.get(&settlement.out_settle_no) {
             return Ok(BeginSettle::Exists(existing.clone()));
@@ -255,10 +273,20 @@ impl SettleStore for MemoryStore {
         if order.status != OrderStatus::Paid {
             return Ok(BeginSettle::NotPaid(order.clone()));
         }
+        if order.refunding_amount > 0 {
+            return Ok(BeginSettle::RefundInFlight(order.clone()));
+        }
+        if order.refunded_amount != refunded_seen {
+            return Ok(BeginSettle::OrderChanged(order.clone()));
+        }
         order.settle_status = Some(SettleStatus::Processing);
         inner
             .settlements
             .insert(settlement.out_settle_no.clone(), settlement.clone());
+        inner.open.insert(
+            OpenKey::Settlement(settlement.out_settle_no.clone()),
+            (settlement.created_at, 0),
+        );
         Ok(BeginSettle::Started(settlement.clone()))
     }
 
@@ -299,6 +327,7 @@ impl SettleStore for MemoryStore {
         settlement.status = status;
         settlement.updated_at = now;
         let settlement = settlement.clone();
+        inner.open.remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
         if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
             order.settle_status = Some(status);
         }
@@ -388,5 +417,75 @@ impl TokenStore for MemoryStore {
             entry.expires_at = 0;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ReconcileStore for MemoryStore {
+    async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError> {
+        let inner = self.lock();
+        let mut due: Vec<(i64, String, Due)> = inner
+            .open
+            .iter()
+            .filter(|(_, (due_at, _))| *due_at <= now)
+            .filter_map(|(key, (due_at, checks))| {
+                let (sort, item) = match key {
+                    OpenKey::Order(no) => (format!("o{no}"), OpenItem::Order(inner.orders.get(no)?.clone())),
+                    OpenKey::Refund(no) => (format!("r{no}"), OpenItem::Refund(inner.refunds.get(no)?.clone())),
+                    OpenKey::Settlement(no) => (
+                        format!("s{no}"),
+                        OpenItem::Settlement(inner.settlements.get(no)?.clone()),
+                    ),
+                };
+                Some((*due_at, sort, Due { item, due_at: *due_at, checks: *checks }))
+            })
+            .collect();
+        due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let skip = start.map_or(Ok(0), |s| s.parse::<usize>().map_err(|_| StoreError::Malformed("page cursor".into())))?;
+        let limit = usize::try_from(limit.max(1)).unwrap_or(1);
+        let items: Vec<Due> = due.into_iter().skip(skip).take(limit + 1).map(|(_, _, d)| d).collect();
+        let more = items.len() > limit;
+        Ok(DuePage {
+            next: more.then(|| (skip + limit).to_string()),
+            items: items.into_iter().take(limit).collect(),
+        })
+    }
+
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, _now: i64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.open.get_mut(key) {
+            Some((due_at, checks)) if *due_at == seen_due => {
+                *due_at = next_due;
+                *checks += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn claim_order_query(&self, out_order_no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let pending = inner
+            .orders
+            .get(out_order_no)
+            .is_some_and(|o| o.status == OrderStatus::Pending);
+        let recent = inner.asked_at.get(out_order_no).is_some_and(|at| *at > now - min_gap);
+        if !pending || recent {
+            return Ok(false);
+        }
+        inner.asked_at.insert(out_order_no.to_owned(), now);
+        Ok(true)
+    }
+
+    async fn flag_refund(&self, out_refund_no: &str, attention: &str, now: i64) -> Result<Option<Refund>, StoreError> {
+        let mut inner = self.lock();
+        let Some(refund) = inner.refunds.get_mut(out_refund_no) else {
+            return Ok(None);
+        };
+        if refund.status == RefundStatus::Processing {
+            refund.attention = Some(attention.to_owned());
+            refund.updated_at = now;
+        }
+        Ok(Some(refund.clone()))
     }
 }

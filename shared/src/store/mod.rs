@@ -155,12 +155,19 @@ pub enum BeginSettle {
     Exists(Settlement),
     OrderNotFound,
     NotPaid(Order),
+    /// A refund of the order is in flight: the platform would fail it if the order
+    /// were settled under it.
+    RefundInFlight(Order),
+    /// A refund ended since the caller read the order (`refunded_seen`): its receiver
+    /// shares were checked against an amount that is no longer left.
+    OrderChanged(Order),
 }
 
 #[async_trait]
 pub trait SettleStore: Send + Sync {
-    /// Records the settlement as in flight on a paid order, atomically with the order.
-    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError>;
+    /// Records the settlement as in flight on a paid order with no refund in flight and
+    /// still `refunded_seen` refunded, atomically with the order.
+    async fn begin_settle(&self, settlement: &Settlement, refunded_seen: i64) -> Result<BeginSettle, StoreError>;
     async fn get_settlement(&self, out_settle_no: &str) -> Result<Option<Settlement>, StoreError>;
     async fn record_settle_no(
         &self,
@@ -228,9 +235,79 @@ pub trait TokenStore: Send + Sync {
     async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError>;
 }
 
+/// Something whose outcome the platform has not told us yet: an unpaid order, a refund
+/// or settlement in flight. Such items, and only they, are in the table's sparse
+/// index of open items, ordered by when they are next due to be asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenItem {
+    Order(Order),
+    Refund(Refund),
+    Settlement(Settlement),
+}
+
+impl OpenItem {
+    /// The item's key as [`ReconcileStore::claim`] takes it.
+    pub fn key(&self) -> OpenKey {
+        match self {
+            OpenItem::Order(o) => OpenKey::Order(o.out_order_no.clone()),
+            OpenItem::Refund(r) => OpenKey::Refund(r.out_refund_no.clone()),
+            OpenItem::Settlement(s) => OpenKey::Settlement(s.out_settle_no.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OpenKey {
+    Order(String),
+    Refund(String),
+    Settlement(String),
+}
+
+/// An open item as the index holds it: when it is due and how often it was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub item: OpenItem,
+    pub due_at: i64,
+    pub checks: i64,
+}
+
+/// One page of due items, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DuePage {
+    pub items: Vec<Due>,
+    pub next: Option<String>,
+}
+
+#[async_trait]
+pub trait ReconcileStore: Send + Sync {
+    /// Open items due at `now`, soonest first, `limit` at most, from the index (never a
+    /// scan of the table); `start` is a previous page's `next`.
+    async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError>;
+    /// Takes the right to ask about an item now, if it is still open and still due at
+    /// `seen_due` (so of two runs at once only one asks), and puts it off to `next_due`.
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError>;
+    /// Takes the right to ask the platform about a PENDING order now, unless someone
+    /// asked less than `min_gap` seconds ago (a polling mini-program asks often).
+    async fn claim_order_query(&self, out_order_no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError>;
+    /// Marks an in-flight refund as needing a person (WeChat's `CHANGE`): it stays
+    /// PROCESSING, its amount reserved. The refund as stored afterwards.
+    async fn flag_refund(&self, out_refund_no: &str, attention: &str, now: i64) -> Result<Option<Refund>, StoreError>;
+}
+
 /// Everything a function may need from the table.
 pub trait Store:
-    SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore
+    SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore
 {
 }
-impl<T: SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore> Store for T {}
+impl<
+    T: SessionStore
+        + CatalogStore
+        + OrderStore
+        + RefundStore
+        + SettleStore
+        + AuditStore
+        + TokenStore
+        + ReconcileStore,
+> Store for T
+{
+}

@@ -55,10 +55,23 @@ impl TradeQuery {
             }),
             Some("CLOSED") | Some("REVOKED") => PaymentOutcome::Closed,
             Some("PAYERROR") => PaymentOutcome::Failed,
-            None | Some("NOTPAY") if expired => PaymentOutcome::Timeout,
+            // WeChat has no such order, and none can be paid any more.
+            None if expired => PaymentOutcome::Timeout,
+            // `time_expire` is no close: WeChat still takes payment until the order is
+            // closed (wechat-v3-reconcile.md C.1).
+            Some("NOTPAY") if expired => PaymentOutcome::Expired,
             _ => PaymentOutcome::Pending,
         }
     }
+}
+
+/// A refund as `refundquery` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WechatRefundState {
+    /// SUCCESS, REFUNDCLOSE, PROCESSING or CHANGE.
+    pub refund_status: String,
+    pub refund_id: String,
+    pub refund_fee: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +91,11 @@ pub trait WechatApi: Send + Sync {
     async fn order_query(&self, out_trade_no: &str) -> Result<TradeQuery, PlatformError>;
     /// The platform's `refund_id` once it accepted the refund.
     async fn refund(&self, refund: &WechatRefundRequest) -> Result<String, PlatformError>;
+    /// Closes an unpaid order so that it can no longer be paid; `Ok` when it is closed
+    /// now or was before, `Rejected` ORDERPAID when it was paid meanwhile.
+    async fn close_order(&self, out_trade_no: &str) -> Result<(), PlatformError>;
+    /// How a refund stands (`refundquery`); `None` when WeChat has no such refund.
+    async fn refund_query(&self, out_refund_no: &str) -> Result<Option<WechatRefundState>, PlatformError>;
     /// The five fields of `wx.requestPayment` for a prepay id, with a fresh nonce and time.
     fn request_payment(&self, prepay_id: &str, now: i64) -> Result<Value, PlatformError>;
 }
@@ -93,6 +111,10 @@ pub struct WechatClient {
 const BAD_LOGIN_CODES: [i64; 3] = [40029, 40163, 40226];
 /// `err_code` that asks for the same request again.
 const RETRY_CODES: [&str; 2] = ["SYSTEMERROR", "BIZERR_NEED_RETRY"];
+/// closeorder: the order is closed already (the goal of the call).
+const ORDER_CLOSED: &str = "ORDERCLOSED";
+/// refundquery: no refund with that number.
+const REFUND_NOT_EXIST: &str = "REFUNDNOTEXIST";
 
 impl WechatClient {
     /// Builds the client; a configured client certificate that does not load is an
@@ -191,6 +213,9 @@ fn business_ok(fields: Fields) -> Result<Fields, PlatformError> {
         .get("err_code_des")
         .cloned()
         .unwrap_or_else(|| "no description".into());
+    if RETRY_CODES.contains(&code.as_str()) {
+        return Err(PlatformError::unclear(code, why));
+    }
     Err(PlatformError::rejected(code, why))
 }
 
@@ -317,6 +342,39 @@ impl WechatApi for WechatClient {
         Ok(refund_id)
     }
 
+    async fn close_order(&self, out_trade_no: &str) -> Result<(), PlatformError> {
+        let fields = Fields::from([("out_trade_no".into(), out_trade_no.to_owned())]);
+        match business_ok(self.call(&self.http, "/pay/closeorder", fields).await?) {
+            Ok(_) => Ok(()),
+            Err(PlatformError::Rejected { code, .. }) if code == ORDER_CLOSED => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn refund_query(&self, out_refund_no: &str) -> Result<Option<WechatRefundState>, PlatformError> {
+        let fields = Fields::from([("out_refund_no".into(), out_refund_no.to_owned())]);
+        let answer = self.call(&self.http, "/pay/refundquery", fields).await?;
+        if answer.get("err_code").map(String::as_str) == Some(REFUND_NOT_EXIST) {
+            return Ok(None);
+        }
+        let answer = business_ok(answer)?;
+        // Refunds of the order are listed as `_0`, `_1`, ...: ours is the one with our number.
+        let count: usize = answer.get("refund_count").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let ours = (0..count).find(|i| answer.get(&format!("out_refund_no_{i}")).map(String::as_str) == Some(out_refund_no));
+        let Some(i) = ours else {
+            return Ok(None);
+        };
+        let refund_status = field(&answer, &format!("refund_status_{i}"));
+        if refund_status.is_empty() {
+            return Err(PlatformError::Unavailable("refundquery answer has no refund_status".into()));
+        }
+        Ok(Some(WechatRefundState {
+            refund_status,
+            refund_id: field(&answer, &format!("refund_id_{i}")),
+            refund_fee: answer.get(&format!("refund_fee_{i}")).and_then(|f| f.parse().ok()),
+        }))
+    }
+
     fn request_payment(&self, prepay_id: &str, now: i64) -> Result<Value, PlatformError> {
         let time_stamp = now.to_string();
         let nonce = new_nonce();
@@ -365,7 +423,7 @@ mod tests {
         assert_eq!(query(Some("REVOKED")).outcome(false, 0), PaymentOutcome::Closed);
         assert_eq!(query(Some("PAYERROR")).outcome(false, 0), PaymentOutcome::Failed);
         assert_eq!(query(Some("NOTPAY")).outcome(false, 0), PaymentOutcome::Pending);
-        assert_eq!(query(Some("NOTPAY")).outcome(true, 0), PaymentOutcome::Timeout);
+        assert_eq!(query(Some("NOTPAY")).outcome(true, 0), PaymentOutcome::Expired);
         assert_eq!(query(Some("USERPAYING")).outcome(true, 0), PaymentOutcome::Pending);
         assert_eq!(query(None).outcome(false, 0), PaymentOutcome::Pending);
         assert_eq!(query(None).outcome(true, 0), PaymentOutcome::Timeout);

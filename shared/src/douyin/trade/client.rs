@@ -17,6 +17,12 @@ use serde_json::{Value, json};
 pub const TOKEN_REFUSED: [&str; 4] = ["28001003", "28001008", "2190008", "2190002"];
 /// "System error, retry with the same parameters" (13000) and settle's 23000.
 const RETRYABLE_ERR_NO: [i64; 2] = [13000, 23000];
+/// Answers that say nothing certain about the request: the retry codes and "too
+/// frequent" (12001), which a gateway may send whatever became of the call.
+const UNCLEAR_ERR_NO: [i64; 3] = [13000, 23000, 12001];
+/// `order_query/`: the platform has no such order (the client never placed it). The
+/// docs name no code; 20000 is the "not found" of the trade_basic APIs.
+const ORDER_NOT_FOUND: i64 = 20000;
 /// settle_create: this `out_settle_no` exists; the settlement must be looked up.
 const SETTLE_EXISTS: i64 = 23111;
 
@@ -83,9 +89,10 @@ pub struct TradeSettleRequest {
 pub trait TradeApi: Send + Sync {
     /// A new client token; only the shared token cache calls this.
     async fn fetch_client_token(&self) -> Result<FreshToken, PlatformError>;
-    /// `Rejected` when the platform does not know the order (the client never placed it).
-    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<TradeOrderQuery, PlatformError>;
-    /// The platform's refund id.
+    /// `None` when the platform does not know the order (the client never placed it).
+    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<Option<TradeOrderQuery>, PlatformError>;
+    /// The platform's refund id; a refund made before under the same number (its answer
+    /// lost) is looked up and adopted rather than refused.
     async fn create_refund(&self, token: &Secret, refund: &TradeRefundRequest) -> Result<String, PlatformError>;
     async fn query_refund(&self, token: &Secret, out_refund_no: &str) -> Result<Option<MoneyQuery>, PlatformError>;
     /// The platform's settle id; a settlement made before under the same number is
@@ -147,6 +154,9 @@ fn data_or_rejected(answer: Value) -> Result<Value, PlatformError> {
                 .iter()
                 .find_map(|k| answer.get(*k).and_then(Value::as_str))
                 .unwrap_or("no message");
+            if UNCLEAR_ERR_NO.contains(&code) {
+                return Err(PlatformError::unclear(code, message));
+            }
             Err(PlatformError::rejected(code, message))
         }
         None => Err(PlatformError::Unavailable("answer has no err_no".into())),
@@ -178,11 +188,11 @@ fn required_text(data: &Value, key: &str, call: &str) -> Result<String, Platform
     Ok(value)
 }
 
-/// The entry of a refund or settle list with our number (else the first), as its status
-/// and the platform's id.
+/// The entry of a refund or settle list with our number, as its status and the
+/// platform's id. Never another entry: a status read off someone else's refund could
+/// release or double money.
 fn find_money(list: &Value, (no_key, no): (&str, &str), (status_key, id_key): (&str, &str)) -> Option<MoneyQuery> {
-    let list = list.as_array()?;
-    let found = list.iter().find(|entry| text(entry, no_key) == no).or(list.first())?;
+    let found = list.as_array()?.iter().find(|entry| text(entry, no_key) == no)?;
     Some(MoneyQuery {
         status: money_status(&text(found, status_key)),
         platform_no: text(found, id_key),
@@ -230,11 +240,14 @@ impl TradeApi for TradeClient {
         })
     }
 
-    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<TradeOrderQuery, PlatformError> {
-        let data = data_or_rejected(
-            self.call("order_query/", token, &json!({ "out_order_no": out_order_no }))
-                .await?,
-        )?;
+    async fn query_order(&self, token: &Secret, out_order_no: &str) -> Result<Option<TradeOrderQuery>, PlatformError> {
+        let answer = self
+            .call("order_query/", token, &json!({ "out_order_no": out_order_no }))
+            .await?;
+        if err_no(&answer) == ORDER_NOT_FOUND {
+            return Ok(None);
+        }
+        let data = data_or_rejected(answer)?;
         let pay_status = text(&data, "pay_status");
         if pay_status.is_empty() {
             return Err(PlatformError::Unavailable(
@@ -260,14 +273,14 @@ impl TradeApi for TradeClient {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(TradeOrderQuery {
+        Ok(Some(TradeOrderQuery {
             order_id: text(&data, "order_id"),
             pay_status,
             total_amount: total_amount.unwrap_or(0),
             pay_time: number(&data, "pay_time").filter(|t| *t > 0),
             pay_channel: text(&data, "pay_channel"),
             items,
-        })
+        }))
     }
 
     async fn create_refund(&self, token: &Secret, refund: &TradeRefundRequest) -> Result<String, PlatformError> {
@@ -291,8 +304,19 @@ impl TradeApi for TradeClient {
         if let Some(url) = &self.notify_url {
             body["notify_url"] = json!(url);
         }
-        let data = data_or_rejected(self.call("refund_create/", token, &body).await?)?;
-        required_text(&data, "refund_id", "refund_create")
+        match data_or_rejected(self.call("refund_create/", token, &body).await?) {
+            Ok(data) => required_text(&data, "refund_id", "refund_create"),
+            // The platform keeps one refund per out_refund_no: one made by an earlier
+            // attempt whose answer was lost is ours, whatever this refusal says.
+            Err(refused @ PlatformError::Rejected { .. }) => {
+                match self.query_refund(token, &refund.out_refund_no).await {
+                    Ok(Some(found)) if !found.platform_no.is_empty() => Ok(found.platform_no),
+                    Ok(_) => Err(refused),
+                    Err(lookup) => Err(lookup.into_unclear()),
+                }
+            }
+            Err(other) => Err(other),
+        }
     }
 
     async fn query_refund(&self, token: &Secret, out_refund_no: &str) -> Result<Option<MoneyQuery>, PlatformError> {
@@ -321,11 +345,13 @@ impl TradeApi for TradeClient {
         let answer = self.call("settle_create/", token, &body).await?;
         if err_no(&answer) == SETTLE_EXISTS {
             // An earlier attempt got through before its answer was lost.
-            return match self.query_settle(token, &settle.out_settle_no).await? {
-                Some(found) if !found.platform_no.is_empty() => Ok(found.platform_no),
-                _ => Err(data_or_rejected(answer)
-                    .err()
-                    .unwrap_or_else(|| PlatformError::Unavailable("settle exists but cannot be found".into()))),
+            return match self.query_settle(token, &settle.out_settle_no).await {
+                Ok(Some(found)) if !found.platform_no.is_empty() => Ok(found.platform_no),
+                Ok(_) => Err(PlatformError::unclear(
+                    SETTLE_EXISTS,
+                    "out_settle_no exists but settle_query does not list it yet",
+                )),
+                Err(lookup) => Err(lookup.into_unclear()),
             };
         }
         required_text(&data_or_rejected(answer)?, "settle_id", "settle_create")

@@ -13,6 +13,7 @@ pub struct FakeTrade {
     pub tokens_issued: Mutex<usize>,
     /// Tokens the fake refuses (as the platform does after a newer one or expiry).
     pub refused_tokens: Mutex<Vec<String>>,
+    /// `None`: the platform does not know the order.
     pub order_answer: Mutex<Option<Result<TradeOrderQuery, PlatformError>>>,
     pub refunds: Mutex<Vec<TradeRefundRequest>>,
     pub settles: Mutex<Vec<TradeSettleRequest>>,
@@ -57,13 +58,9 @@ impl TradeApi for FakeTrade {
         })
     }
 
-    async fn query_order(&self, token: &Secret, _out_order_no: &str) -> Result<TradeOrderQuery, PlatformError> {
+    async fn query_order(&self, token: &Secret, _out_order_no: &str) -> Result<Option<TradeOrderQuery>, PlatformError> {
         self.check(token)?;
-        self.order_answer
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or_else(|| Err(PlatformError::rejected(10000, "order not found")))
+        self.order_answer.lock().unwrap().clone().transpose()
     }
 
     async fn create_refund(&self, token: &Secret, refund: &TradeRefundRequest) -> Result<String, PlatformError> {
