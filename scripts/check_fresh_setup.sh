@@ -85,9 +85,9 @@ MOTO=$(pin moto) CFN_LINT=$(pin cfn-lint) CARGO_LAMBDA=$(pin cargo-lambda)
     || bad "cargo lambda --version: $have, want $CARGO_LAMBDA"
   echo "    cargo lambda --version: $have"
   start_moto "$LOGS"
-  curl -sf -o /dev/null -X POST -H "X-Amz-Target: DynamoDB_20120810.ListTables" \
-    -H "Content-Type: application/x-amz-json-1.0" -d "{}" "$MOTO_URL" || bad "moto does not answer ListTables"
-  echo "    moto server (scripts/moto_serial.py) answers DynamoDB ListTables on $MOTO_URL"
+  python3 -c "import boto3, sys; boto3.client(\"dynamodb\", endpoint_url=sys.argv[1]).list_tables()" \
+    "$MOTO_URL" || bad "moto does not answer DynamoDB ListTables"
+  echo "    moto server (scripts/moto_serial.py) answers DynamoDB ListTables (boto3) on $MOTO_URL"
 ' || fail "the tools in the fresh .venv"
 
 start=$(ms)
