@@ -22,7 +22,7 @@ LOGS="$CARGO_TARGET_DIR/logs"
 VENV="$CARGO_TARGET_DIR/py"
 started=$SECONDS
 
-"$MINIPAY_ROOT/scripts/setup.sh"
+setup_tools
 trap cleanup EXIT
 mkdir -p "$RESULTS" "$LOGS"
 rm -f "$RESULTS"/*.json "$LOGS"/*.log

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MINIPAY_ROOT"
 
-"$MINIPAY_ROOT/scripts/setup.sh"
+setup_tools
 trap cleanup EXIT
 state=.local
 mkdir -p "$state"

@@ -4,6 +4,19 @@
 MINIPAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MINIPAY_PIDS=()
 
+# The project's virtualenv (made by scripts/setup.sh from requirements-dev.txt) comes first
+# on PATH, for these scripts and everything they start: `python3` (boto3, PyYAML, moto for
+# the helper scripts), moto_server, cfn-lint and cargo-lambda (so `cargo lambda ...`, also
+# from the Rust tests) are the pinned ones, never whatever is installed globally.
+# MINIPAY_SYSTEM_PATH is PATH without it: where setup.sh looks for the python3 to make it from.
+MINIPAY_VENV="$MINIPAY_ROOT/.venv"
+MINIPAY_SYSTEM_PATH=":$PATH:"
+MINIPAY_SYSTEM_PATH="${MINIPAY_SYSTEM_PATH//":$MINIPAY_VENV/bin:"/:}"
+MINIPAY_SYSTEM_PATH="${MINIPAY_SYSTEM_PATH#:}"
+MINIPAY_SYSTEM_PATH="${MINIPAY_SYSTEM_PATH%:}"
+PATH="$MINIPAY_VENV/bin${MINIPAY_SYSTEM_PATH:+:$MINIPAY_SYSTEM_PATH}"
+export PATH MINIPAY_VENV MINIPAY_SYSTEM_PATH
+
 # Dummy credentials and a region: the AWS SDK signs requests even for an emulator.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
@@ -11,6 +24,13 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# setup_tools: runs scripts/setup.sh (installs or checks the pinned tools in .venv) and
+# forgets the command locations bash remembered before .venv/bin held them.
+setup_tools() {
+  "$MINIPAY_ROOT/scripts/setup.sh"
+  hash -r
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

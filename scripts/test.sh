@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MINIPAY_ROOT"
 
-"$MINIPAY_ROOT/scripts/setup.sh"
+setup_tools
 trap cleanup EXIT
 logdir=$(mktemp -d -t minipay-test.XXXXXX)
 
