@@ -197,7 +197,37 @@ impl App {
 
 /// Starts logging: JSON when Lambda asks for it, never a request body.
 pub fn init_tracing() {
-    lambda_http::tracing::init_default_subscriber();
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(log_filter(&level));
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
+/// Targets whose TRACE events print whole invocation events: headers (Authorization,
+/// a session or the admin key) and callback bodies.
+const EVENT_DUMPING_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response", "lambda_runtime::requests"];
+
+/// The log filter for a level such as Lambda's `AWS_LAMBDA_LOG_LEVEL` (default INFO),
+/// with the event-dumping targets held at DEBUG whatever the level asks.
+pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::filter::LevelFilter;
+    let level: LevelFilter = level.parse().unwrap_or(LevelFilter::INFO);
+    let mut filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(level.into())
+        .parse_lossy("");
+    for target in EVENT_DUMPING_TARGETS {
+        filter = filter.add_directive(format!("{target}=debug").parse().expect("static directive"));
+    }
+    filter
 }
 
 struct ClientTokenSource<'a>(&'a dyn TradeApi);
@@ -215,5 +245,43 @@ struct DouyinTokenSource<'a>(&'a dyn Douyin);
 impl TokenSource for DouyinTokenSource<'_> {
     async fn fetch(&self) -> Result<FreshToken, PlatformError> {
         self.0.fetch_access_token().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn trace_level_never_prints_the_raw_event() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(log_filter("TRACE"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // What lambda_runtime logs at TRACE for every invocation.
+            tracing::trace!(target: "lambda_runtime::layers::api_response", body = "Authorization: Bearer admin-key-123", "raw JSON event received from Lambda");
+            tracing::trace!(target: "minipay::service", "our own trace line");
+        });
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains("our own trace line"), "{out}");
+        assert!(!out.contains("admin-key-123"), "{out}");
     }
 }

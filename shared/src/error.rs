@@ -101,7 +101,10 @@ impl PlatformError {
     /// Whether the platform said for certain that it did nothing: the only failure on
     /// which money may be released.
     pub fn is_certain_refusal(&self) -> bool {
-        matches!(self, PlatformError::Rejected { .. } | PlatformError::BadLoginCode { .. })
+        matches!(
+            self,
+            PlatformError::Rejected { .. } | PlatformError::BadLoginCode { .. }
+        )
     }
 
     /// The platform's code, when it answered with one.
@@ -134,7 +137,9 @@ impl From<PlatformError> for ApiError {
             }
             PlatformError::Unclear { code, message } => ApiError::new(
                 ErrorCode::PlatformError,
-                format!("platform error {code}: {message}; the outcome is not known yet, repeat the same request to learn it"),
+                format!(
+                    "platform error {code}: {message}; the outcome is not known yet, repeat the same request to learn it"
+                ),
             ),
             PlatformError::BadLoginCode { code, message } => ApiError::new(
                 ErrorCode::InvalidCode,

@@ -214,6 +214,7 @@ mod tests {
             settle_status: None,
             updated_at: 1,
             trade_data: None,
+            late: false,
         };
         store.insert_order(&order, out_order_no, None).await.unwrap();
     }

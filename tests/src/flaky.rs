@@ -97,8 +97,8 @@ impl RefundStore for FlakyStore {
 
 #[async_trait]
 impl SettleStore for FlakyStore {
-    async fn begin_settle(&self, settlement: &Settlement) -> Result<BeginSettle, StoreError> {
-        self.inner.begin_settle(settlement).await
+    async fn begin_settle(&self, settlement: &Settlement, refunded_seen: i64) -> Result<BeginSettle, StoreError> {
+        self.inner.begin_settle(settlement, refunded_seen).await
     }
     async fn get_settlement(&self, no: &str) -> Result<Option<Settlement>, StoreError> {
         self.inner.get_settlement(no).await
@@ -140,5 +140,21 @@ impl TokenStore for FlakyStore {
     }
     async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError> {
         self.inner.expire_token(key, version).await
+    }
+}
+
+#[async_trait]
+impl ReconcileStore for FlakyStore {
+    async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError> {
+        self.inner.due_items(now, limit, start).await
+    }
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError> {
+        self.inner.claim(key, seen_due, next_due, now).await
+    }
+    async fn claim_order_query(&self, no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {
+        self.inner.claim_order_query(no, now, min_gap).await
+    }
+    async fn flag_refund(&self, no: &str, attention: &str, now: i64) -> Result<Option<Refund>, StoreError> {
+        self.inner.flag_refund(no, attention, now).await
     }
 }

@@ -96,6 +96,9 @@ pub async fn create_table(client: &Client, name: &str) {
                 .expect("attribute definition"),
         );
     }
+    for index in props["GlobalSecondaryIndexes"].as_vec().into_iter().flatten() {
+        create = create.global_secondary_indexes(global_index(index));
+    }
     if let Some(view) = props["StreamSpecification"]["StreamViewType"].as_str() {
         create = create.stream_specification(
             StreamSpecification::builder()
@@ -130,6 +133,34 @@ pub async fn create_table(client: &Client, name: &str) {
             .await
             .expect("enable TTL");
     }
+}
+
+/// A global secondary index of the template, as CreateTable takes it.
+fn global_index(index: &yaml_rust2::Yaml) -> aws_sdk_dynamodb::types::GlobalSecondaryIndex {
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
+    let mut built = GlobalSecondaryIndex::builder().index_name(index["IndexName"].as_str().expect("IndexName"));
+    for key in index["KeySchema"].as_vec().expect("index KeySchema") {
+        let key_type = match key["KeyType"].as_str() {
+            Some("HASH") => KeyType::Hash,
+            _ => KeyType::Range,
+        };
+        built = built.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key["AttributeName"].as_str().expect("AttributeName"))
+                .key_type(key_type)
+                .build()
+                .expect("index key schema"),
+        );
+    }
+    let projection = index["Projection"]["ProjectionType"].as_str().unwrap_or("ALL");
+    built
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::from(projection))
+                .build(),
+        )
+        .build()
+        .expect("global secondary index")
 }
 
 /// Every item of `table` as stored (tests' tables are small: one scan page).

@@ -18,7 +18,11 @@ async fn main() -> Result<(), Error> {
     let app = App::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let kind = event.payload.get("detail-type").and_then(Value::as_str).unwrap_or("direct invocation");
+        let kind = event
+            .payload
+            .get("detail-type")
+            .and_then(Value::as_str)
+            .unwrap_or("direct invocation");
         lambda_runtime::tracing::info!(kind, "reconcile run");
         let left = SystemTime::from(event.context.deadline())
             .duration_since(SystemTime::now())

@@ -116,6 +116,7 @@ mod tests {
             settle_status: None,
             updated_at: 0,
             trade_data: None,
+            late: false,
         }
     }
 

@@ -106,8 +106,9 @@ pub struct PaymentMsg {
 }
 
 impl PaymentMsg {
+    /// Only an explicit SUCCESS: a message without a status says nothing about money.
     pub fn is_success(&self) -> bool {
-        self.status.is_empty() || self.status == "SUCCESS"
+        self.status == "SUCCESS"
     }
 
     pub fn payment(&self, now: i64) -> Payment {

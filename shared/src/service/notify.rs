@@ -60,6 +60,12 @@ pub async fn douyin_callback(app: &App, trade: Option<&TradeHeaders>, raw_body: 
         }
         Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
     };
+    if let Some(ours) = app.config.douyin.as_ref().map(|d| d.app_id.as_str())
+        && names_another_app(&callback.msg, "appid", ours)
+    {
+        tracing::warn!("callback for another app refused");
+        return DouyinReply::refuse(401, 2, "callback is for another app");
+    }
     if let Err(err) = app
         .store
         .keep_callback(Platform::Douyin, &callback.kind, raw_body, now_secs())
@@ -135,6 +141,24 @@ pub(crate) async fn end_settle(app: &App, out_settle_no: &str, status: SettleSta
         }
         Err(err) => store_failed(err),
     }
+}
+
+/// Whether a verified callback message names an app other than ours: a callback signed
+/// with a key we share with another app (a Token reused across apps, say) must not
+/// move our orders.
+pub(crate) fn names_another_app(msg: &str, key: &str, ours: &str) -> bool {
+    #[derive(Deserialize)]
+    struct AppOnly<'a> {
+        #[serde(borrow, default)]
+        appid: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        app_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let Ok(named) = serde_json::from_str::<AppOnly>(msg) else {
+        return false;
+    };
+    let app = if key == "appid" { named.appid } else { named.app_id };
+    app.is_some_and(|app| !app.is_empty() && app != ours)
 }
 
 pub(crate) fn store_failed(err: crate::error::StoreError) -> DouyinReply {

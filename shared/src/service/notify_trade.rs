@@ -1,7 +1,7 @@
 //! Trade-system callbacks on the Douyin notify route: verified with the platform key
 //! over the raw body, then applied exactly once like ecpay's.
 
-use super::notify::{DouyinReply, apply_payment, end_refund, end_settle, store_failed};
+use super::notify::{DouyinReply, apply_payment, end_refund, end_settle, names_another_app, store_failed};
 use super::refund::REASON_MAX_CHARS;
 use crate::app::App;
 use crate::domain::order::{OrderStatus, Payment, Platform};
@@ -33,6 +33,10 @@ pub async fn trade_callback(app: &App, headers: &TradeHeaders, raw_body: &[u8]) 
         }
         Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
     };
+    if names_another_app(&callback.msg, "app_id", &trade.keys.app_id) {
+        tracing::warn!("trade callback for another app refused");
+        return DouyinReply::refuse(401, 2, "callback is for another app");
+    }
     if let Err(err) = app
         .store
         .keep_callback(Platform::Douyin, &callback.kind, raw_body, now_secs())

@@ -165,7 +165,20 @@ async fn refund_notify(app: &App, raw_body: &[u8], refund: &BTreeMap<String, Str
     let out_refund_no = text(refund, "out_refund_no");
     let success = match text(refund, "refund_status") {
         "SUCCESS" => true,
-        "REFUNDCLOSE" | "CHANGE" => false,
+        "REFUNDCLOSE" => false,
+        // Neither refunded nor failed: the money could not reach the card and a person
+        // must act in the merchant console. The amount stays reserved.
+        "CHANGE" => {
+            tracing::error!(
+                out_refund_no,
+                "refund needs manual handling in the merchant console (CHANGE)"
+            );
+            return match app.store.flag_refund(out_refund_no, "CHANGE", now_secs()).await {
+                Ok(Some(_)) => WechatReply::ok(),
+                Ok(None) => WechatReply::fail(404, "unknown refund"),
+                Err(err) => store_failed(err),
+            };
+        }
         _ => return WechatReply::ok(),
     };
     let stored = match app.store.get_refund(out_refund_no).await {

@@ -249,7 +249,9 @@ async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<Strin
 pub(crate) enum RefundAtPlatform {
     /// The platform has no refund with this number.
     Unknown,
-    Processing { refund_no: String },
+    Processing {
+        refund_no: String,
+    },
     Success,
     Fail,
     /// WeChat's `CHANGE`: not refunded, not failed; a person must act in the merchant
@@ -285,9 +287,7 @@ async fn ask_refund(app: &App, order: Option<&Order>, refund: &Refund) -> Result
                 "SUCCESS" => RefundAtPlatform::Success,
                 "REFUNDCLOSE" => RefundAtPlatform::Fail,
                 "CHANGE" => RefundAtPlatform::NeedsAttention("CHANGE".into()),
-                _ => RefundAtPlatform::Processing {
-                    refund_no: q.refund_id,
-                },
+                _ => RefundAtPlatform::Processing { refund_no: q.refund_id },
             },
         }),
     }
@@ -307,7 +307,10 @@ pub(crate) async fn check_refund(app: &App, refund: Refund) -> Result<(Refund, b
         RefundAtPlatform::Success => (finished(app.store.finish_refund(&refund, true, now).await?)?, false),
         RefundAtPlatform::Fail => (finished(app.store.finish_refund(&refund, false, now).await?)?, false),
         RefundAtPlatform::Processing { refund_no } if refund.refund_no.is_none() && !refund_no.is_empty() => {
-            let stored = app.store.record_refund_no(&refund.out_refund_no, &refund_no, now).await?;
+            let stored = app
+                .store
+                .record_refund_no(&refund.out_refund_no, &refund_no, now)
+                .await?;
             (stored.unwrap_or(refund), false)
         }
         RefundAtPlatform::Processing { .. } => (refund, false),

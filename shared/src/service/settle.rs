@@ -167,7 +167,11 @@ async fn ask_platform(app: &App, settlement: &Settlement, trade: bool) -> Result
 
 /// Asks the platform about an in-flight settlement and records a final answer; the
 /// settlement as stored afterwards, and whether the platform has never heard of it.
-pub(crate) async fn check_settlement(app: &App, settlement: Settlement, trade: bool) -> Result<(Settlement, bool), ApiError> {
+pub(crate) async fn check_settlement(
+    app: &App,
+    settlement: Settlement,
+    trade: bool,
+) -> Result<(Settlement, bool), ApiError> {
     let no = settlement.out_settle_no.as_str();
     let query = if trade {
         app.with_client_token(|api, token| async move { api.query_settle(&token, no).await })

@@ -394,6 +394,13 @@ async fn a_refused_client_token_is_refreshed_once_and_query_records_the_payment(
 
     f.trade.refused_tokens.lock().unwrap().push("clt.1".into());
     *f.trade.order_answer.lock().unwrap() = Some(Ok(FakeTrade::paid("ot5", 300, &[300])));
+    // A poll within the query gap reads the table only.
+    let state = orders::order_status(&f.app, &session("u1"), &answer.out_order_no)
+        .await
+        .unwrap();
+    assert_eq!(state.status, OrderStatus::Pending);
+    assert_eq!(*f.trade.tokens_issued.lock().unwrap(), 1);
+    f.store.forget_queries();
     let state = orders::order_status(&f.app, &session("u1"), &answer.out_order_no)
         .await
         .unwrap();

@@ -1132,12 +1132,24 @@ fn encode_cursor(key: &Item) -> Option<String> {
 fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
     let bad = || StoreError::Malformed("page cursor".into());
     let value: serde_json::Value = serde_json::from_str(cursor).map_err(|_| bad())?;
-    let text = |k: &str| value.get(k).and_then(serde_json::Value::as_str).map(str::to_owned).ok_or_else(bad);
+    let text = |k: &str| {
+        value
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(bad)
+    };
     Ok(Item::from([
         ("pk".into(), s(text("pk")?)),
         ("sk".into(), s(text("sk")?)),
         ("open_shard".into(), s(OPEN_SHARD)),
-        ("due_at".into(), n(value.get("due_at").and_then(serde_json::Value::as_i64).ok_or_else(bad)?)),
+        (
+            "due_at".into(),
+            n(value
+                .get("due_at")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or_else(bad)?),
+        ),
     ]))
 }
 
@@ -1210,9 +1222,7 @@ impl ReconcileStore for DynamoStore {
             .key("pk", s(order_pk(out_order_no)))
             .key("sk", s(ORDER_SK))
             .update_expression("SET asked_at = :now")
-            .condition_expression(
-                "#status = :pending AND (attribute_not_exists(asked_at) OR asked_at <= :before)",
-            )
+            .condition_expression("#status = :pending AND (attribute_not_exists(asked_at) OR asked_at <= :before)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(OrderStatus::Pending.as_str()))
             .expression_attribute_values(":now", n(now))

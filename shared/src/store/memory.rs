@@ -59,6 +59,11 @@ impl MemoryStore {
         }
     }
 
+    /// Forgets when orders were last asked about, as if the query gap had passed.
+    pub fn forget_queries(&self) {
+        self.lock().asked_at.clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -327,7 +332,9 @@ impl SettleStore for MemoryStore {
         settlement.status = status;
         settlement.updated_at = now;
         let settlement = settlement.clone();
-        inner.open.remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
+        inner
+            .open
+            .remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
         if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
             order.settle_status = Some(status);
         }
@@ -437,11 +444,22 @@ impl ReconcileStore for MemoryStore {
                         OpenItem::Settlement(inner.settlements.get(no)?.clone()),
                     ),
                 };
-                Some((*due_at, sort, Due { item, due_at: *due_at, checks: *checks }))
+                Some((
+                    *due_at,
+                    sort,
+                    Due {
+                        item,
+                        due_at: *due_at,
+                        checks: *checks,
+                    },
+                ))
             })
             .collect();
         due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let skip = start.map_or(Ok(0), |s| s.parse::<usize>().map_err(|_| StoreError::Malformed("page cursor".into())))?;
+        let skip = start.map_or(Ok(0), |s| {
+            s.parse::<usize>()
+                .map_err(|_| StoreError::Malformed("page cursor".into()))
+        })?;
         let limit = usize::try_from(limit.max(1)).unwrap_or(1);
         let items: Vec<Due> = due.into_iter().skip(skip).take(limit + 1).map(|(_, _, d)| d).collect();
         let more = items.len() > limit;

@@ -299,15 +299,7 @@ pub trait Store:
     SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore
 {
 }
-impl<
-    T: SessionStore
-        + CatalogStore
-        + OrderStore
-        + RefundStore
-        + SettleStore
-        + AuditStore
-        + TokenStore
-        + ReconcileStore,
-> Store for T
+impl<T: SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore>
+    Store for T
 {
 }

@@ -360,13 +360,16 @@ impl WechatApi for WechatClient {
         let answer = business_ok(answer)?;
         // Refunds of the order are listed as `_0`, `_1`, ...: ours is the one with our number.
         let count: usize = answer.get("refund_count").and_then(|c| c.parse().ok()).unwrap_or(0);
-        let ours = (0..count).find(|i| answer.get(&format!("out_refund_no_{i}")).map(String::as_str) == Some(out_refund_no));
+        let ours =
+            (0..count).find(|i| answer.get(&format!("out_refund_no_{i}")).map(String::as_str) == Some(out_refund_no));
         let Some(i) = ours else {
             return Ok(None);
         };
         let refund_status = field(&answer, &format!("refund_status_{i}"));
         if refund_status.is_empty() {
-            return Err(PlatformError::Unavailable("refundquery answer has no refund_status".into()));
+            return Err(PlatformError::Unavailable(
+                "refundquery answer has no refund_status".into(),
+            ));
         }
         Ok(Some(WechatRefundState {
             refund_status,
