@@ -31,7 +31,7 @@ pub use douyin::{
     SandboxSettle, SettleReceiver, TransferStatus,
 };
 pub use error::SandboxError;
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, FaultWhen};
 pub use trade::{
     ItemOrder, ItemRefund, RefundOrigin, TradeCancel, TradeOrder, TradePayOptions, TradePayStatus, TradePayment,
     TradeRefund, TradeSettle, TradeUserRefund,
@@ -370,7 +370,8 @@ impl Sandbox {
     }
 
     /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`
-    /// fail with `fault.kind`.
+    /// fail with `fault.kind`: instead of the platform's handling (`FaultWhen::Before`),
+    /// or after it, losing the answer of work that was done (`FaultWhen::After`).
     pub fn set_fault(&self, fault: Fault) {
         self.state.faults.set(fault);
     }
