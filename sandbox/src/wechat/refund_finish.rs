@@ -5,7 +5,7 @@
 use super::Fields;
 use super::configured;
 use super::notify_delivery::{check_deliveries, deliver_xml, target};
-use super::refunds::{WechatRefund, WechatRefundStatus};
+use super::refunds::{REFUND_ACCOUNT, REFUND_RECV_ACCOUNT, WechatRefund, WechatRefundStatus};
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::WechatSandboxConfig;
 use crate::delivery::Delivery;
@@ -15,9 +15,6 @@ use crate::random;
 use crate::state::{State, lock};
 use minipay::wechat::refund_notify::encrypt_req_info;
 use minipay::wechat::xml::to_xml;
-
-/// Where the sandbox's refunds go back to.
-const REFUND_RECV_ACCOUNT: &str = "支付用户零钱";
 
 /// Finishes the refund (SUCCESS or REFUNDCLOSE, once) and sends the refund notify; a
 /// repeat with the same outcome only resends it. The notify goes to `options.notify_url`,
@@ -65,7 +62,7 @@ pub fn req_info_fields(refund: &WechatRefund) -> Fields {
         ("settlement_refund_fee", refund.refund_fee.to_string()),
         ("refund_status", refund.status.as_str().to_owned()),
         ("refund_recv_accout", REFUND_RECV_ACCOUNT.to_owned()),
-        ("refund_account", "REFUND_SOURCE_RECHARGE_FUNDS".to_owned()),
+        ("refund_account", REFUND_ACCOUNT.to_owned()),
         ("refund_request_source", "API".to_owned()),
     ]
     .into_iter()

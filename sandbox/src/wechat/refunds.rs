@@ -4,7 +4,12 @@
 use crate::error::SandboxError;
 use crate::random;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
+/// `refund_recv_accout` (sic): where the money goes back. The sandbox's payers pay by
+/// debit card (`bank_type` CMB_DEBIT), and refunds go back the way the money came.
+pub const REFUND_RECV_ACCOUNT: &str = "招商银行借记卡1234";
+/// `refund_account`: the merchant's funds the refund is paid from.
+pub const REFUND_ACCOUNT: &str = "REFUND_SOURCE_RECHARGE_FUNDS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WechatRefundStatus {
@@ -61,18 +66,24 @@ pub struct NewRefund {
 
 #[derive(Debug, Default)]
 pub struct RefundBook {
-    refunds: HashMap<String, WechatRefund>,
+    /// In creation order, as `refundquery` lists an order's refunds.
+    refunds: Vec<WechatRefund>,
 }
 
 impl RefundBook {
     pub fn get(&self, out_refund_no: &str) -> Option<WechatRefund> {
-        self.refunds.get(out_refund_no).cloned()
+        self.refunds.iter().find(|r| r.out_refund_no == out_refund_no).cloned()
+    }
+
+    /// Every refund, in creation order.
+    pub fn all(&self) -> impl Iterator<Item = &WechatRefund> {
+        self.refunds.iter()
     }
 
     /// What the order's refunds take back or may still take back: all but the closed ones.
     pub fn committed_total(&self, out_trade_no: &str) -> i64 {
         self.refunds
-            .values()
+            .iter()
             .filter(|r| r.out_trade_no == out_trade_no && r.status != WechatRefundStatus::RefundClose)
             .map(|r| r.refund_fee)
             .sum()
@@ -94,7 +105,7 @@ impl RefundBook {
             created_at: now,
             success_at: None,
         };
-        self.refunds.insert(refund.out_refund_no.clone(), refund.clone());
+        self.refunds.push(refund.clone());
         refund
     }
 
@@ -103,7 +114,8 @@ impl RefundBook {
     pub fn finish(&mut self, out_refund_no: &str, success: bool, now: i64) -> Result<WechatRefund, SandboxError> {
         let refund = self
             .refunds
-            .get_mut(out_refund_no)
+            .iter_mut()
+            .find(|r| r.out_refund_no == out_refund_no)
             .ok_or_else(|| SandboxError::UnknownRefund(out_refund_no.to_owned()))?;
         let outcome = if success {
             WechatRefundStatus::Success
