@@ -10,7 +10,7 @@ mod wechat;
 
 use crate::douyin;
 use crate::error::SandboxError;
-use crate::faults::{Fault, FaultKind};
+use crate::faults::{Fault, FaultKind, FaultWhen};
 use crate::json_body::{ControlJson, control_error};
 use crate::state::SharedState;
 use axum::extract::{Path, State};
@@ -108,12 +108,15 @@ enum FaultKindName {
     PlatformError,
 }
 
-/// `{"path_prefix", "kind", "times"}` plus the fields of that kind; missing ones get
-/// the most common value (HTTP 500, a 10 s hang, err_no 1000 "outcome unknown").
+/// `{"path_prefix", "kind", "times", "when"}` plus the fields of that kind; missing ones
+/// get the most common value (once, before; HTTP 500, a 10 s hang, err_no 1000
+/// "outcome unknown").
 #[derive(Deserialize)]
 struct FaultRequest {
     path_prefix: String,
     kind: FaultKindName,
+    #[serde(default)]
+    when: FaultWhen,
     #[serde(default = "default_status")]
     status: u16,
     #[serde(default = "default_hang_ms")]
@@ -142,6 +145,14 @@ fn default_times() -> usize {
     1
 }
 
+/// `POST /sandbox/faults`: the next `times` platform calls whose path starts with
+/// `path_prefix` fail with `kind`: "status" (HTTP `status`, text body), "garbage" (HTTP
+/// 200 HTML), "platform_error" (HTTP 200, that path's error answer with `err_no` and
+/// `err_tips`, see [`FaultKind::PlatformError`]) or "hang" (the real answer `hang_ms`
+/// late). `when` "before" (default) answers instead of the platform, which then does
+/// nothing; "after" lets the platform do the work (create the refund, close the order...)
+/// and loses its answer, or delays it for a hang. A fault for the same prefix replaces
+/// the earlier one; `times` 0 removes it.
 async fn set_fault(State(state): State<SharedState>, ControlJson(request): ControlJson<FaultRequest>) -> Response {
     let kind = match request.kind {
         FaultKindName::Status if !(100..=599).contains(&request.status) => {
@@ -162,6 +173,7 @@ async fn set_fault(State(state): State<SharedState>, ControlJson(request): Contr
         path_prefix: request.path_prefix,
         kind,
         times: request.times,
+        when: request.when,
     });
     Json(json!({ "ok": true })).into_response()
 }

@@ -31,7 +31,7 @@ pub use douyin::{
     SandboxSettle, SettleReceiver, TransferStatus,
 };
 pub use error::SandboxError;
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, FaultWhen};
 pub use trade::{
     ItemOrder, ItemRefund, RefundOrigin, TradeCancel, TradeOrder, TradePayOptions, TradePayStatus, TradePayment,
     TradeRefund, TradeSettle, TradeUserRefund,
@@ -248,7 +248,24 @@ impl Sandbox {
         success: bool,
         options: CallbackOptions,
     ) -> Result<Vec<Delivery>, String> {
-        wechat::refund_finish::finish(&self.state, out_refund_no, success, options)
+        let outcome = if success {
+            WechatRefundStatus::Success
+        } else {
+            WechatRefundStatus::RefundClose
+        };
+        self.wechat_finish_refund_as(out_refund_no, outcome, options).await
+    }
+
+    /// Like [`Sandbox::wechat_finish_refund`], with any final `refund_status`: SUCCESS,
+    /// REFUNDCLOSE, or CHANGE (退款异常: the money could not go back to the card; the
+    /// refund stays CHANGE). PROCESSING is refused.
+    pub async fn wechat_finish_refund_as(
+        &self,
+        out_refund_no: &str,
+        outcome: WechatRefundStatus,
+        options: CallbackOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        wechat::refund_finish::finish(&self.state, out_refund_no, outcome, options)
             .await
             .map_err(|e| e.to_string())
     }
@@ -370,7 +387,8 @@ impl Sandbox {
     }
 
     /// The next `fault.times` platform calls whose path starts with `fault.path_prefix`
-    /// fail with `fault.kind`.
+    /// fail with `fault.kind`: instead of the platform's handling (`FaultWhen::Before`),
+    /// or after it, losing the answer of work that was done (`FaultWhen::After`).
     pub fn set_fault(&self, fault: Fault) {
         self.state.faults.set(fault);
     }

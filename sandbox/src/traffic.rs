@@ -1,9 +1,10 @@
 //! Middleware in front of every route: counts each request by exact path, then lets a
-//! pending fault hijack platform calls. Counting comes first so that tests can see
-//! every attempt, including the ones a fault or a validation error turned away.
+//! pending fault hijack platform calls, before or after their handler ran. Counting
+//! comes first so that tests can see every attempt, including the ones a fault or a
+//! validation error turned away.
 
 use crate::config::SandboxConfig;
-use crate::faults::FaultKind;
+use crate::faults::{FaultKind, FaultUse, FaultWhen};
 use crate::state::SharedState;
 use crate::{trade, wechat};
 use axum::Json;
@@ -26,23 +27,37 @@ const PLATFORM_PREFIXES: [&str; 5] = [
 pub async fn count_and_inject_faults(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     state.calls.record(&path);
-    if PLATFORM_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
-        && let Some(kind) = state.faults.take(&path)
-        && let Some(response) = apply(kind, &path, &state.config).await
-    {
-        return response;
+    let fault = PLATFORM_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+        .then(|| state.faults.take(&path))
+        .flatten();
+    let Some(FaultUse { kind, when }) = fault else {
+        return next.run(request).await;
+    };
+    match (when, kind) {
+        (FaultWhen::Before, FaultKind::Hang(duration)) => {
+            tokio::time::sleep(duration).await;
+            next.run(request).await
+        }
+        (FaultWhen::Before, kind) => replacement(kind, &path, &state.config),
+        (FaultWhen::After, FaultKind::Hang(duration)) => {
+            // The handler is done before the sleep starts, so a client that gives up
+            // meanwhile cannot undo its work.
+            let answer = next.run(request).await;
+            tokio::time::sleep(duration).await;
+            answer
+        }
+        (FaultWhen::After, kind) => {
+            drop(next.run(request).await);
+            replacement(kind, &path, &state.config)
+        }
     }
-    next.run(request).await
 }
 
-/// The answer a fault replaces the normal one with; `None` when the request should go
-/// on to its handler afterwards (a hang only delays it).
-async fn apply(kind: FaultKind, path: &str, config: &SandboxConfig) -> Option<Response> {
-    let response = match kind {
-        FaultKind::Hang(duration) => {
-            tokio::time::sleep(duration).await;
-            return None;
-        }
+/// The answer a fault other than a hang sends instead of the platform's.
+fn replacement(kind: FaultKind, path: &str, config: &SandboxConfig) -> Response {
+    match kind {
         FaultKind::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (
@@ -61,6 +76,8 @@ async fn apply(kind: FaultKind, path: &str, config: &SandboxConfig) -> Option<Re
                 .or_else(|| trade::fault_answer(path, err_no, &err_tips))
                 .unwrap_or_else(|| Json(json!({ "err_no": err_no, "err_tips": err_tips })).into_response())
         }
-    };
-    Some(response)
+        FaultKind::Hang(duration) => {
+            unreachable!("a hang of {duration:?} delays the real answer rather than replacing it")
+        }
+    }
 }

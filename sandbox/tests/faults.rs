@@ -8,11 +8,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 fn fault(prefix: &str, kind: FaultKind, times: usize) -> Fault {
-    Fault {
-        path_prefix: prefix.into(),
-        kind,
-        times,
-    }
+    Fault::before(prefix, kind, times)
 }
 
 #[tokio::test]

@@ -270,22 +270,14 @@ async fn other_push_fields_have_their_own_codes() {
 #[tokio::test]
 async fn faults_apply_to_the_token_and_push_paths() {
     let sandbox = sandbox().await;
-    sandbox.set_fault(Fault {
-        path_prefix: ACCESS_TOKEN.into(),
-        kind: FaultKind::Status(503),
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before(ACCESS_TOKEN, FaultKind::Status(503), 1));
     assert_eq!(
         post_raw(&sandbox, ACCESS_TOKEN, token_request().to_string()).await.0,
         503
     );
     assert_eq!(sandbox.token_fetches(), 0);
     let token = fetch_token(&sandbox).await;
-    sandbox.set_fault(Fault {
-        path_prefix: ORDER_PUSH.into(),
-        kind: FaultKind::Garbage,
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before(ORDER_PUSH, FaultKind::Garbage, 1));
     let (status, text) = post_raw(&sandbox, ORDER_PUSH, push_body(&token, &order_detail()).to_string()).await;
     assert_eq!(status, 200);
     assert!(serde_json::from_str::<Value>(&text).is_err());

@@ -406,14 +406,14 @@ async fn settle_create_refuses_unpaid_orders_and_repeated_numbers() {
 async fn faults_and_call_counts_cover_the_trade_paths() {
     let sandbox = trade_sandbox().await;
     let token = client_token(&sandbox).await;
-    sandbox.set_fault(Fault {
-        path_prefix: "/api/trade_basic/".into(),
-        kind: FaultKind::PlatformError {
+    sandbox.set_fault(Fault::before(
+        "/api/trade_basic/",
+        FaultKind::PlatformError {
             err_no: 13000,
             err_tips: "系统错误".into(),
         },
-        times: 1,
-    });
+        1,
+    ));
     let answer = developer(&sandbox, ORDER_QUERY, &token, &json!({ "out_order_no": "x" })).await;
     assert_eq!(trade_err(&answer), (13000, "系统错误".into()));
     assert_eq!(
@@ -422,21 +422,17 @@ async fn faults_and_call_counts_cover_the_trade_paths() {
     );
     assert_eq!(sandbox.calls(ORDER_QUERY), 2);
 
-    sandbox.set_fault(Fault {
-        path_prefix: CLIENT_TOKEN.into(),
-        kind: FaultKind::Status(502),
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before(CLIENT_TOKEN, FaultKind::Status(502), 1));
     let (status, _) = post_raw(&sandbox, CLIENT_TOKEN, credentials().to_string()).await;
     assert_eq!(status, 502);
-    sandbox.set_fault(Fault {
-        path_prefix: CLIENT_TOKEN.into(),
-        kind: FaultKind::PlatformError {
+    sandbox.set_fault(Fault::before(
+        CLIENT_TOKEN,
+        FaultKind::PlatformError {
             err_no: 10000,
             err_tips: "busy".into(),
         },
-        times: 1,
-    });
+        1,
+    ));
     let (_, answer) = post(&sandbox, CLIENT_TOKEN, &credentials()).await;
     assert_eq!(
         (&answer["data"]["error_code"], &answer["data"]["description"]),

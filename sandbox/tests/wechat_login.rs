@@ -133,11 +133,7 @@ async fn login_faults_have_wechat_shapes() {
         err_no: -1,
         err_tips: "system error".into(),
     };
-    sandbox.set_fault(Fault {
-        path_prefix: "/sns/".into(),
-        kind: busy,
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before("/sns/", busy, 1));
     let code = sandbox.wechat_login_code("alice");
     assert_eq!(
         login(&sandbox, &code).await,

@@ -130,20 +130,12 @@ async fn a_platform_error_fault_is_a_signed_systemerror() {
         err_no: 0,
         err_tips: "系统超时".into(),
     };
-    sandbox.set_fault(Fault {
-        path_prefix: "/pay/".into(),
-        kind,
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before("/pay/", kind, 1));
     let answer = order_query(&sandbox, "F-1").await;
     assert_eq!(outcome(&answer), "SYSTEMERROR");
     assert_eq!(answer["err_code_des"], "系统超时");
     assert_eq!(order_query(&sandbox, "F-1").await["trade_state"], "NOTPAY");
-    sandbox.set_fault(Fault {
-        path_prefix: "/secapi/".into(),
-        kind: FaultKind::Status(503),
-        times: 1,
-    });
+    sandbox.set_fault(Fault::before("/secapi/", FaultKind::Status(503), 1));
     let (status, _) = post_raw(&sandbox, REFUND, "<xml/>").await;
     assert_eq!(status, 503);
     assert_eq!(sandbox.calls(ORDER_QUERY), 2);

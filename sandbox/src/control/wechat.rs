@@ -3,12 +3,11 @@
 //! [`crate::Sandbox`]; without a WeChat config every route answers 400.
 
 use super::error_response;
-use super::transfers::Outcome;
 use crate::douyin::CallbackOptions;
 use crate::error::SandboxError;
 use crate::json_body::ControlJson;
 use crate::state::SharedState;
-use crate::wechat::{self, WechatOrder, WechatPayOptions};
+use crate::wechat::{self, WechatOrder, WechatPayOptions, WechatRefundStatus};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -82,22 +81,50 @@ async fn user_paying(State(state): State<SharedState>, ControlJson(request): Con
     order_response(wechat::payment::user_paying(&state, &request.out_trade_no))
 }
 
-/// `{"out_refund_no", "status": "SUCCESS"|"FAIL", "deliveries", "tamper_signature",
-/// "notify_url"}`.
+/// The final `refund_status` a test asks for; required, so that a typo cannot pass as
+/// success.
+#[derive(Deserialize, Clone, Copy)]
+enum RefundOutcome {
+    #[serde(rename = "SUCCESS")]
+    Success,
+    /// 退款关闭. FAIL is accepted for it too: the word the Douyin routes use.
+    #[serde(rename = "REFUNDCLOSE", alias = "FAIL")]
+    RefundClose,
+    /// 退款异常: the money could not go back to the payer's card.
+    #[serde(rename = "CHANGE")]
+    Change,
+}
+
+impl From<RefundOutcome> for WechatRefundStatus {
+    fn from(outcome: RefundOutcome) -> WechatRefundStatus {
+        match outcome {
+            RefundOutcome::Success => WechatRefundStatus::Success,
+            RefundOutcome::RefundClose => WechatRefundStatus::RefundClose,
+            RefundOutcome::Change => WechatRefundStatus::Change,
+        }
+    }
+}
+
+/// `{"out_refund_no", "status", "deliveries", "tamper_signature", "notify_url"}`.
 #[derive(Deserialize)]
 struct FinishRefundRequest {
     out_refund_no: String,
-    status: Outcome,
+    status: RefundOutcome,
     #[serde(flatten)]
     options: CallbackOptions,
 }
 
+/// `POST /sandbox/wechat/finish_refund`: ends the refund as `status` — "SUCCESS",
+/// "REFUNDCLOSE" (or "FAIL", the same), or "CHANGE" (退款异常: the money could not go
+/// back to the card; the refund stays CHANGE) — once, and sends the refund notify whose
+/// `req_info` carries that `refund_status`, `deliveries` times at once (default 1; 0
+/// sends none). `refundquery` reports the status from now on.
 async fn finish_refund(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishRefundRequest>,
 ) -> Response {
-    let success = matches!(request.status, Outcome::Success);
-    deliveries_response(wechat::refund_finish::finish(&state, &request.out_refund_no, success, request.options).await)
+    let outcome = request.status.into();
+    deliveries_response(wechat::refund_finish::finish(&state, &request.out_refund_no, outcome, request.options).await)
 }
 
 async fn order(State(state): State<SharedState>, Path(out_trade_no): Path<String>) -> Response {

@@ -1,7 +1,7 @@
 //! WeChat as the backend sees it: mini-program login (`sns/jscode2session`) and WeChat
-//! Pay API v2 (`unifiedorder`, `orderquery`, `closeorder`, `secapi/pay/refund`), and
-//! the payment and refund notifies it sends. Protocol: wechat.md. Signing, XML and
-//! `req_info` come from `minipay::wechat`, never re-implemented here.
+//! Pay API v2 (`unifiedorder`, `orderquery`, `closeorder`, `secapi/pay/refund`,
+//! `refundquery`), and the payment and refund notifies it sends. Protocol: wechat.md.
+//! Signing, XML and `req_info` come from `minipay::wechat`, never re-implemented here.
 //!
 //! Everything is off unless [`crate::SandboxConfig::wechat`] is set.
 
@@ -21,6 +21,7 @@ pub mod pay_notify;
 pub mod payment;
 pub mod refund_api;
 pub mod refund_finish;
+pub mod refund_query;
 pub mod refunds;
 pub mod trade_state;
 pub mod unified_order;
@@ -47,6 +48,7 @@ pub const UNIFIED_ORDER_PATH: &str = "/pay/unifiedorder";
 pub const ORDER_QUERY_PATH: &str = "/pay/orderquery";
 pub const CLOSE_ORDER_PATH: &str = "/pay/closeorder";
 pub const REFUND_PATH: &str = "/secapi/pay/refund";
+pub const REFUND_QUERY_PATH: &str = "/pay/refundquery";
 
 /// Paths of WeChat's platform APIs: faults apply to them, and their errors have
 /// WeChat's shapes.
@@ -68,6 +70,7 @@ pub fn routes() -> Router<SharedState> {
         .route(ORDER_QUERY_PATH, post(order_query::order_query))
         .route(CLOSE_ORDER_PATH, post(close_order::close_order))
         .route(REFUND_PATH, post(refund_api::refund))
+        .route(REFUND_QUERY_PATH, post(refund_query::refund_query))
 }
 
 /// The WeChat settings, or why a control operation cannot use them.

@@ -5,7 +5,7 @@
 use super::Fields;
 use super::configured;
 use super::notify_delivery::{check_deliveries, deliver_xml, target};
-use super::refunds::{WechatRefund, WechatRefundStatus};
+use super::refunds::{REFUND_ACCOUNT, REFUND_RECV_ACCOUNT, WechatRefund, WechatRefundStatus};
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::WechatSandboxConfig;
 use crate::delivery::Delivery;
@@ -16,18 +16,16 @@ use crate::state::{State, lock};
 use minipay::wechat::refund_notify::encrypt_req_info;
 use minipay::wechat::xml::to_xml;
 
-/// Where the sandbox's refunds go back to.
-const REFUND_RECV_ACCOUNT: &str = "支付用户零钱";
-
-/// Finishes the refund (SUCCESS or REFUNDCLOSE, once) and sends the refund notify; a
-/// repeat with the same outcome only resends it. The notify goes to `options.notify_url`,
+/// Finishes the refund as `outcome` (SUCCESS, REFUNDCLOSE or CHANGE, once) and sends
+/// the refund notify, whose `req_info` carries that `refund_status`; a repeat with the
+/// same outcome only resends it. The notify goes to `options.notify_url`,
 /// else the refund's own URL, else the merchant's (config), else the order's.
 /// `options.tamper_signature` encrypts `req_info` with another key (the notify has no
 /// sign to break), so the backend's decryption must fail.
 pub async fn finish(
     state: &State,
     out_refund_no: &str,
-    success: bool,
+    outcome: WechatRefundStatus,
     options: CallbackOptions,
 ) -> Result<Vec<Delivery>, SandboxError> {
     let config = configured(state)?;
@@ -46,7 +44,7 @@ pub async fn finish(
             order_url.as_deref(),
         ];
         let url = target(candidates, &format!("refund {out_refund_no}"))?;
-        (wechat.refunds.finish(out_refund_no, success, now_secs())?, url)
+        (wechat.refunds.finish(out_refund_no, outcome, now_secs())?, url)
     };
     let body = refund_notify(config, &refund, options.tamper_signature);
     Ok(deliver_xml(&state.http, &url, &body, options.deliveries).await)
@@ -65,7 +63,7 @@ pub fn req_info_fields(refund: &WechatRefund) -> Fields {
         ("settlement_refund_fee", refund.refund_fee.to_string()),
         ("refund_status", refund.status.as_str().to_owned()),
         ("refund_recv_accout", REFUND_RECV_ACCOUNT.to_owned()),
-        ("refund_account", "REFUND_SOURCE_RECHARGE_FUNDS".to_owned()),
+        ("refund_account", REFUND_ACCOUNT.to_owned()),
         ("refund_request_source", "API".to_owned()),
     ]
     .into_iter()
@@ -143,9 +141,11 @@ mod tests {
     }
 
     #[test]
-    fn closed_refunds_have_no_success_time() {
-        let fields = req_info_fields(&refund(WechatRefundStatus::RefundClose));
-        assert_eq!(fields["refund_status"], "REFUNDCLOSE");
-        assert!(!fields.contains_key("success_time"));
+    fn only_successful_refunds_have_a_success_time() {
+        for status in [WechatRefundStatus::RefundClose, WechatRefundStatus::Change] {
+            let fields = req_info_fields(&refund(status));
+            assert_eq!(fields["refund_status"], status.as_str());
+            assert!(!fields.contains_key("success_time"));
+        }
     }
 }

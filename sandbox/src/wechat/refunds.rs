@@ -1,10 +1,16 @@
 //! The WeChat Pay refunds the platform holds. A refund is accepted as PROCESSING, then
-//! a test finishes it: SUCCESS, or REFUNDCLOSE when the money could not go back.
+//! a test finishes it: SUCCESS; REFUNDCLOSE (退款关闭) when WeChat gave up on it; or
+//! CHANGE (退款异常) when the card the money should go back to is cancelled or frozen.
 
 use crate::error::SandboxError;
 use crate::random;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
+/// `refund_recv_accout` (sic): where the money goes back. The sandbox's payers pay by
+/// debit card (`bank_type` CMB_DEBIT), and refunds go back the way the money came.
+pub const REFUND_RECV_ACCOUNT: &str = "招商银行借记卡1234";
+/// `refund_account`: the merchant's funds the refund is paid from.
+pub const REFUND_ACCOUNT: &str = "REFUND_SOURCE_RECHARGE_FUNDS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WechatRefundStatus {
@@ -14,15 +20,20 @@ pub enum WechatRefundStatus {
     Success,
     #[serde(rename = "REFUNDCLOSE")]
     RefundClose,
+    /// The money did not reach the payer: the merchant has to settle it by hand on the
+    /// merchant platform, so it stays committed to the order and the refund stays CHANGE.
+    #[serde(rename = "CHANGE")]
+    Change,
 }
 
 impl WechatRefundStatus {
-    /// `refund_status` of the refund notify.
+    /// `refund_status` of the refund notify and of `refundquery`.
     pub fn as_str(self) -> &'static str {
         match self {
             WechatRefundStatus::Processing => "PROCESSING",
             WechatRefundStatus::Success => "SUCCESS",
             WechatRefundStatus::RefundClose => "REFUNDCLOSE",
+            WechatRefundStatus::Change => "CHANGE",
         }
     }
 }
@@ -61,18 +72,25 @@ pub struct NewRefund {
 
 #[derive(Debug, Default)]
 pub struct RefundBook {
-    refunds: HashMap<String, WechatRefund>,
+    /// In creation order, as `refundquery` lists an order's refunds.
+    refunds: Vec<WechatRefund>,
 }
 
 impl RefundBook {
     pub fn get(&self, out_refund_no: &str) -> Option<WechatRefund> {
-        self.refunds.get(out_refund_no).cloned()
+        self.refunds.iter().find(|r| r.out_refund_no == out_refund_no).cloned()
     }
 
-    /// What the order's refunds take back or may still take back: all but the closed ones.
+    /// Every refund, in creation order.
+    pub fn all(&self) -> impl Iterator<Item = &WechatRefund> {
+        self.refunds.iter()
+    }
+
+    /// What the order's refunds take back or may still take back: all but the closed
+    /// ones (a CHANGE refund is still owed to the payer).
     pub fn committed_total(&self, out_trade_no: &str) -> i64 {
         self.refunds
-            .values()
+            .iter()
             .filter(|r| r.out_trade_no == out_trade_no && r.status != WechatRefundStatus::RefundClose)
             .map(|r| r.refund_fee)
             .sum()
@@ -94,26 +112,32 @@ impl RefundBook {
             created_at: now,
             success_at: None,
         };
-        self.refunds.insert(refund.out_refund_no.clone(), refund.clone());
+        self.refunds.push(refund.clone());
         refund
     }
 
-    /// The money went back (SUCCESS) or could not (REFUNDCLOSE), once: the same outcome
-    /// again changes nothing (the notify is merely resent), the other one is refused.
-    pub fn finish(&mut self, out_refund_no: &str, success: bool, now: i64) -> Result<WechatRefund, SandboxError> {
+    /// The refund ends as `outcome` (SUCCESS, REFUNDCLOSE or CHANGE), once: the same
+    /// outcome again changes nothing (the notify is merely resent), another is refused.
+    pub fn finish(
+        &mut self,
+        out_refund_no: &str,
+        outcome: WechatRefundStatus,
+        now: i64,
+    ) -> Result<WechatRefund, SandboxError> {
+        if outcome == WechatRefundStatus::Processing {
+            return Err(SandboxError::Invalid(
+                "a refund finishes as SUCCESS, REFUNDCLOSE or CHANGE, not PROCESSING".into(),
+            ));
+        }
         let refund = self
             .refunds
-            .get_mut(out_refund_no)
+            .iter_mut()
+            .find(|r| r.out_refund_no == out_refund_no)
             .ok_or_else(|| SandboxError::UnknownRefund(out_refund_no.to_owned()))?;
-        let outcome = if success {
-            WechatRefundStatus::Success
-        } else {
-            WechatRefundStatus::RefundClose
-        };
         match refund.status {
             WechatRefundStatus::Processing => {
                 refund.status = outcome;
-                refund.success_at = success.then_some(now);
+                refund.success_at = (outcome == WechatRefundStatus::Success).then_some(now);
             }
             current if current == outcome => {}
             current => {
@@ -150,20 +174,28 @@ mod tests {
         assert_eq!(book.create(new_refund("R1", "A", 30), 1).refund_id.len(), 29);
         book.create(new_refund("R2", "A", 20), 1);
         book.create(new_refund("R3", "B", 99), 1);
-        book.finish("R2", false, 2).unwrap();
-        assert_eq!(book.committed_total("A"), 30);
+        book.create(new_refund("R4", "A", 7), 1);
+        book.finish("R2", WechatRefundStatus::RefundClose, 2).unwrap();
+        book.finish("R4", WechatRefundStatus::Change, 2).unwrap();
+        assert_eq!(book.committed_total("A"), 37, "a CHANGE refund is still owed");
     }
 
     #[test]
     fn refunds_finish_once() {
         let mut book = RefundBook::default();
         book.create(new_refund("R1", "A", 30), 1);
-        let done = book.finish("R1", true, 9).unwrap();
+        let done = book.finish("R1", WechatRefundStatus::Success, 9).unwrap();
         assert_eq!((done.status, done.success_at), (WechatRefundStatus::Success, Some(9)));
-        assert_eq!(book.finish("R1", true, 20).unwrap(), done);
-        assert!(matches!(book.finish("R1", false, 20), Err(SandboxError::Conflict(_))));
+        assert_eq!(book.finish("R1", WechatRefundStatus::Success, 20).unwrap(), done);
+        for other in [WechatRefundStatus::RefundClose, WechatRefundStatus::Change] {
+            assert!(matches!(book.finish("R1", other, 20), Err(SandboxError::Conflict(_))));
+        }
         assert!(matches!(
-            book.finish("R9", true, 20),
+            book.finish("R1", WechatRefundStatus::Processing, 20),
+            Err(SandboxError::Invalid(_))
+        ));
+        assert!(matches!(
+            book.finish("R9", WechatRefundStatus::Success, 20),
             Err(SandboxError::UnknownRefund(_))
         ));
     }

@@ -26,6 +26,7 @@ pub const UNIFIED_ORDER: &str = "/pay/unifiedorder";
 pub const ORDER_QUERY: &str = "/pay/orderquery";
 pub const CLOSE_ORDER: &str = "/pay/closeorder";
 pub const REFUND: &str = "/secapi/pay/refund";
+pub const REFUND_QUERY: &str = "/pay/refundquery";
 /// Where unused notifies go: nothing listens there.
 pub const NOWHERE: &str = "http://127.0.0.1:1/notify";
 
@@ -130,6 +131,11 @@ pub async fn paid_wechat_order(sandbox: &Sandbox, out_trade_no: &str) {
 
 pub async fn order_query(sandbox: &Sandbox, out_trade_no: &str) -> Fields {
     pay_call(sandbox, ORDER_QUERY, fields(&[("out_trade_no", out_trade_no)])).await
+}
+
+/// `refundquery` by one key (`refund_id`, `out_refund_no`, `transaction_id`, `out_trade_no`).
+pub async fn refund_query(sandbox: &Sandbox, key: &str, value: &str) -> Fields {
+    pay_call(sandbox, REFUND_QUERY, fields(&[(key, value)])).await
 }
 
 pub fn wechat_refund_fields(out_trade_no: &str, out_refund_no: &str, refund_fee: i64) -> Fields {
