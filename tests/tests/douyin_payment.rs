@@ -256,6 +256,7 @@ async fn platform_faults_answer_the_envelope_and_clear() {
 
     // A 5xx on both attempts: unavailable, and the order waits for the repeat.
     stack.sandbox.set_fault(Fault {
+        when: sandbox::faults::FaultWhen::Before,
         path_prefix: CREATE_ORDER.into(),
         kind: FaultKind::Status(500),
         times: 2,
@@ -273,6 +274,7 @@ async fn platform_faults_answer_the_envelope_and_clear() {
     // Garbage is unavailability too.
     let session2 = session_for(&stack, "ivan").await;
     stack.sandbox.set_fault(Fault {
+        when: sandbox::faults::FaultWhen::Before,
         path_prefix: CREATE_ORDER.into(),
         kind: FaultKind::Garbage,
         times: 2,
@@ -287,6 +289,7 @@ async fn platform_faults_answer_the_envelope_and_clear() {
     // A hang past the timeout answers in bounded time.
     let session3 = session_for(&stack, "judy").await;
     stack.sandbox.set_fault(Fault {
+        when: sandbox::faults::FaultWhen::Before,
         path_prefix: CREATE_ORDER.into(),
         kind: FaultKind::Hang(Duration::from_secs(20)),
         times: 2,
@@ -303,6 +306,7 @@ async fn platform_faults_answer_the_envelope_and_clear() {
     // A business error is the platform's answer, with its code, and retires the number.
     let session4 = session_for(&stack, "ken").await;
     stack.sandbox.set_fault(Fault {
+        when: sandbox::faults::FaultWhen::Before,
         path_prefix: CREATE_ORDER.into(),
         kind: FaultKind::PlatformError {
             err_no: 2010,
