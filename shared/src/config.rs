@@ -177,7 +177,8 @@ impl Config {
             order_entry_page: source
                 .get("DOUYIN_ORDER_ENTRY_PAGE")
                 .unwrap_or_else(|| DEFAULT_ORDER_ENTRY_PAGE.to_owned()),
-            reconcile_after_seconds: positive(source, "RECONCILE_AFTER_SECONDS", DEFAULT_RECONCILE_AFTER_SECONDS)?,
+            // 0: ask at once (local runs and tests).
+            reconcile_after_seconds: at_least(source, "RECONCILE_AFTER_SECONDS", 0, DEFAULT_RECONCILE_AFTER_SECONDS)?,
             callback_retention_days: positive(source, "CALLBACK_RETENTION_DAYS", DEFAULT_CALLBACK_RETENTION_DAYS)?,
         })
     }
@@ -185,15 +186,20 @@ impl Config {
 
 /// A whole number above zero, or the default when unset.
 fn positive(source: &dyn Source, name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    at_least(source, name, 1, default)
+}
+
+/// A whole number of at least `min`, or the default when unset.
+fn at_least(source: &dyn Source, name: &'static str, min: i64, default: i64) -> Result<i64, ConfigError> {
     match source.get(name) {
         None => Ok(default),
         Some(raw) => raw
             .parse::<i64>()
             .ok()
-            .filter(|v| *v > 0)
+            .filter(|v| *v >= min)
             .ok_or_else(|| ConfigError::Invalid {
                 name,
-                why: "a positive whole number".into(),
+                why: format!("a whole number of at least {min}"),
             }),
     }
 }

@@ -118,6 +118,7 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
         OpenItem::Order(_) => {}
         OpenItem::Refund(refund) if refund.status == RefundStatus::Processing => {
             let ours = !refund.out_refund_no.starts_with(USER_REFUND_PREFIX);
+            let no = refund.out_refund_no.clone();
             if refund.refund_no.is_none() && ours {
                 // Never reached the platform, or its answer was lost: the same number
                 // again, which the platforms treat as the same refund.
@@ -125,9 +126,13 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
                 let answer = resend_refund(app, refund).await?;
                 if answer.status != RefundStatus::Processing {
                     report.refunds_ended += 1;
+                    return Ok(());
                 }
-                return Ok(());
             }
+            // Ask how it stands now, so that one whose callback was lost ends in this run.
+            let Some(refund) = app.store.get_refund(&no).await? else {
+                return Ok(());
+            };
             let (after, unknown) = check_refund(app, refund).await?;
             if unknown {
                 tracing::warn!(out_refund_no = %after.out_refund_no, "reconcile: the platform does not know this refund yet");
@@ -147,8 +152,17 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
                 .is_some_and(|o| o.is_trade());
             if settlement.settle_no.is_none() {
                 report.resent += 1;
+                let no = settlement.out_settle_no.clone();
                 let answer = resend_settlement(app, settlement, trade).await?;
                 if answer.status != RefundStatus::Processing {
+                    report.settlements_ended += 1;
+                    return Ok(());
+                }
+                let Some(sent) = app.store.get_settlement(&no).await? else {
+                    return Ok(());
+                };
+                let (after, _) = check_settlement(app, sent, trade).await?;
+                if after.status != RefundStatus::Processing {
                     report.settlements_ended += 1;
                 }
                 return Ok(());
