@@ -22,6 +22,10 @@ pub struct PayOptions {
     pub tamper_signature: bool,
     /// Overrides where the callback goes.
     pub notify_url: Option<String>,
+    /// Also pays an order that had ended unpaid (TIMEOUT or FAIL): a payment that
+    /// completes after the order ended, as real platforms sometimes take. Without it
+    /// such an order is refused.
+    pub late: bool,
 }
 
 impl Default for PayOptions {
@@ -31,6 +35,7 @@ impl Default for PayOptions {
             amount: None,
             tamper_signature: false,
             notify_url: None,
+            late: false,
         }
     }
 }
@@ -46,7 +51,7 @@ pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Resu
             .ok_or_else(|| SandboxError::UnknownOrder(out_order_no.into()))?;
         let candidates = [options.notify_url.as_deref(), current.notify_url.as_deref()];
         let url = target(candidates, options.deliveries, &format!("order {out_order_no}"))?;
-        (douyin.orders.mark_paid(out_order_no, now)?, url)
+        (douyin.orders.mark_paid(out_order_no, now, options.late)?, url)
     };
     let msg = callback::payment_msg(&state.config.app_id, &order, options.amount);
     let token = &state.config.token;

@@ -21,7 +21,7 @@ pub async fn pay(state: &State, out_trade_no: &str, options: WechatPayOptions) -
             .ok_or_else(|| SandboxError::UnknownOrder(out_trade_no.into()))?;
         let candidates = [options.notify_url.as_deref(), Some(current.notify_url.as_str())];
         let url = target(candidates, options.deliveries, &format!("order {out_trade_no}"))?;
-        (wechat.orders.mark_paid(out_trade_no, now_secs())?, url)
+        (wechat.orders.mark_paid(out_trade_no, now_secs(), options.late)?, url)
     };
     let body = payment_notify(config, &order, &options);
     Ok(deliver_xml(&state.http, &url, &body, options.deliveries).await)
