@@ -118,7 +118,7 @@ struct FinishRefundRequest {
 /// "REFUNDCLOSE" (or "FAIL", the same), or "CHANGE" (退款异常: the money could not go
 /// back to the card; the refund stays CHANGE) — once, and sends the refund notify whose
 /// `req_info` carries that `refund_status`, `deliveries` times at once (default 1; 0
-/// sends none). `refundquery` reports the status from now on.
+/// sends none and needs no notify URL). `refundquery` reports the status from now on.
 async fn finish_refund(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishRefundRequest>,
