@@ -24,7 +24,9 @@ async fn main() -> Result<(), Error> {
             .and_then(Value::as_str)
             .unwrap_or("direct invocation");
         lambda_runtime::tracing::info!(kind, "reconcile run");
-        let left = SystemTime::from(event.context.deadline())
+        let left = event
+            .context
+            .deadline()
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(MARGIN);
