@@ -150,6 +150,7 @@ impl Fixture {
             settle_status: None,
             updated_at: 1,
             trade_data: None,
+            late: false,
         };
         block_on(self.store.insert_order(&order, &format!("seed#{out_order_no}"), None)).expect("memory store");
     }

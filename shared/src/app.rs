@@ -220,7 +220,11 @@ const EVENT_DUMPING_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response"
 /// with the event-dumping targets held at DEBUG whatever the level asks.
 pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::filter::LevelFilter;
-    let level: LevelFilter = level.parse().unwrap_or(LevelFilter::INFO);
+    // An unset level is INFO (the tracing crate would read "" as ERROR).
+    let level: LevelFilter = Some(level.trim())
+        .filter(|l| !l.is_empty())
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(LevelFilter::INFO);
     let mut filter = tracing_subscriber::EnvFilter::builder()
         .with_default_directive(level.into())
         .parse_lossy("");
@@ -283,5 +287,16 @@ mod tests {
         let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert!(out.contains("our own trace line"), "{out}");
         assert!(!out.contains("admin-key-123"), "{out}");
+    }
+
+    #[test]
+    fn an_unset_level_is_info() {
+        for level in ["", "  ", "nonsense"] {
+            assert_eq!(
+                log_filter(level).max_level_hint(),
+                Some(tracing_subscriber::filter::LevelFilter::INFO),
+                "{level:?}"
+            );
+        }
     }
 }

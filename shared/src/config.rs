@@ -8,6 +8,8 @@ pub const DEFAULT_DOUYIN_API_BASE: &str = "https://developer.toutiao.com";
 pub const DEFAULT_ORDER_VALID_SECONDS: i64 = 900;
 pub const DEFAULT_RECONCILE_AFTER_SECONDS: i64 = 60;
 pub const DEFAULT_CALLBACK_RETENTION_DAYS: i64 = 180;
+/// Least time between two platform queries about one order from `GET /orders`.
+pub const DEFAULT_ORDER_QUERY_GAP_SECONDS: i64 = 3;
 pub const DEFAULT_ORDER_ENTRY_PAGE: &str = "pages/order/detail";
 
 pub const DEFAULT_DOUYIN_OPEN_API_BASE: &str = "https://open.douyin.com";
@@ -53,6 +55,9 @@ pub struct Config {
     pub reconcile_after_seconds: i64,
     /// How long kept callbacks stay in the table before TTL removes them.
     pub callback_retention_days: i64,
+    /// `GET /orders` asks the platform about one order at most once per this many
+    /// seconds (tt.pay polls; 0: every time).
+    pub order_query_gap_seconds: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +185,7 @@ impl Config {
             // 0: ask at once (local runs and tests).
             reconcile_after_seconds: at_least(source, "RECONCILE_AFTER_SECONDS", 0, DEFAULT_RECONCILE_AFTER_SECONDS)?,
             callback_retention_days: positive(source, "CALLBACK_RETENTION_DAYS", DEFAULT_CALLBACK_RETENTION_DAYS)?,
+            order_query_gap_seconds: at_least(source, "ORDER_QUERY_GAP_SECONDS", 0, DEFAULT_ORDER_QUERY_GAP_SECONDS)?,
         })
     }
 }

@@ -260,7 +260,9 @@ async fn the_same_user_gets_the_same_trade_order_back_and_the_platform_accepts_i
 
 #[tokio::test]
 async fn an_expired_client_token_is_refreshed_once() {
-    let stack = trade_stack(300).await;
+    // The mini-program polls twice in a row here: every poll asks the platform.
+    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade"), ("ORDER_QUERY_GAP_SECONDS", "0")]).await;
+    table::put_trade_catalog_item(&table::client().await, &stack.table, "course", 300, "Rust 进阶课程").await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (session, no, _) = placed_order(api, sandbox, "kai", 1).await;
     assert_eq!(order(api, &session, &no).await["status"], "PENDING");

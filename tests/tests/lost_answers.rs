@@ -521,3 +521,88 @@ async fn a_run_over_a_thousand_open_orders_reads_the_index_not_the_table() {
     };
     assert!(due.parse::<i64>().unwrap() >= now + 5);
 }
+
+/// A trade-mode stack whose reconciler asks at once, with a placed (tt.requestOrder)
+/// order of 900 fen in three items; returns its session and `out_order_no`.
+async fn trade_placed_order(user: &str) -> (Stack, String, String) {
+    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade"), ("RECONCILE_AFTER_SECONDS", "0")]).await;
+    table::put_trade_catalog_item(&table::client().await, &stack.table, "course", 300, "Rust 进阶课程").await;
+    let session = stack.client.login(&stack.sandbox.login_code(user)).await;
+    let prepay = stack
+        .client
+        .post("/prepay", Some(&session), &json!({"sku": "course", "quantity": 3}))
+        .await;
+    assert_eq!(prepay.status, 200, "{}", prepay.text);
+    let pay = &prepay.body["pay"];
+    stack
+        .sandbox
+        .trade_request_order(pay["data"].as_str().unwrap(), pay["byteAuthorization"].as_str().unwrap())
+        .expect("tt.requestOrder");
+    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    (stack, session, no)
+}
+
+#[tokio::test]
+async fn a_trade_payment_whose_callbacks_stopped_is_found_by_the_reconciler() {
+    let (stack, session, no) = trade_placed_order("xena").await;
+    let silent = sandbox::TradePayOptions {
+        callback: no_callback(),
+        ..sandbox::TradePayOptions::default()
+    };
+    stack.sandbox.trade_pay(&no, silent).await.unwrap();
+    let report = reconcile_once(&stack).await;
+    assert_eq!((report.orders_paid, report.errors), (1, 0), "{report:?}");
+    assert_eq!(order_json(&stack, &session, &no).await["status"], "PAID");
+}
+
+#[tokio::test]
+async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
+    use minipay::douyin::trade::client::{ItemOrder, TradeRefundRequest};
+    let (stack, _, no) = trade_placed_order("yara").await;
+    stack.sandbox.trade_pay(&no, sandbox::TradePayOptions::default()).await.unwrap();
+
+    // refund_create does the work twice over and both answers are lost (13000).
+    stack.sandbox.set_fault(answers_lost(
+        "/api/trade_basic/v1/developer/refund_create/",
+        FaultKind::PlatformError {
+            err_no: 13000,
+            err_tips: "系统错误，请重试".into(),
+        },
+    ));
+    let lost = stack
+        .client
+        .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "TR-1", 300))
+        .await;
+    assert_eq!((lost.status, lost.error_code()), (502, "platform_error"), "{}", lost.text);
+    assert_eq!(stack.client.get("/refunds/TR-1", Some(ADMIN_KEY)).await.body["status"], "PROCESSING");
+
+    // The reconciler sends it again under the same number and records the platform's id.
+    let report = reconcile_once(&stack).await;
+    assert_eq!((report.resent, report.errors), (1, 0), "{report:?}");
+    let item = raw_item(&stack, "REFUND#TR-1", "REFUND").await.unwrap();
+    let AttributeValue::S(refund_id) = item["refund_no"].clone() else { panic!("refund_no") };
+    assert!(stack.sandbox.trade_refund(&refund_id).is_some());
+
+    // Asked with other values under that number, the platform refuses; the client finds
+    // the refund it made and adopts it rather than calling the refund refused.
+    let placed = stack.sandbox.trade_order(&no).unwrap();
+    let other = TradeRefundRequest {
+        order_id: placed.order_id.clone(),
+        out_refund_no: "TR-1".into(),
+        reason: "另一个理由".into(),
+        refund_total_amount: 300,
+        items: vec![ItemOrder {
+            item_order_id: placed.item_orders[0].item_order_id.clone(),
+            amount: 300,
+        }],
+        refund_all: false,
+        order_entry_schema: minipay::douyin::trade::request_order::order_entry_schema("pages/order/detail", &no),
+    };
+    let other = &other;
+    let adopted = stack
+        .app
+        .with_client_token(|api, token| async move { api.create_refund(&token, other).await })
+        .await
+        .expect("adopted");
+    assert_eq!(adopted, refund_id);
+}

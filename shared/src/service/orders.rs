@@ -35,10 +35,6 @@ impl From<&Order> for OrderAnswer {
     }
 }
 
-/// Least time between two platform queries about one order, whoever asks: tt.pay's
-/// `getOrderStatus` polls, and each poll would otherwise be a platform call.
-pub const QUERY_GAP_SECS: i64 = 3;
-
 /// The caller's order; while it is PENDING, the platform is asked how the payment
 /// ended and a final answer is recorded (failed and timed-out payments get no callback).
 pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> Result<OrderAnswer, ApiError> {
@@ -51,7 +47,9 @@ pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> R
         return Err(not_found());
     }
     let now = now_secs();
-    if !order.status.awaits_platform() || !app.store.claim_order_query(out_order_no, now, QUERY_GAP_SECS).await? {
+    // tt.pay's `getOrderStatus` polls: each poll must not become a platform call.
+    let gap = app.config.order_query_gap_seconds;
+    if !order.status.awaits_platform() || !app.store.claim_order_query(out_order_no, now, gap).await? {
         return Ok(OrderAnswer::from(&order));
     }
     let order = check_payment(app, order, now).await?;

@@ -435,6 +435,53 @@ async fn an_order_the_platform_never_saw_times_out_after_its_deadline() {
 }
 
 #[tokio::test]
+async fn past_its_deadline_an_order_is_timed_out_only_on_the_platforms_word() {
+    // Rate limit, system error, a refused token: none says the order was not paid.
+    for refusal in [
+        PlatformError::unclear(12001, "too frequent"),
+        PlatformError::unclear(13000, "system error"),
+        PlatformError::rejected(10000, "bad parameter"),
+    ] {
+        let f = fixture();
+        let answer = prepay::prepay(&f.app, &session("u1"), buy(1), "127.0.0.1")
+            .await
+            .unwrap();
+        f.store.shift_deadline(&answer.out_order_no, -7200);
+        *f.trade.order_answer.lock().unwrap() = Some(Err(refusal.clone()));
+        let err = orders::order_status(&f.app, &session("u1"), &answer.out_order_no)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::PlatformError, "{refusal}");
+        let stored = f.store.get_order(&answer.out_order_no).await.unwrap().unwrap();
+        assert_eq!(stored.status, OrderStatus::Pending, "{refusal}");
+    }
+}
+
+#[tokio::test]
+async fn a_refund_the_item_orders_cannot_carry_is_refused_at_once_and_its_amount_released() {
+    let f = fixture();
+    let no = paid_order(&f, 3).await;
+    // The platform lists less in item orders than this refund needs.
+    *f.trade.order_answer.lock().unwrap() = Some(Ok(FakeTrade::paid("ot9", 900, &[300, 300])));
+    let request = |no: &str, refund_no: &str, amount: i64| refund::RefundRequest {
+        out_order_no: no.to_owned(),
+        out_refund_no: refund_no.into(),
+        refund_amount: amount,
+        reason: None,
+    };
+    let err = refund::refund(&f.app, request(&no, "r-big", 900)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
+    assert!(f.trade.refunds.lock().unwrap().is_empty(), "nothing reached the platform");
+    let stored = f.store.get_refund("r-big").await.unwrap().unwrap();
+    assert_eq!(stored.status, RefundStatus::Fail);
+    let order = f.store.get_order(&no).await.unwrap().unwrap();
+    assert_eq!((order.refunding_amount, order.refundable()), (0, 900));
+    // What the item orders can carry still goes through.
+    let answer = refund::refund(&f.app, request(&no, "r-fits", 600)).await.unwrap();
+    assert_eq!(answer.status, RefundStatus::Processing);
+}
+
+#[tokio::test]
 async fn trade_settlements_send_receivers_only_when_there_are_some() {
     let f = fixture();
     let no = paid_order(&f, 1).await;
