@@ -1,7 +1,29 @@
 //! The control API under `/sandbox/`: what the demo script and black-box tests use to
 //! play the user's part (log in, pay, fail), the platform's (finish refunds and
 //! settlements, expire tokens), and to inject faults. Mirrors the methods of
-//! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/`.
+//! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/`, the trade system's under
+//! `/sandbox/trade/`. Each handler's doc comment is its API doc; what they share:
+//!
+//! - Pay and finish routes (`/sandbox/pay`, `/sandbox/finish_refund`,
+//!   `/sandbox/finish_settle`, and their `trade/` and `wechat/` twins) send the callback
+//!   `deliveries` times at once (default 1). `"deliveries": 0` changes the state but
+//!   sends nothing, like a lost callback, and needs no notify URL; the platform's query
+//!   APIs report the new state all the same. `notify_url` overrides where callbacks go,
+//!   `tamper_signature` breaks their signature. Answer: `{"deliveries": [{"status",
+//!   "body"}...]}` (status 0: no HTTP answer).
+//! - Pay routes take `"late": true` (default false) to pay an order that had already
+//!   ended unpaid, as real platforms sometimes do: ecpay TIMEOUT or FAIL, trade cancelled
+//!   or expired, WeChat CLOSED, PAYERROR or past `time_expire`. Without it such orders
+//!   are refused (409).
+//! - Finish routes take `"status"`: "SUCCESS" | "FAIL", and for WeChat refunds also
+//!   "REFUNDCLOSE" (what FAIL means there) and "CHANGE" (退款异常). An outcome is set
+//!   once: the same again only resends the callback, another is refused (409).
+//! - `POST /sandbox/faults` `{"path_prefix", "kind", "times", "when", ...}` makes platform
+//!   calls fail; `"when": "after"` lets the platform do the work first and loses the
+//!   answer (see `set_fault` below). `DELETE /sandbox/faults` clears them; `GET
+//!   /sandbox/calls` counts requests per path.
+//! - Errors: 404 unknown order/refund/settlement, 409 a state that forbids the
+//!   operation, 400 a request that makes no sense; each `{"error"}`.
 
 mod order_center;
 mod trade;
@@ -75,6 +97,12 @@ struct PayRequest {
     options: douyin::PayOptions,
 }
 
+/// `POST /sandbox/pay` `{"out_order_no", "deliveries", "amount", "tamper_signature",
+/// "notify_url", "late"}`, all but the number optional: pays the ecpay order (SUCCESS)
+/// and sends the payment callback `deliveries` times (default 1; 0 sends none).
+/// `amount` forges `total_amount` in the callback only. An order that timed out or
+/// failed is paid only with `"late": true` (default false). Paying a paid order only
+/// resends the callback.
 async fn pay(State(state): State<SharedState>, ControlJson(request): ControlJson<PayRequest>) -> Response {
     match douyin::payment::pay(&state, &request.out_order_no, request.options).await {
         Ok(deliveries) => Json(json!({ "deliveries": deliveries })).into_response(),
@@ -87,10 +115,14 @@ struct OrderRequest {
     out_order_no: String,
 }
 
+/// `POST /sandbox/fail_order` `{"out_order_no"}`: the payment failed (FAIL); no
+/// callback, as on the platform. → the order.
 async fn fail_order(State(state): State<SharedState>, ControlJson(request): ControlJson<OrderRequest>) -> Response {
     order_response(douyin::payment::fail(&state, &request.out_order_no))
 }
 
+/// `POST /sandbox/expire_order` `{"out_order_no"}`: the unpaid order times out now
+/// (TIMEOUT). → the order.
 async fn expire_order(State(state): State<SharedState>, ControlJson(request): ControlJson<OrderRequest>) -> Response {
     order_response(douyin::payment::expire(&state, &request.out_order_no))
 }

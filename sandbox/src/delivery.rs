@@ -1,6 +1,7 @@
 //! Sending notifies to the backend, for every platform: the HTTP client, concurrent
 //! duplicate deliveries, and what each delivery got back.
 
+use crate::error::SandboxError;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -17,6 +18,27 @@ pub fn http_client() -> reqwest::Client {
         .timeout(CALLBACK_TIMEOUT)
         .build()
         .expect("a plain HTTP client always builds")
+}
+
+/// Where `deliveries` notifies about `what` go: the first non-empty URL of `candidates`,
+/// in order of precedence. Checked before anything changes, so that a refused call
+/// leaves the platform as it was. With no delivery to make no URL is needed: a test can
+/// finish things silently (a lost notify) wherever they would go; the URL is then empty
+/// when none is known, and never used.
+pub fn target<'a>(
+    candidates: impl IntoIterator<Item = Option<&'a str>>,
+    deliveries: usize,
+    what: &str,
+) -> Result<String, SandboxError> {
+    if deliveries > MAX_DELIVERIES {
+        return Err(SandboxError::Invalid(format!("at most {MAX_DELIVERIES} deliveries")));
+    }
+    let url = candidates.into_iter().flatten().find(|url| !url.is_empty());
+    match url {
+        Some(url) => Ok(url.to_owned()),
+        None if deliveries == 0 => Ok(String::new()),
+        None => Err(SandboxError::Invalid(format!("{what} has no notify_url to call"))),
+    }
 }
 
 /// What one delivery got back. `status` is 0 when no HTTP answer came at all
@@ -76,6 +98,18 @@ pub fn tampered(signature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_are_needed_only_to_deliver() {
+        let candidates = [None, Some(""), Some("http://first"), Some("http://second")];
+        assert_eq!(target(candidates, 1, "x").unwrap(), "http://first");
+        assert_eq!(
+            target([None], 1, "refund R1").unwrap_err().to_string(),
+            "refund R1 has no notify_url to call"
+        );
+        assert_eq!(target([None], 0, "refund R1").unwrap(), "");
+        assert!(target([Some("http://first")], MAX_DELIVERIES + 1, "x").is_err());
+    }
 
     #[test]
     fn tampering_changes_only_the_last_digit() {

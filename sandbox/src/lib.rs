@@ -101,8 +101,9 @@ impl Sandbox {
 
     /// Pays the order (SUCCESS) and sends the payment callback `options.deliveries`
     /// times concurrently; returns what each delivery got back, in sending order.
-    /// Paying a paid order only resends the callback. Fails for unknown, failed and
-    /// timed-out orders, and when there is no notify URL.
+    /// Paying a paid order only resends the callback. Fails for unknown orders, for
+    /// failed and timed-out ones unless `options.late` (a payment after the end), and
+    /// when a callback is to be sent but there is no notify URL.
     pub async fn pay(&self, out_order_no: &str, options: PayOptions) -> Result<Vec<Delivery>, String> {
         douyin::payment::pay(&self.state, out_order_no, options)
             .await
@@ -209,8 +210,8 @@ impl Sandbox {
 
     /// Pays the WeChat order (SUCCESS) and sends the payment notify `options.deliveries`
     /// times concurrently; returns what each delivery got back, in sending order.
-    /// Paying a paid order only resends the notify. Fails for unknown, closed, failed
-    /// and expired orders.
+    /// Paying a paid order only resends the notify. Fails for unknown orders, and for
+    /// closed, failed and expired ones unless `options.late` (a payment after the end).
     pub async fn wechat_pay(&self, out_trade_no: &str, options: WechatPayOptions) -> Result<Vec<Delivery>, String> {
         wechat::payment::pay(&self.state, out_trade_no, options)
             .await
@@ -292,7 +293,8 @@ impl Sandbox {
     /// Pays the trade order (SUCCESS) and sends the `payment` callback
     /// `options.callback.deliveries` times concurrently; returns what each delivery got
     /// back, in sending order. Paying a paid order only resends the same `msg`. Fails
-    /// for unknown, cancelled and expired orders.
+    /// for unknown orders, and for cancelled and expired ones unless `options.late` (a
+    /// payment after the end; the order keeps its `cancel`).
     pub async fn trade_pay(&self, out_order_no: &str, options: TradePayOptions) -> Result<Vec<Delivery>, String> {
         trade::payment::pay(&self.state, out_order_no, options)
             .await

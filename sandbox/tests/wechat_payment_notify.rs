@@ -151,7 +151,7 @@ async fn notifies_can_go_elsewhere_and_bad_payments_are_refused() {
         .wechat_pay("N-2", WechatPayOptions::default())
         .await
         .unwrap_err();
-    assert_eq!(error, "order N-2 is PAYERROR and cannot be paid");
+    assert_eq!(error, "order N-2 is PAYERROR and cannot be paid unless late");
     assert!(sandbox.wechat_fail("N-1").is_err(), "a paid order cannot fail");
     let flood = WechatPayOptions {
         deliveries: 1001,

@@ -65,7 +65,8 @@ fn deliveries_response(result: Result<Vec<Delivery>, SandboxError>) -> Response 
     }
 }
 
-/// `{"out_order_no", "pay_channel", "deliveries", "tamper_signature", "notify_url"}`.
+/// `{"out_order_no", "pay_channel", "late", "deliveries", "tamper_signature",
+/// "notify_url"}`, all but the number optional.
 #[derive(Deserialize)]
 struct PayRequest {
     out_order_no: String,
@@ -73,6 +74,11 @@ struct PayRequest {
     options: TradePayOptions,
 }
 
+/// `POST /sandbox/trade/pay`: pays the trade order (SUCCESS) by `pay_channel` (1
+/// WeChat, 2 Alipay, 10 Douyin Pay, the default) and sends the `payment` callback
+/// `deliveries` times (default 1; 0 sends none). An order that was cancelled or expired
+/// is paid only with `"late": true` (default false); it keeps its `cancel`. Paying a
+/// paid order only resends the callback. `order_query/` reports it paid from now on.
 async fn pay(State(state): State<SharedState>, ControlJson(request): ControlJson<PayRequest>) -> Response {
     deliveries_response(trade::payment::pay(&state, &request.out_order_no, request.options).await)
 }
@@ -125,6 +131,9 @@ struct FinishRefundRequest {
     options: CallbackOptions,
 }
 
+/// `POST /sandbox/trade/finish_refund`: the refund ends as `status`, once, and the
+/// `refund` callback goes out `deliveries` times (default 1; 0 sends none).
+/// `refund_query/` reports the outcome from now on.
 async fn finish_refund(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishRefundRequest>,
@@ -142,6 +151,9 @@ struct FinishSettleRequest {
     options: CallbackOptions,
 }
 
+/// `POST /sandbox/trade/finish_settle`: the settlement ends as `status`, once, and the
+/// `settle` callback goes out `deliveries` times (default 1; 0 sends none).
+/// `settle_query/` reports the outcome from now on.
 async fn finish_settle(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishSettleRequest>,

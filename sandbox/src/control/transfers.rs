@@ -54,6 +54,9 @@ fn deliveries_response(result: Result<Vec<douyin::Delivery>, SandboxError>) -> R
     }
 }
 
+/// `POST /sandbox/finish_refund`: the ecpay refund ends as `status` ("SUCCESS" |
+/// "FAIL"), once, and the refund callback goes out `deliveries` times (default 1; 0
+/// sends none). `query_refund` reports the outcome from now on.
 async fn finish_refund(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishRefundRequest>,
@@ -62,6 +65,10 @@ async fn finish_refund(
     deliveries_response(douyin::refund_finish::finish(&state, &request.out_refund_no, success, request.options).await)
 }
 
+/// `POST /sandbox/finish_settle`: the ecpay settlement ends as `status` ("SUCCESS" |
+/// "FAIL"), once, settling the order total minus the refunds done by now, and the
+/// settle callback goes out `deliveries` times (default 1; 0 sends none).
+/// `query_settle` reports the outcome from now on.
 async fn finish_settle(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishSettleRequest>,

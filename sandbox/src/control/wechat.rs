@@ -41,7 +41,7 @@ async fn login_code(State(state): State<SharedState>, ControlJson(request): Cont
 }
 
 /// `{"out_trade_no", "deliveries", "total_fee", "tamper_signature", "extra_field",
-/// "sign_type_field", "notify_url"}`, all but the number optional.
+/// "sign_type_field", "notify_url", "late"}`, all but the number optional.
 #[derive(Deserialize)]
 struct PayRequest {
     out_trade_no: String,
@@ -56,6 +56,12 @@ fn deliveries_response(result: Result<Vec<crate::delivery::Delivery>, SandboxErr
     }
 }
 
+/// `POST /sandbox/wechat/pay`: pays the order (SUCCESS) and sends the payment notify
+/// `deliveries` times (default 1; 0 sends none). `total_fee` forges the notify's
+/// amount, `extra_field` and `sign_type_field` add fields WeChat may send. An order that
+/// is CLOSED, PAYERROR or past its `time_expire` is paid only with `"late": true`
+/// (default false). Paying a paid order only resends the notify. `orderquery` reports
+/// it paid from now on.
 async fn pay(State(state): State<SharedState>, ControlJson(request): ControlJson<PayRequest>) -> Response {
     deliveries_response(wechat::payment::pay(&state, &request.out_trade_no, request.options).await)
 }
@@ -118,7 +124,7 @@ struct FinishRefundRequest {
 /// "REFUNDCLOSE" (or "FAIL", the same), or "CHANGE" (退款异常: the money could not go
 /// back to the card; the refund stays CHANGE) — once, and sends the refund notify whose
 /// `req_info` carries that `refund_status`, `deliveries` times at once (default 1; 0
-/// sends none). `refundquery` reports the status from now on.
+/// sends none and needs no notify URL). `refundquery` reports the status from now on.
 async fn finish_refund(
     State(state): State<SharedState>,
     ControlJson(request): ControlJson<FinishRefundRequest>,

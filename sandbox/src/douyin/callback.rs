@@ -5,7 +5,7 @@
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
 use crate::config::SandboxConfig;
-use crate::delivery::{deliver_concurrently, tampered};
+use crate::delivery::{deliver_concurrently, tampered, target};
 use crate::error::SandboxError;
 use crate::random;
 use minipay::douyin::sign::callback_signature;
@@ -18,7 +18,8 @@ pub use crate::delivery::{CALLBACK_TIMEOUT, Delivery, MAX_DELIVERIES, http_clien
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CallbackOptions {
-    /// How many copies of the callback to send at once (0: none, like a lost callback).
+    /// How many copies of the callback to send at once (0: none, like a lost callback;
+    /// no notify URL is needed then).
     pub deliveries: usize,
     /// Sends a signature that does not verify.
     pub tamper_signature: bool,
@@ -38,18 +39,11 @@ impl Default for CallbackOptions {
 
 impl CallbackOptions {
     /// Where the callback goes: the override, else `stored` (the refund's or
-    /// settlement's own URL, else its order's), else the console one. Checked before
-    /// anything changes, so that a refused call leaves the platform as it was.
+    /// settlement's own URL, else its order's), else the console one; see
+    /// [`crate::delivery::target`].
     pub fn target(&self, stored: Option<&str>, config: &SandboxConfig, what: &str) -> Result<String, SandboxError> {
-        if self.deliveries > MAX_DELIVERIES {
-            return Err(SandboxError::Invalid(format!("at most {MAX_DELIVERIES} deliveries")));
-        }
-        [self.notify_url.as_deref(), stored, config.notify_url.as_deref()]
-            .into_iter()
-            .flatten()
-            .find(|url| !url.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| SandboxError::Invalid(format!("{what} has no notify_url to call")))
+        let candidates = [self.notify_url.as_deref(), stored, config.notify_url.as_deref()];
+        target(candidates, self.deliveries, what)
     }
 
     /// Delivers `msg` as a callback of type `kind`, as these options say.
@@ -208,6 +202,11 @@ mod tests {
             ..CallbackOptions::default()
         };
         assert!(flood.target(Some("http://own"), &config, "x").is_err());
+        let silent = CallbackOptions {
+            deliveries: 0,
+            ..CallbackOptions::default()
+        };
+        assert_eq!(silent.target(None, &SandboxConfig::default(), "x").unwrap(), "");
     }
 
     #[test]

@@ -60,6 +60,12 @@ impl SandboxOrder {
         }
     }
 
+    fn pay(&mut self, now: i64) {
+        self.status = OrderStatus::Success;
+        self.paid_at = Some(now);
+        self.payment_order_no = Some(format!("PCP{}", random::digits(24)));
+    }
+
     /// A copy with the status as reported at `now`.
     fn view_at(&self, now: i64) -> SandboxOrder {
         SandboxOrder {
@@ -138,17 +144,21 @@ impl OrderBook {
     }
 
     /// The payer paid. Paying a paid order changes nothing (the callback is merely
-    /// sent again); a failed or expired order cannot be paid.
-    pub fn mark_paid(&mut self, out_order_no: &str, now: i64) -> Result<SandboxOrder, SandboxError> {
+    /// sent again); a failed or expired order can be paid only `late`: the money came
+    /// in after the order had ended, as real payments sometimes do.
+    pub fn mark_paid(&mut self, out_order_no: &str, now: i64, late: bool) -> Result<SandboxOrder, SandboxError> {
         let order = self.existing(out_order_no)?;
         match order.status_at(now) {
-            OrderStatus::Processing => {
-                order.status = OrderStatus::Success;
-                order.paid_at = Some(now);
-                order.payment_order_no = Some(format!("PCP{}", random::digits(24)));
-            }
             OrderStatus::Success => {}
-            blocked => return Err(conflict(out_order_no, "paid", blocked)),
+            OrderStatus::Processing => order.pay(now),
+            OrderStatus::Fail | OrderStatus::Timeout if late => order.pay(now),
+            ended => {
+                return Err(conflict(
+                    out_order_no,
+                    "paid (a payment after the end needs late)",
+                    ended,
+                ));
+            }
         }
         Ok(order.view_at(now))
     }
@@ -218,21 +228,27 @@ mod tests {
         book.create(new_order("A1", 100), 1000);
         assert_eq!(book.get("A1", 1299).unwrap().status, OrderStatus::Processing);
         assert_eq!(book.get("A1", 1300).unwrap().status, OrderStatus::Timeout);
-        assert!(matches!(book.mark_paid("A1", 1300), Err(SandboxError::Conflict(_))));
+        assert!(matches!(
+            book.mark_paid("A1", 1300, false),
+            Err(SandboxError::Conflict(_))
+        ));
     }
 
     #[test]
     fn paid_orders_stay_paid() {
         let mut book = OrderBook::default();
         book.create(new_order("A1", 100), 1000);
-        let paid = book.mark_paid("A1", 1010).unwrap();
+        let paid = book.mark_paid("A1", 1010, false).unwrap();
         assert_eq!((paid.status, paid.paid_at), (OrderStatus::Success, Some(1010)));
-        let again = book.mark_paid("A1", 1020).unwrap();
+        let again = book.mark_paid("A1", 1020, false).unwrap();
         assert_eq!(again, paid);
         // Still SUCCESS long after valid_time.
         assert_eq!(book.get("A1", 99_999).unwrap().status, OrderStatus::Success);
         assert!(book.mark_failed("A1", 1030).is_err());
-        assert!(matches!(book.mark_paid("nope", 1), Err(SandboxError::UnknownOrder(_))));
+        assert!(matches!(
+            book.mark_paid("nope", 1, true),
+            Err(SandboxError::UnknownOrder(_))
+        ));
     }
 
     #[test]
@@ -240,7 +256,7 @@ mod tests {
         let mut book = OrderBook::default();
         book.create(new_order("A1", 100), 1000);
         assert_eq!(book.mark_failed("A1", 1001).unwrap().status, OrderStatus::Fail);
-        assert!(book.mark_paid("A1", 1002).is_err());
+        assert!(book.mark_paid("A1", 1002, false).is_err());
         assert_eq!(book.get("A1", 99_999).unwrap().status, OrderStatus::Fail);
     }
 
@@ -249,6 +265,25 @@ mod tests {
         let mut book = OrderBook::default();
         book.create(new_order("A1", 100), 1000);
         assert_eq!(book.expire("A1", 1005).unwrap().status, OrderStatus::Timeout);
-        assert!(book.mark_paid("A1", 1005).is_err());
+        assert!(book.mark_paid("A1", 1005, false).is_err());
+    }
+
+    #[test]
+    fn ended_orders_can_be_paid_late() {
+        let mut book = OrderBook::default();
+        book.create(new_order("T", 100), 1000);
+        book.create(new_order("F", 100), 1000);
+        book.mark_failed("F", 1001).unwrap();
+        let refused = book.mark_paid("T", 1300, false).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            "order T is TIMEOUT and cannot be paid (a payment after the end needs late)"
+        );
+        for no in ["T", "F"] {
+            let paid = book.mark_paid(no, 1400, true).unwrap();
+            assert_eq!((paid.status, paid.paid_at), (OrderStatus::Success, Some(1400)), "{no}");
+            assert!(paid.payment_order_no.is_some());
+            assert_eq!(book.get(no, 99_999).unwrap().status, OrderStatus::Success);
+        }
     }
 }

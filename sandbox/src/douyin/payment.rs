@@ -4,6 +4,7 @@ pub use super::callback::MAX_DELIVERIES;
 use super::callback::{self, Delivery};
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
+use crate::delivery::target;
 use crate::error::SandboxError;
 use crate::state::{State, lock};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PayOptions {
-    /// How many copies of the callback to send at once (0: none, like a lost callback).
+    /// How many copies of the callback to send at once (0: none, like a lost callback;
+    /// no notify URL is needed then).
     pub deliveries: usize,
     /// Overrides `total_amount` in the callback only (the order keeps its amount).
     pub amount: Option<i64>,
@@ -20,6 +22,10 @@ pub struct PayOptions {
     pub tamper_signature: bool,
     /// Overrides where the callback goes.
     pub notify_url: Option<String>,
+    /// Also pays an order that had ended unpaid (TIMEOUT or FAIL): a payment that
+    /// completes after the order ended, as real platforms sometimes take. Without it
+    /// such an order is refused.
+    pub late: bool,
 }
 
 impl Default for PayOptions {
@@ -29,15 +35,13 @@ impl Default for PayOptions {
             amount: None,
             tamper_signature: false,
             notify_url: None,
+            late: false,
         }
     }
 }
 
 /// Marks the order paid (or keeps it paid) and sends the payment callback.
 pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Result<Vec<Delivery>, SandboxError> {
-    if options.deliveries > MAX_DELIVERIES {
-        return Err(SandboxError::Invalid(format!("at most {MAX_DELIVERIES} deliveries")));
-    }
     let now = now_secs();
     let (order, url) = {
         let mut douyin = lock(&state.douyin);
@@ -45,14 +49,9 @@ pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Resu
             .orders
             .get(out_order_no, now)
             .ok_or_else(|| SandboxError::UnknownOrder(out_order_no.into()))?;
-        let url = options
-            .notify_url
-            .clone()
-            .filter(|url| !url.is_empty())
-            .or(current.notify_url);
-        let url =
-            url.ok_or_else(|| SandboxError::Invalid(format!("order {out_order_no} has no notify_url to call")))?;
-        (douyin.orders.mark_paid(out_order_no, now)?, url)
+        let candidates = [options.notify_url.as_deref(), current.notify_url.as_deref()];
+        let url = target(candidates, options.deliveries, &format!("order {out_order_no}"))?;
+        (douyin.orders.mark_paid(out_order_no, now, options.late)?, url)
     };
     let msg = callback::payment_msg(&state.config.app_id, &order, options.amount);
     let token = &state.config.token;

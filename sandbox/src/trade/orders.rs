@@ -92,6 +92,16 @@ pub struct TradeOrder {
 }
 
 impl TradeOrder {
+    fn pay(&mut self, pay_channel: i64, now: i64) {
+        self.pay_status = TradePayStatus::Success;
+        self.payment = Some(TradePayment {
+            pay_channel,
+            channel_pay_id: random::digits(28),
+            user_bill_pay_id: format!("DTPP{}", random::digits(24)),
+            pay_time: now,
+        });
+    }
+
     /// The status at `now` (ms): the stored one, but an unpaid order past its expiry
     /// is TIMEOUT.
     pub fn status_at(&self, now: i64) -> TradePayStatus {
@@ -171,19 +181,21 @@ impl TradeOrderBook {
     }
 
     /// Pays an unpaid, live order; a paid one stays as it was (the callback is resent).
-    pub fn pay(&mut self, out_order_no: &str, pay_channel: i64, now: i64) -> Result<TradeOrder, SandboxError> {
+    /// An order that ended unpaid (cancelled or expired) is paid only `late`: the money
+    /// came in after the end, as real payments sometimes do. It keeps its `cancel`,
+    /// the record of how it had ended.
+    pub fn pay(
+        &mut self,
+        out_order_no: &str,
+        pay_channel: i64,
+        now: i64,
+        late: bool,
+    ) -> Result<TradeOrder, SandboxError> {
         let order = self.live(out_order_no)?;
         match order.status_at(now) {
             TradePayStatus::Success => {}
-            TradePayStatus::Process => {
-                order.pay_status = TradePayStatus::Success;
-                order.payment = Some(TradePayment {
-                    pay_channel,
-                    channel_pay_id: random::digits(28),
-                    user_bill_pay_id: format!("DTPP{}", random::digits(24)),
-                    pay_time: now,
-                });
-            }
+            TradePayStatus::Process => order.pay(pay_channel, now),
+            TradePayStatus::Timeout if late => order.pay(pay_channel, now),
             ended => return Err(ended_error(out_order_no, ended, order.cancel.as_ref())),
         }
         Ok(order.clone())
@@ -194,15 +206,16 @@ impl TradeOrderBook {
     pub fn cancel(&mut self, out_order_no: &str, message: &str, now: i64) -> Result<TradeOrder, SandboxError> {
         let order = self.live(out_order_no)?;
         match (&order.cancel, order.pay_status) {
+            // Checked first: a cancelled order may have been paid late since.
+            (_, TradePayStatus::Success) => {
+                return Err(SandboxError::Conflict(format!("order {out_order_no} is paid")));
+            }
             (Some(done), _) if done.message == message => {}
             (Some(done), _) => {
                 return Err(SandboxError::Conflict(format!(
                     "order {out_order_no} was already cancelled with {}",
                     done.message
                 )));
-            }
-            (None, TradePayStatus::Success) => {
-                return Err(SandboxError::Conflict(format!("order {out_order_no} is paid")));
             }
             (None, _) => {
                 order.pay_status = TradePayStatus::Timeout;
@@ -224,7 +237,10 @@ impl TradeOrderBook {
 
 fn ended_error(out_order_no: &str, status: TradePayStatus, cancel: Option<&TradeCancel>) -> SandboxError {
     let why = cancel.map_or_else(|| "expired".to_owned(), |c| format!("cancelled ({})", c.message));
-    SandboxError::Conflict(format!("order {out_order_no} is {} ({why})", status.as_str()))
+    SandboxError::Conflict(format!(
+        "order {out_order_no} is {} ({why}); a payment after the end needs late",
+        status.as_str()
+    ))
 }
 
 #[cfg(test)]
@@ -264,8 +280,8 @@ mod tests {
         book.create(new_order("A", 1), 0);
         book.create(new_order("B", 1), 0);
         book.create(new_order("C", 1), 0);
-        let paid = book.pay("A", 10, 5).unwrap();
-        assert_eq!(book.pay("A", 1, 9).unwrap(), paid, "a repeat changes nothing");
+        let paid = book.pay("A", 10, 5, false).unwrap();
+        assert_eq!(book.pay("A", 1, 9, false).unwrap(), paid, "a repeat changes nothing");
         assert!(book.cancel("A", "USER_CANCEL", 9).is_err());
 
         let cancelled = book.cancel("B", "USER_CANCEL", 7).unwrap();
@@ -273,14 +289,40 @@ mod tests {
         assert_eq!(book.cancel("B", "USER_CANCEL", 8).unwrap(), cancelled);
         assert!(book.cancel("B", "TIME_OUT", 8).is_err());
         assert!(
-            book.pay("B", 10, 9)
+            book.pay("B", 10, 9, false)
                 .unwrap_err()
                 .to_string()
                 .contains("cancelled (USER_CANCEL)")
         );
 
-        assert!(book.pay("C", 10, 300_000).unwrap_err().to_string().contains("expired"));
+        assert!(
+            book.pay("C", 10, 300_000, false)
+                .unwrap_err()
+                .to_string()
+                .contains("expired")
+        );
         assert!(book.cancel("C", "TIME_OUT", 300_000).is_ok(), "expiry is then reported");
-        assert!(matches!(book.pay("Z", 10, 0), Err(SandboxError::UnknownOrder(_))));
+        assert!(matches!(book.pay("Z", 10, 0, true), Err(SandboxError::UnknownOrder(_))));
+    }
+
+    #[test]
+    fn ended_orders_can_be_paid_late() {
+        let mut book = TradeOrderBook::default();
+        book.create(new_order("B", 1), 0);
+        book.create(new_order("C", 1), 0);
+        book.cancel("B", "USER_CANCEL", 7).unwrap();
+        for (no, now) in [("B", 9), ("C", 300_000)] {
+            let paid = book.pay(no, 10, now, true).unwrap();
+            assert_eq!(paid.status_at(now + 1), TradePayStatus::Success, "{no}");
+            assert_eq!(paid.payment.as_ref().unwrap().pay_time, now);
+            assert_eq!(book.pay(no, 1, now + 5, false).unwrap(), paid, "then it is simply paid");
+        }
+        assert_eq!(book.get("B").unwrap().cancel.as_ref().unwrap().message, "USER_CANCEL");
+        assert!(
+            book.cancel("B", "USER_CANCEL", 20)
+                .unwrap_err()
+                .to_string()
+                .contains("is paid")
+        );
     }
 }

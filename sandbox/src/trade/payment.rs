@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 pub struct TradePayOptions {
     /// 1 WeChat, 2 Alipay, 10 Douyin Pay.
     pub pay_channel: i64,
+    /// Also pays an order that had ended unpaid (cancelled or expired, TIMEOUT): a
+    /// payment that completes after the order ended, as real platforms sometimes take.
+    /// Without it such an order is refused.
+    pub late: bool,
     #[serde(flatten)]
     pub callback: CallbackOptions,
 }
@@ -25,6 +29,7 @@ impl Default for TradePayOptions {
     fn default() -> Self {
         TradePayOptions {
             pay_channel: 10,
+            late: false,
             callback: CallbackOptions::default(),
         }
     }
@@ -74,7 +79,11 @@ pub fn payment_msg(app_id: &str, order: &TradeOrder) -> String {
             .map(|p| p.pay_time)
             .or(cancel.map(|c| c.event_time))
             .unwrap_or_default(),
-        message: cancel.map_or("", |c| c.message.as_str()),
+        // A late payment's order keeps its cancel; its SUCCESS callback does not say so.
+        message: match (payment, cancel) {
+            (None, Some(cancel)) => cancel.message.as_str(),
+            _ => "",
+        },
     };
     serde_json::to_string(&msg).expect("plain fields serialize")
 }
@@ -89,7 +98,7 @@ pub async fn pay(state: &State, out_order_no: &str, options: TradePayOptions) ->
         return Err(SandboxError::Invalid(problem));
     }
     apply_and_notify(state, out_order_no, &options.callback, |trade, now| {
-        trade.orders.pay(out_order_no, options.pay_channel, now)
+        trade.orders.pay(out_order_no, options.pay_channel, now, options.late)
     })
     .await
 }

@@ -128,23 +128,31 @@ impl OrderBook {
     }
 
     /// The payer paid. Paying a paid (or refunded) order changes nothing: the notify
-    /// is merely sent again. Closed, failed and expired orders cannot be paid.
-    pub fn mark_paid(&mut self, out_trade_no: &str, now: i64) -> Result<WechatOrder, SandboxError> {
+    /// is merely sent again. Closed, failed and expired orders can be paid only `late`:
+    /// the money came in after the order had ended, as WeChat payments sometimes do
+    /// (after `time_expire`, or racing a close).
+    pub fn mark_paid(&mut self, out_trade_no: &str, now: i64, late: bool) -> Result<WechatOrder, SandboxError> {
         let order = self.existing(out_trade_no)?;
         if order.trade_state.is_paid() {
             return Ok(order.clone());
         }
-        if order.trade_state.is_open() && order.time_expire.is_some_and(|deadline| now > deadline) {
+        let expired = order.trade_state.is_open() && order.time_expire.is_some_and(|deadline| now > deadline);
+        if expired && !late {
             return Err(SandboxError::Conflict(format!(
-                "order {out_trade_no} expired at its time_expire and cannot be paid"
+                "order {out_trade_no} expired at its time_expire and cannot be paid (a payment after the end needs late)"
             )));
         }
-        let order = self.change(
-            out_trade_no,
-            &[TradeState::NotPay, TradeState::UserPaying],
-            TradeState::Success,
-            "paid",
-        )?;
+        let payable: &[TradeState] = if late {
+            &[
+                TradeState::NotPay,
+                TradeState::UserPaying,
+                TradeState::Closed,
+                TradeState::PayError,
+            ]
+        } else {
+            &[TradeState::NotPay, TradeState::UserPaying]
+        };
+        let order = self.change(out_trade_no, payable, TradeState::Success, "paid unless late")?;
         order.paid_at = Some(now);
         order.transaction_id = Some(format!("4200{}{}", &beijing_compact(now)[..8], random::digits(16)));
         Ok(order.clone())
@@ -215,15 +223,15 @@ mod tests {
     fn paying_assigns_a_transaction_once() {
         let mut book = OrderBook::default();
         book.create(new_order("A1"), 1000);
-        let paid = book.mark_paid("A1", 1010).unwrap();
+        let paid = book.mark_paid("A1", 1010, false).unwrap();
         let transaction_id = paid.transaction_id.clone().unwrap();
         assert_eq!(transaction_id.len(), 28);
         assert!(transaction_id.bytes().all(|b| b.is_ascii_digit()));
-        assert_eq!(book.mark_paid("A1", 1020).unwrap(), paid);
+        assert_eq!(book.mark_paid("A1", 1020, false).unwrap(), paid);
         assert_eq!(book.by_transaction_id(&transaction_id), Some(paid));
         assert!(book.mark_failed("A1").is_err() && book.close("A1").is_err());
         assert_eq!(book.mark_refunded("A1").unwrap().trade_state, TradeState::Refund);
-        assert!(book.mark_paid("A1", 1030).is_ok());
+        assert!(book.mark_paid("A1", 1030, false).is_ok());
     }
 
     #[test]
@@ -232,17 +240,44 @@ mod tests {
         book.create(new_order("A1"), 1000);
         assert_eq!(book.mark_user_paying("A1").unwrap().trade_state, TradeState::UserPaying);
         assert_eq!(book.mark_failed("A1").unwrap().trade_state, TradeState::PayError);
-        assert!(book.mark_paid("A1", 1001).is_err());
+        assert!(book.mark_paid("A1", 1001, false).is_err());
         assert_eq!(book.close("A1").unwrap().trade_state, TradeState::Closed);
         assert_eq!(book.close("A1").unwrap().trade_state, TradeState::Closed);
-        assert!(matches!(book.mark_paid("A9", 1), Err(SandboxError::UnknownOrder(_))));
+        assert!(matches!(
+            book.mark_paid("A9", 1, true),
+            Err(SandboxError::UnknownOrder(_))
+        ));
     }
 
     #[test]
     fn expired_orders_cannot_be_paid() {
         let mut book = OrderBook::default();
         book.create(new_order("A1"), 1000);
-        assert!(matches!(book.mark_paid("A1", 2001), Err(SandboxError::Conflict(_))));
-        assert!(book.mark_paid("A1", 2000).is_ok());
+        assert!(matches!(
+            book.mark_paid("A1", 2001, false),
+            Err(SandboxError::Conflict(_))
+        ));
+        assert!(book.mark_paid("A1", 2000, false).is_ok());
+    }
+
+    #[test]
+    fn ended_orders_can_be_paid_late() {
+        let mut book = OrderBook::default();
+        for no in ["C", "F", "E"] {
+            book.create(new_order(no), 1000);
+        }
+        book.close("C").unwrap();
+        book.mark_failed("F").unwrap();
+        let refused = book.mark_paid("C", 1001, false).unwrap_err().to_string();
+        assert_eq!(refused, "order C is CLOSED and cannot be paid unless late");
+        for (no, now) in [("C", 1001), ("F", 1001), ("E", 2001)] {
+            let paid = book.mark_paid(no, now, true).unwrap();
+            assert_eq!(
+                (paid.trade_state, paid.paid_at),
+                (TradeState::Success, Some(now)),
+                "{no}"
+            );
+            assert!(paid.transaction_id.is_some());
+        }
     }
 }

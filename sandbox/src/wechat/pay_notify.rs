@@ -39,6 +39,10 @@ pub struct WechatPayOptions {
     pub sign_type_field: bool,
     /// Overrides where the notify goes (else the order's `notify_url`).
     pub notify_url: Option<String>,
+    /// Also pays an order that had ended unpaid (CLOSED, PAYERROR, or past its
+    /// `time_expire`): a payment that completes after the order ended, as WeChat
+    /// sometimes takes (wechat-v3-reconcile.md C.1). Without it such an order is refused.
+    pub late: bool,
 }
 
 impl Default for WechatPayOptions {
@@ -50,6 +54,7 @@ impl Default for WechatPayOptions {
             extra_field: false,
             sign_type_field: false,
             notify_url: None,
+            late: false,
         }
     }
 }

@@ -2,21 +2,27 @@
 //! the order: the state change on the platform, then (for a payment) the notify.
 
 use super::configured;
-use super::notify_delivery::{check_deliveries, deliver_xml, target};
+use super::notify_delivery::deliver_xml;
 use super::orders::WechatOrder;
 use super::pay_notify::{WechatPayOptions, payment_notify};
 use crate::clock::now_secs;
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, target};
 use crate::error::SandboxError;
 use crate::state::{State, lock};
 
 /// Marks the order paid (or keeps it paid) and sends the payment notify.
 pub async fn pay(state: &State, out_trade_no: &str, options: WechatPayOptions) -> Result<Vec<Delivery>, SandboxError> {
     let config = configured(state)?;
-    check_deliveries(options.deliveries)?;
-    let order = lock(&state.wechat).orders.mark_paid(out_trade_no, now_secs())?;
-    let what = format!("order {out_trade_no}");
-    let url = target([options.notify_url.as_deref(), Some(order.notify_url.as_str())], &what)?;
+    let (order, url) = {
+        let mut wechat = lock(&state.wechat);
+        let current = wechat
+            .orders
+            .get(out_trade_no)
+            .ok_or_else(|| SandboxError::UnknownOrder(out_trade_no.into()))?;
+        let candidates = [options.notify_url.as_deref(), Some(current.notify_url.as_str())];
+        let url = target(candidates, options.deliveries, &format!("order {out_trade_no}"))?;
+        (wechat.orders.mark_paid(out_trade_no, now_secs(), options.late)?, url)
+    };
     let body = payment_notify(config, &order, &options);
     Ok(deliver_xml(&state.http, &url, &body, options.deliveries).await)
 }

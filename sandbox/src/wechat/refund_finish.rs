@@ -4,11 +4,11 @@
 
 use super::Fields;
 use super::configured;
-use super::notify_delivery::{check_deliveries, deliver_xml, target};
+use super::notify_delivery::deliver_xml;
 use super::refunds::{REFUND_ACCOUNT, REFUND_RECV_ACCOUNT, WechatRefund, WechatRefundStatus};
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::WechatSandboxConfig;
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, target};
 use crate::douyin::CallbackOptions;
 use crate::error::SandboxError;
 use crate::random;
@@ -29,7 +29,6 @@ pub async fn finish(
     options: CallbackOptions,
 ) -> Result<Vec<Delivery>, SandboxError> {
     let config = configured(state)?;
-    check_deliveries(options.deliveries)?;
     let (refund, url) = {
         let mut wechat = lock(&state.wechat);
         let current = wechat
@@ -43,7 +42,7 @@ pub async fn finish(
             config.notify_url.as_deref(),
             order_url.as_deref(),
         ];
-        let url = target(candidates, &format!("refund {out_refund_no}"))?;
+        let url = target(candidates, options.deliveries, &format!("refund {out_refund_no}"))?;
         (wechat.refunds.finish(out_refund_no, outcome, now_secs())?, url)
     };
     let body = refund_notify(config, &refund, options.tamper_signature);

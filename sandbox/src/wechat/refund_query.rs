@@ -1,4 +1,4 @@
-//! `POST /pay/refundquery` (v2, https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_5):
+//! `POST /pay/refundquery` (v2, <https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_5>):
 //! where refunds stand, by `refund_id`, else `out_refund_no`, else `transaction_id`,
 //! else `out_trade_no` (the last two list the order's refunds). No client certificate,
 //! unlike the refund itself. Each refund's fields end in `_$n`, from 0.

@@ -171,6 +171,14 @@ mod tests {
     }
 
     #[test]
+    fn a_payment_message_without_a_status_is_no_success() {
+        let msg: PaymentMsg = serde_json::from_str(r#"{"cp_orderno":"1","total_amount":1}"#).unwrap();
+        assert!(!msg.is_success());
+        let msg: PaymentMsg = serde_json::from_str(r#"{"cp_orderno":"1","total_amount":1,"status":"FAIL"}"#).unwrap();
+        assert!(!msg.is_success());
+    }
+
+    #[test]
     fn wrong_token_and_broken_bodies_are_refused() {
         assert_eq!(
             Callback::verify(&vector_body(json!("1722769986")), "salt"),

@@ -252,3 +252,19 @@ impl DouyinApi for DouyinClient {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_definite_error_is_a_refusal() {
+        for code in [1000, 1001] {
+            let err = ok_or_rejected(json!({"err_no": code, "err_tips": "系统错误"})).unwrap_err();
+            assert!(!err.is_certain_refusal(), "{code}");
+        }
+        let err = ok_or_rejected(json!({"err_no": 2010, "err_tips": "参数错误"})).unwrap_err();
+        assert!(err.is_certain_refusal());
+        assert!(!ok_or_rejected(json!({})).unwrap_err().is_certain_refusal());
+    }
+}

@@ -221,3 +221,22 @@ pub(crate) async fn apply_payment(app: &App, out_order_no: &str, payment: &Payme
         Err(err) => store_failed(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::names_another_app;
+
+    #[test]
+    fn a_message_naming_another_app_is_told_apart() {
+        assert!(names_another_app(
+            r#"{"appid":"tt-other","cp_orderno":"1"}"#,
+            "appid",
+            "tt-ours"
+        ));
+        assert!(!names_another_app(r#"{"appid":"tt-ours"}"#, "appid", "tt-ours"));
+        // Messages that name no app (some refund and settle callbacks) are not refused.
+        assert!(!names_another_app(r#"{"cp_orderno":"1"}"#, "appid", "tt-ours"));
+        assert!(names_another_app(r#"{"app_id":"tt-other"}"#, "app_id", "tt-ours"));
+        assert!(!names_another_app(r#"{"app_id":"tt-other"}"#, "appid", "tt-ours"));
+    }
+}

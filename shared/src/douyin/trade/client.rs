@@ -368,3 +368,40 @@ impl TradeApi for TradeClient {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> Value {
+        json!([
+            {"out_refund_no": "theirs", "refund_status": "SUCCESS", "refund_id": "r-1"},
+            {"out_refund_no": "ours", "refund_status": "PROCESSING", "refund_id": "r-2"},
+        ])
+    }
+
+    #[test]
+    fn find_money_takes_only_the_entry_with_our_number() {
+        let keys = ("refund_status", "refund_id");
+        let ours = find_money(&list(), ("out_refund_no", "ours"), keys).unwrap();
+        assert_eq!(
+            (ours.status, ours.platform_no.as_str()),
+            (RefundStatus::Processing, "r-2")
+        );
+        // Never the first entry in place of a missing one: its SUCCESS is not ours.
+        assert_eq!(find_money(&list(), ("out_refund_no", "missing"), keys), None);
+        assert_eq!(find_money(&json!([]), ("out_refund_no", "ours"), keys), None);
+    }
+
+    #[test]
+    fn retry_and_rate_limit_codes_leave_the_outcome_unknown() {
+        for code in [13000, 23000, 12001] {
+            let err = data_or_rejected(json!({"err_no": code, "err_msg": "busy"})).unwrap_err();
+            assert!(!err.is_certain_refusal(), "{code}: {err}");
+        }
+        let err = data_or_rejected(json!({"err_no": 10000, "err_msg": "bad param"})).unwrap_err();
+        assert!(err.is_certain_refusal());
+        let err = data_or_rejected(json!({"data": {}})).unwrap_err();
+        assert!(!err.is_certain_refusal(), "no err_no is garbage");
+    }
+}
