@@ -13,6 +13,7 @@ mkdir -p "$state"
 
 log "building the functions and the sandbox (debug)"
 cargo build --workspace --bins --quiet
+SANDBOX_BIN="${CARGO_TARGET_DIR:-target}/debug/sandbox"
 
 log "starting moto server"
 start_moto "$state"
@@ -37,7 +38,7 @@ WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 
 # The trade system's two RSA key pairs: the app's (signs byteAuthorization) and the
 # platform's (signs callbacks), made fresh for this run.
-target/debug/sandbox keygen "$state/keys" >/dev/null
+"$SANDBOX_BIN" keygen "$state/keys" >/dev/null
 DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
 DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 
@@ -54,7 +55,7 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
-  start_bg "$state/sandbox.log" target/debug/sandbox
+  start_bg "$state/sandbox.log" "$SANDBOX_BIN"
 wait_for_http "$SANDBOX_URL/sandbox/calls" 30
 
 cat > "$state/functions.env" <<ENV
@@ -80,6 +81,7 @@ WECHAT_LOGIN_BASE=$SANDBOX_URL
 WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
 DOUYIN_KEY_VERSION=1
+RECONCILE_AFTER_SECONDS=0
 ENV
 # A PEM spans lines, which an env file cannot hold: pass them to watch as variables.
 export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY
@@ -98,7 +100,8 @@ log "feeding the table's stream to push (as Lambda's event source mapping would)
 start_bg "$state/stream_pump.log" python3 scripts/stream_pump.py --endpoint-url "$MOTO_URL" --table "$TABLE" \
   --invoke-url "$API_URL/2015-03-31/functions/push/invocations" --failures "$state/push-failures.jsonl"
 
-python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY"
+python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" \
+  --endpoint-url "$MOTO_URL" --table "$TABLE"
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
 log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"

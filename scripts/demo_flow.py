@@ -3,24 +3,28 @@
 
 tt.login is played by the sandbox (it hands out a login code), and the user paying in
 tt.pay is played by the sandbox too: it marks the order paid and sends the signed
-callback to notify, as Douyin would.
+callback to notify, as Douyin would. Then a payment whose callback is lost, found by the
+reconcile function (invoked as its schedule would).
 """
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
 import urllib.request
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def call(method, url, body=None, bearer=None):
+
+def call(method, url, body=None, bearer=None, timeout=60):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("content-type", "application/json")
     if bearer:
         req.add_header("authorization", f"Bearer {bearer}")
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
@@ -42,6 +46,8 @@ def main():
     parser.add_argument("--admin-key", required=True, help="the back office's ADMIN_API_KEY")
     parser.add_argument("--platform", choices=["douyin", "douyin-trade", "wechat"], default="douyin",
                         help="douyin-trade: the functions run with DOUYIN_PAY_MODE=trade")
+    parser.add_argument("--endpoint-url", help="the DynamoDB endpoint (moto), to show an order as stored")
+    parser.add_argument("--table", help="the table, to show an order as stored")
     args = parser.parse_args()
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
     if args.platform == "wechat":
@@ -97,6 +103,48 @@ def main():
     if not wanted <= {p["order_status"] for p in mine}:
         sys.exit("the order center did not get the created, paid and refunding pushes")
     print(f"\nDone: order {no} paid, {part} fen refunded, settled, and pushed to the order center.")
+    lost_callback(args, fn, session)
+
+
+def stored_status(args, no):
+    """The order's status as the table holds it (GET /orders would ask the platform)."""
+    if not (args.endpoint_url and args.table):
+        return None
+    import boto3
+    ddb = boto3.client("dynamodb", endpoint_url=args.endpoint_url,
+                       region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    item = ddb.get_item(TableName=args.table, ConsistentRead=True,
+                        Key={"pk": {"S": f"ORDER#{no}"}, "sk": {"S": "ORDER"}}).get("Item", {})
+    return item.get("status", {}).get("S")
+
+
+def lost_callback(args, fn, session):
+    """A payment whose callback never arrives: the reconcile function, run by an
+    EventBridge schedule in AWS, asks the platform and records it. Invoked here through
+    cargo lambda watch's Lambda Invoke API with a sample scheduled event."""
+    print("\n=== A lost payment callback, found by the reconciler")
+    prepay = step("POST /prepay (a second order)", *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
+    no = prepay["out_order_no"]
+    paid = step("user pays in tt.pay, and the platform's callback is lost (sandbox: deliveries 0)",
+                *call("POST", f"{args.sandbox}/sandbox/pay", {"out_order_no": no, "deliveries": 0}))
+    if paid["deliveries"]:
+        sys.exit("the sandbox sent a callback")
+    # Not GET /orders: while an order is PENDING it asks the platform itself.
+    status = stored_status(args, no)
+    if status is not None:
+        print(f"\n--- order {no} in the table: {status} (no callback came)")
+        if status != "PENDING":
+            sys.exit(f"expected PENDING in the table, got {status}")
+    with open(os.path.join(ROOT, "events", "reconcile.json"), encoding="utf-8") as f:
+        event = json.load(f)
+    report = step("reconcile (EventBridge Scheduled Event, events/reconcile.json): its report",
+                  *call("POST", f"{args.api}/2015-03-31/functions/reconcile/invocations", event, timeout=300))
+    if report.get("orders_paid", 0) < 1:
+        sys.exit("the reconciler found no payment")
+    order = step(f"GET /orders/{no} (after the reconciler)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["status"] != "PAID":
+        sys.exit(f"expected PAID, got {order['status']}")
+    print(f"\nDone: order {no} is PAID although its callback never came: the reconciler asked the platform.")
 
 
 def trade(args, fn):

@@ -82,6 +82,33 @@ impl Watch {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Invokes a non-HTTP function as Lambda's Invoke API does (watch serves it at
+    /// `POST /2015-03-31/functions/{name}/invocations`, the event as the body) and returns
+    /// what the function answered.
+    pub async fn invoke(&self, function: &str, event: &serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base_url);
+        let answer = reqwest::Client::new()
+            .post(&url)
+            .json(event)
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("invoke {function}: {err}\nwatch log:\n{}", self.log_text()));
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "invoke {function}: HTTP {status}: {text}\nwatch log:\n{}",
+            self.log_text()
+        );
+        serde_json::from_str(&text).unwrap_or_else(|err| {
+            panic!(
+                "invoke {function}: not JSON ({err}): {text}\nwatch log:\n{}",
+                self.log_text()
+            )
+        })
+    }
 }
 
 impl Drop for Watch {

@@ -4,7 +4,8 @@
 use harness::client::{ApiClient, Routing};
 use harness::watch::{Watch, free_port};
 use harness::{ADMIN_KEY, APP_ID, APP_SECRET, KEY_VERSION, SALT, TOKEN, flows, table, trade_keys};
-use sandbox::{CallbackOptions, Sandbox, TradePayOptions};
+use minipay::store::OrderStore;
+use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -145,6 +146,98 @@ async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
     assert!(log.contains("user refund recorded"), "the functions' logs are captured");
     let key_line = keys.app_private_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_line), "the private key reached the functions' logs");
+    for secret in harness::SECRETS {
+        assert!(!log.contains(secret), "a secret reached the functions' logs");
+    }
+}
+
+/// The platform's order query, which only the reconciler may have sent here.
+const QUERY_ORDER: &str = "/api/apps/ecpay/v1/query_order";
+
+#[tokio::test]
+async fn a_lost_payment_callback_recovered_by_reconcile_through_the_lambda_binaries() {
+    let table = table::create_fresh_table().await;
+    table::put_catalog_item(&table::client().await, &table, "course-trial", 1, "试听课").await;
+    let sandbox = Sandbox::start(harness::sandbox_config()).await;
+    let port = free_port();
+    let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
+    let env = function_env(
+        &table,
+        &sandbox,
+        &api,
+        [
+            ("DOUYIN_SALT", SALT.into()),
+            ("DOUYIN_TOKEN", TOKEN.into()),
+            // Open items are asked about at once (deployed: 60 s after they are made).
+            ("RECONCILE_AFTER_SECONDS", "0".into()),
+            // What Lambda sets for the template's JSON logs; without it the functions log
+            // errors only (shared/src/app.rs `log_filter("")`).
+            ("AWS_LAMBDA_LOG_LEVEL", "INFO".into()),
+        ],
+    );
+    let watch = Watch::start(port, &env).await;
+
+    let session = api.login(&sandbox.login_code("e2e-lost-callback")).await;
+    let prepay = api
+        .post(
+            "/prepay",
+            Some(&session),
+            &json!({"sku": "course-trial", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(prepay.status, 200, "{}\nwatch log:\n{}", prepay.text, watch.log_text());
+    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+
+    // The user pays; the platform's callback never arrives.
+    let deliveries = sandbox
+        .pay(
+            &no,
+            PayOptions {
+                deliveries: 0,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("sandbox pays");
+    assert!(deliveries.is_empty());
+    // Not through GET /orders, which asks the platform itself while the order is pending.
+    let store = table::store(&table).await;
+    let stored = store.get_order(&no).await.unwrap().expect("the order is stored");
+    assert_eq!(stored.status.as_str(), "PENDING", "no callback, no change");
+    assert_eq!(sandbox.calls(QUERY_ORDER), 0);
+
+    // The schedule fires.
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/reconcile.json")).expect("events/reconcile.json");
+    let report = watch.invoke("reconcile", &event).await;
+    assert!(
+        report["orders_paid"].as_u64().is_some_and(|n| n >= 1),
+        "report {report}\nwatch log:\n{}",
+        watch.log_text()
+    );
+    assert_eq!(report["errors"], 0, "report {report}");
+    assert_eq!(report["out_of_time"], false, "report {report}");
+    assert!(sandbox.calls(QUERY_ORDER) >= 1, "the reconciler asked the platform");
+
+    let stored = store.get_order(&no).await.unwrap().expect("the order is stored");
+    assert_eq!(stored.status.as_str(), "PAID", "the reconciler recorded the payment");
+    let queries = sandbox.calls(QUERY_ORDER);
+    let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(order.status, 200, "{}", order.text);
+    assert_eq!(order.body["status"], "PAID", "watch log:\n{}", watch.log_text());
+    assert!(order.body["paid_at"].as_i64().is_some());
+    assert_eq!(
+        sandbox.calls(QUERY_ORDER),
+        queries,
+        "a paid order is read from the table"
+    );
+
+    let log = watch.log_text();
+    assert!(
+        log.contains("reconcile: payment found"),
+        "the reconciler's logs are captured"
+    );
+    assert!(log.contains("Scheduled Event"), "the run logs what started it");
     for secret in harness::SECRETS {
         assert!(!log.contains(secret), "a secret reached the functions' logs");
     }
