@@ -536,7 +536,10 @@ async fn trade_placed_order(user: &str) -> (Stack, String, String) {
     let pay = &prepay.body["pay"];
     stack
         .sandbox
-        .trade_request_order(pay["data"].as_str().unwrap(), pay["byteAuthorization"].as_str().unwrap())
+        .trade_request_order(
+            pay["data"].as_str().unwrap(),
+            pay["byteAuthorization"].as_str().unwrap(),
+        )
         .expect("tt.requestOrder");
     let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
     (stack, session, no)
@@ -559,7 +562,11 @@ async fn a_trade_payment_whose_callbacks_stopped_is_found_by_the_reconciler() {
 async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
     use minipay::douyin::trade::client::{ItemOrder, TradeRefundRequest};
     let (stack, _, no) = trade_placed_order("yara").await;
-    stack.sandbox.trade_pay(&no, sandbox::TradePayOptions::default()).await.unwrap();
+    stack
+        .sandbox
+        .trade_pay(&no, sandbox::TradePayOptions::default())
+        .await
+        .unwrap();
 
     // refund_create does the work twice over and both answers are lost (13000).
     stack.sandbox.set_fault(answers_lost(
@@ -573,14 +580,24 @@ async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
         .client
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "TR-1", 300))
         .await;
-    assert_eq!((lost.status, lost.error_code()), (502, "platform_error"), "{}", lost.text);
-    assert_eq!(stack.client.get("/refunds/TR-1", Some(ADMIN_KEY)).await.body["status"], "PROCESSING");
+    assert_eq!(
+        (lost.status, lost.error_code()),
+        (502, "platform_error"),
+        "{}",
+        lost.text
+    );
+    assert_eq!(
+        stack.client.get("/refunds/TR-1", Some(ADMIN_KEY)).await.body["status"],
+        "PROCESSING"
+    );
 
     // The reconciler sends it again under the same number and records the platform's id.
     let report = reconcile_once(&stack).await;
     assert_eq!((report.resent, report.errors), (1, 0), "{report:?}");
     let item = raw_item(&stack, "REFUND#TR-1", "REFUND").await.unwrap();
-    let AttributeValue::S(refund_id) = item["refund_no"].clone() else { panic!("refund_no") };
+    let AttributeValue::S(refund_id) = item["refund_no"].clone() else {
+        panic!("refund_no")
+    };
     assert!(stack.sandbox.trade_refund(&refund_id).is_some());
 
     // Asked with other values under that number, the platform refuses; the client finds

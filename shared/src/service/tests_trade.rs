@@ -471,7 +471,10 @@ async fn a_refund_the_item_orders_cannot_carry_is_refused_at_once_and_its_amount
     };
     let err = refund::refund(&f.app, request(&no, "r-big", 900)).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
-    assert!(f.trade.refunds.lock().unwrap().is_empty(), "nothing reached the platform");
+    assert!(
+        f.trade.refunds.lock().unwrap().is_empty(),
+        "nothing reached the platform"
+    );
     let stored = f.store.get_refund("r-big").await.unwrap().unwrap();
     assert_eq!(stored.status, RefundStatus::Fail);
     let order = f.store.get_order(&no).await.unwrap().unwrap();
