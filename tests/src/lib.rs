@@ -175,7 +175,12 @@ impl Stack {
         .collect();
         env.extend(options.overrides);
         let config = Config::from_source(&env, &HashMap::new()).expect("test configuration is valid");
-        let store = Arc::new(table::store_at(&endpoint, &table).await);
+        // As App::from_env builds its store.
+        let store = Arc::new(
+            table::store_at(&endpoint, &table)
+                .await
+                .with_callback_retention(config.callback_retention_days * 86_400),
+        );
         let app_store: Arc<dyn Store> = match options.wrap_store {
             Some(wrap) => wrap(store.clone()),
             None => store.clone(),

@@ -623,3 +623,21 @@ async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
         .expect("adopted");
     assert_eq!(adopted, refund_id);
 }
+
+#[tokio::test]
+async fn kept_callbacks_expire_after_the_retention() {
+    let stack = Stack::start_with(&[("CALLBACK_RETENTION_DAYS", "7")]).await;
+    table::put_catalog_item(&table::client().await, &stack.table, "course", 990, "Rust 进阶课程").await;
+    paid_order(&stack, "zoe", "course").await;
+    let kept: Vec<_> = table::all_items(&stack.table)
+        .await
+        .into_iter()
+        .filter(|item| item.get("entity") == Some(&AttributeValue::S("CALLBACK".into())))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    let number = |key: &str| match &kept[0][key] {
+        AttributeValue::N(v) => v.parse::<i64>().unwrap(),
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(number("ttl") - number("received_at"), 7 * 86_400);
+}
