@@ -326,7 +326,8 @@ async fn a_payment_after_the_order_timed_out_is_recorded_paid_and_late() {
     assert_eq!(order_json(&stack, &session, &no).await["status"], "PAID");
 }
 
-async fn wechat_paid_order(stack: &Stack, user: &str) -> (String, String) {
+/// A WeChat user's session and a new unpaid order of `wx-course`.
+async fn wechat_order(stack: &Stack, user: &str) -> (String, String) {
     let code = stack.sandbox.wechat_login_code(user);
     let login = stack
         .client
@@ -339,6 +340,11 @@ async fn wechat_paid_order(stack: &Stack, user: &str) -> (String, String) {
         .await;
     assert_eq!(prepay.status, 200, "{}", prepay.text);
     let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    (session, no)
+}
+
+async fn wechat_paid_order(stack: &Stack, user: &str) -> (String, String) {
+    let (session, no) = wechat_order(stack, user).await;
     stack
         .sandbox
         .wechat_pay(&no, WechatPayOptions::default())
@@ -394,17 +400,7 @@ async fn a_wechat_refund_change_stays_reserved_and_is_flagged() {
 #[tokio::test]
 async fn an_expired_wechat_order_is_closed_on_the_platform_before_it_is_called_closed() {
     let stack = stack().await;
-    let code = stack.sandbox.wechat_login_code("vic");
-    let login = stack
-        .client
-        .post("/openid", None, &json!({"code": code, "platform": "wechat"}))
-        .await;
-    let session = login.body["session"].as_str().unwrap().to_owned();
-    let prepay = stack
-        .client
-        .post("/prepay", Some(&session), &json!({"sku": "wx-course"}))
-        .await;
-    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    let (_, no) = wechat_order(&stack, "vic").await;
     // Its pay window has passed; WeChat still says NOTPAY.
     table::client()
         .await
