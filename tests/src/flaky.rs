@@ -158,3 +158,18 @@ impl ReconcileStore for FlakyStore {
         self.inner.flag_refund(no, attention, now).await
     }
 }
+
+#[async_trait]
+impl AdminStore for FlakyStore {
+    async fn list_orders(
+        &self,
+        filter: &admin::OrderFilter,
+        limit: usize,
+        cursor: Option<&admin::OrderCursor>,
+    ) -> Result<admin::OrderPage, StoreError> {
+        self.inner.list_orders(filter, limit, cursor).await
+    }
+    async fn order_with_children(&self, no: &str) -> Result<Option<admin::OrderWithChildren>, StoreError> {
+        self.inner.order_with_children(no).await
+    }
+}

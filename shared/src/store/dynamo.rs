@@ -14,11 +14,11 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
     requests: AtomicU64,
     /// How long a kept callback stays before TTL removes it.
     callback_retention_secs: i64,
@@ -68,7 +68,7 @@ impl DynamoStore {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn count(&self) {
+    pub(crate) fn count(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -119,7 +119,7 @@ impl DynamoStore {
     }
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> StoreError {
+pub(crate) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
 
@@ -135,18 +135,18 @@ fn old_item_on_condition_failure(err: SdkError<UpdateItemError>) -> Result<Optio
     }
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: i64) -> AttributeValue {
+pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn order_pk(out_order_no: &str) -> String {
+pub(crate) fn order_pk(out_order_no: &str) -> String {
     format!("ORDER#{out_order_no}")
 }
-const ORDER_SK: &str = "ORDER";
+pub(crate) const ORDER_SK: &str = "ORDER";
 
 fn session_pk(token_hash: &str) -> String {
     format!("SESSION#{token_hash}")
@@ -163,7 +163,7 @@ fn catalog_pk(sku: &str) -> String {
 }
 const CATALOG_SK: &str = "SKU";
 
-fn get_s(item: &Item, key: &str) -> Result<String, StoreError> {
+pub(crate) fn get_s(item: &Item, key: &str) -> Result<String, StoreError> {
     match item.get(key) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(StoreError::Malformed(format!("missing string attribute {key}"))),
@@ -521,7 +521,7 @@ fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError>
     result.map_err(|e| StoreError::Malformed(e.to_string()))
 }
 
-fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
+pub(crate) fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
     Ok(Refund {
         out_refund_no: get_s(item, "out_refund_no")?,
         out_order_no: get_s(item, "out_order_no")?,
@@ -538,7 +538,7 @@ fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
     })
 }
 
-fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
+pub(crate) fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
     Ok(Settlement {
         out_settle_no: get_s(item, "out_settle_no")?,
         out_order_no: get_s(item, "out_order_no")?,

@@ -12,13 +12,13 @@ pub struct MemoryStore {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     sessions: HashMap<String, Session>,
     catalog: HashMap<String, CatalogItem>,
-    orders: HashMap<String, Order>,
+    pub(crate) orders: HashMap<String, Order>,
     slots: HashMap<String, String>,
-    refunds: HashMap<String, Refund>,
-    settlements: HashMap<String, Settlement>,
+    pub(crate) refunds: HashMap<String, Refund>,
+    pub(crate) settlements: HashMap<String, Settlement>,
     callbacks: HashMap<Vec<u8>, String>,
     tokens: HashMap<String, MemoryToken>,
     /// The open index: when each open item is due, and how often it was asked about.
@@ -64,7 +64,7 @@ impl MemoryStore {
         self.lock().asked_at.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

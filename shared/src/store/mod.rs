@@ -1,8 +1,11 @@
 //! The table behind narrow traits: a DynamoDB implementation and an in-memory one
 //! with the same conditional semantics for unit tests.
 
+pub mod admin;
 pub mod dynamo;
+pub mod dynamo_admin;
 pub mod memory;
+mod memory_admin;
 
 use crate::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
 use crate::domain::refund::{Refund, SettleStatus, Settlement};
@@ -10,6 +13,7 @@ use crate::error::StoreError;
 use crate::secret::Secret;
 use async_trait::async_trait;
 
+pub use admin::AdminStore;
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
@@ -296,10 +300,26 @@ pub trait ReconcileStore: Send + Sync {
 
 /// Everything a function may need from the table.
 pub trait Store:
-    SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore
+    SessionStore
+    + CatalogStore
+    + OrderStore
+    + RefundStore
+    + SettleStore
+    + AuditStore
+    + TokenStore
+    + ReconcileStore
+    + AdminStore
 {
 }
-impl<T: SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore>
-    Store for T
+impl<T> Store for T where
+    T: SessionStore
+        + CatalogStore
+        + OrderStore
+        + RefundStore
+        + SettleStore
+        + AuditStore
+        + TokenStore
+        + ReconcileStore
+        + AdminStore
 {
 }
