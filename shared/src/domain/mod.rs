@@ -6,3 +6,4 @@ pub mod push;
 pub mod refund;
 pub mod text;
 pub mod time;
+pub mod timeline;

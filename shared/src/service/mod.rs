@@ -1,6 +1,9 @@
 //! One module per use case: authenticate, decide with the domain rules, act through
 //! the store and platform traits.
 
+pub mod admin;
+mod admin_csv;
+pub mod admin_query;
 pub mod auth;
 pub mod login;
 pub mod notify;
