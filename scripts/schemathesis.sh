@@ -77,6 +77,7 @@ FUNCTIONS = {
     "notify": "notify",
     "refund": "refund",
     "settle": "settle",
+    "admin": "admin",
 }
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 

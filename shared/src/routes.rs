@@ -5,7 +5,9 @@ use crate::douyin::trade::TradeHeaders;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
-use crate::service::{auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement};
+use crate::service::{
+    admin, auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement,
+};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
@@ -33,7 +35,7 @@ pub async fn query(app: &App, req: Request) -> Response<Body> {
     let path = segments(&req);
     let result: Result<serde_json::Value, ApiError> = async {
         match (req.method(), path.as_slice()) {
-            (&Method::GET, [.., "orders", out_order_no]) => {
+            (&Method::GET, [.., "orders", out_order_no]) if !is_admin_order(&path) => {
                 let session = auth::session(app, &req).await?;
                 let answer = orders::order_status(app, &session, out_order_no).await?;
                 Ok(serde_json::to_value(answer).unwrap_or_default())
@@ -48,6 +50,47 @@ pub async fn query(app: &App, req: Request) -> Response<Body> {
     }
     .await;
     respond(result)
+}
+
+/// `/admin/orders/{no}` is the back office's, not the mini-program's `/orders/{no}`.
+fn is_admin_order(path: &[&str]) -> bool {
+    path.iter().rev().nth(2) == Some(&"admin")
+}
+
+/// The back office's reads (CONTRACT.md §10). `/console` is not served yet: a 404 like
+/// any other path.
+pub async fn admin(app: &App, req: Request) -> Response<Body> {
+    let path = segments(&req);
+    let query = req.uri().query();
+    let key = app.config.admin_api_key.as_ref();
+    match (req.method(), path.as_slice()) {
+        (&Method::GET, [.., "admin", "orders"]) => respond(
+            async {
+                require_admin(&req, key)?;
+                admin::list_orders(app, query).await
+            }
+            .await,
+        ),
+        (&Method::GET, [.., "admin", "orders", out_order_no]) => respond(
+            async {
+                require_admin(&req, key)?;
+                admin::order_detail(app, out_order_no, query).await
+            }
+            .await,
+        ),
+        (&Method::GET, [.., "admin", "orders.csv"]) => {
+            let csv = async {
+                require_admin(&req, key)?;
+                admin::orders_csv(app, query).await
+            }
+            .await;
+            match csv {
+                Ok(text) => csv_response(text),
+                Err(err) => respond::<()>(Err(err)),
+            }
+        }
+        _ => respond::<()>(Err(unknown_route(&req))),
+    }
 }
 
 pub async fn refund(app: &App, req: Request) -> Response<Body> {
@@ -114,6 +157,15 @@ fn trade_headers(req: &Request) -> Option<TradeHeaders> {
         timestamp: header("byte-timestamp"),
         nonce: header("byte-nonce-str"),
     })
+}
+
+fn csv_response(body: String) -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", "attachment; filename=\"orders.csv\"")
+        .body(Body::Text(body))
+        .expect("static status and headers are valid")
 }
 
 fn xml_response(status: u16, body: String) -> Response<Body> {

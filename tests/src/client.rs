@@ -35,7 +35,9 @@ impl Answer {
 
 /// Which function serves a path, as template.yaml routes it.
 pub fn function_of(path: &str) -> &'static str {
-    if path.starts_with("/openid") {
+    if path.starts_with("/admin/") {
+        "admin"
+    } else if path.starts_with("/openid") {
         "openid"
     } else if path.starts_with("/prepay") {
         "prepay"

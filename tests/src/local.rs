@@ -50,6 +50,7 @@ impl Drop for LocalApi {
 /// Runs one HTTP request through a function's route.
 pub async fn invoke(app: &App, function: &str, req: Request) -> lambda_http::Response<Body> {
     match function {
+        "admin" => minipay::routes::admin(app, req).await,
         "openid" => minipay::routes::openid(app, req).await,
         "prepay" => minipay::routes::prepay(app, req).await,
         "query" => minipay::routes::query(app, req).await,

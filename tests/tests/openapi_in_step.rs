@@ -32,7 +32,7 @@ const SKU: &str = "course-basic";
 /// Nothing listens here: platform calls fail at once with `platform_unavailable`.
 const CLOSED_PORT: &str = "http://127.0.0.1:1";
 /// The functions whose routes serve HTTP, as `minipay::routes` names them.
-const FUNCTIONS: [&str; 6] = ["openid", "prepay", "query", "notify", "refund", "settle"];
+const FUNCTIONS: [&str; 7] = ["openid", "prepay", "query", "notify", "refund", "settle", "admin"];
 /// An id that breaks the id rule: a served id route answers 400, not 404.
 const BAD_ID: &str = "not*an*id";
 
@@ -125,6 +125,15 @@ impl Operation {
             .get("application/json")?
             .get("schema")?;
         Some(effective(doc, schema))
+    }
+
+    /// Whether the operation documents query parameters (then an unknown one is a 400).
+    fn takes_query(&self, doc: &Value) -> bool {
+        let parameters = self.spec.get("parameters").and_then(Value::as_array);
+        parameters
+            .into_iter()
+            .flatten()
+            .any(|p| effective(doc, p).get("in") == Some(&json!("query")))
     }
 
     /// The path with every parameter set to `value`.
@@ -283,6 +292,7 @@ async fn call(app: &App, function: &str, req: Request) -> Answer {
         "notify" => minipay::routes::notify(app, req).await,
         "refund" => minipay::routes::refund(app, req).await,
         "settle" => minipay::routes::settle(app, req).await,
+        "admin" => minipay::routes::admin(app, req).await,
         other => panic!("no route function for `{other}`: add it to FUNCTIONS and call()"),
     };
     let status = response.status().as_u16();
@@ -378,8 +388,12 @@ async fn each_operation_is_served_by_its_function_and_by_no_other() {
     for op in operations(&doc) {
         let owner = owner(&routes, &op);
         let bearer = op.tokens(&doc).map(|(good, _)| good);
-        // An empty body and an id that breaks the id rule: the owner answers 400.
-        let path = op.concrete_path(BAD_ID);
+        // An empty body and an id that breaks the id rule, or a query parameter that the
+        // document does not list: the owner answers 400.
+        let mut path = op.concrete_path(BAD_ID);
+        if op.takes_query(&doc) {
+            path.push_str("?not_a_parameter=1");
+        }
         for function in FUNCTIONS {
             let answer = call(&app, function, request(&op.method, &path, bearer, b"")).await;
             if function == owner {

@@ -167,8 +167,11 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
+    /// The admin key of `events/admin-orders.json`.
+    const EVENT_KEY: &str = "sample-admin-key-5d21";
+
     fn app() -> (App, Arc<MemoryStore>) {
-        let env: HashMap<String, String> = [("TABLE_NAME", "t"), ("ADMIN_API_KEY", "k")]
+        let env: HashMap<String, String> = [("TABLE_NAME", "t"), ("ADMIN_API_KEY", EVENT_KEY)]
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
@@ -286,5 +289,72 @@ mod tests {
         assert_eq!(lines.len(), 1 + EXPORT_PAGE + 3);
         assert!(lines[1].starts_with("o0502,douyin,PENDING,500,0,u1,course,1,1502,,false"));
         assert!(!csv.contains("early"));
+    }
+
+    fn answer(response: lambda_http::Response<lambda_http::Body>) -> (u16, String, String) {
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = match response.body() {
+            lambda_http::Body::Text(text) => text.clone(),
+            other => panic!("unexpected body {other:?}"),
+        };
+        (response.status().as_u16(), kind, body)
+    }
+
+    #[tokio::test]
+    async fn the_sample_event_lists_paid_orders_through_the_route() {
+        let (app, store) = app();
+        for (i, no) in ["o1", "o2", "o3"].into_iter().enumerate() {
+            put(&store, no, 100 + i as i64, "u1").await;
+        }
+        for no in ["o1", "o3"] {
+            let payment = Payment {
+                amount: 500,
+                paid_at: 200,
+                trade_no: format!("T-{no}"),
+                channel: "1".into(),
+            };
+            store.mark_paid(no, &payment, 200).await.unwrap();
+        }
+        let text = include_str!("../../../events/admin-orders.json");
+        let event = || lambda_http::request::from_str(text).expect("event parses");
+        let (status, kind, body) = answer(crate::routes::admin(&app, event()).await);
+        assert_eq!((status, kind.as_str()), (200, "application/json"), "{body}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let listed: Vec<_> = body["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["out_order_no"].as_str().unwrap(), o["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(listed, [("o3", "PAID"), ("o1", "PAID")]);
+        assert_eq!(body["next_cursor"], serde_json::Value::Null);
+
+        let keyless = lambda_http::request::from_str(&text.replace("Bearer sample-admin-key-5d21", "Bearer other"))
+            .expect("event parses");
+        let (status, _, body) = answer(crate::routes::admin(&app, keyless).await);
+        assert_eq!(status, 401, "{body}");
+    }
+
+    #[tokio::test]
+    async fn the_export_is_csv_and_the_console_is_not_served_yet() {
+        let (app, store) = app();
+        put(&store, "o1", 100, "u1").await;
+        let request = |uri: &str| {
+            lambda_http::http::Request::builder()
+                .uri(uri)
+                .header("authorization", format!("Bearer {EVENT_KEY}"))
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+        };
+        let (status, kind, body) = answer(crate::routes::admin(&app, request("/prod/admin/orders.csv?to=100")).await);
+        assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+        assert_eq!(body.lines().count(), 2, "{body}");
+        let (status, _, body) = answer(crate::routes::admin(&app, request("/console")).await);
+        assert_eq!(status, 404, "{body}");
     }
 }
