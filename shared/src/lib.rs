@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod douyin;
 pub mod error;

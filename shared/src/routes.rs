@@ -1,6 +1,7 @@
 //! One entry point per function: route, parse, call the service, answer.
 
 use crate::app::App;
+use crate::console;
 use crate::douyin::trade::TradeHeaders;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
@@ -57,8 +58,8 @@ fn is_admin_order(path: &[&str]) -> bool {
     path.iter().rev().nth(2) == Some(&"admin")
 }
 
-/// The back office's reads (CONTRACT.md §10). `/console` is not served yet: a 404 like
-/// any other path.
+/// The back office's reads and its console (CONTRACT.md §10). The console page itself
+/// needs no key: it holds no data, and asks for the key to call the routes that do.
 pub async fn admin(app: &App, req: Request) -> Response<Body> {
     let path = segments(&req);
     let query = req.uri().query();
@@ -89,6 +90,7 @@ pub async fn admin(app: &App, req: Request) -> Response<Body> {
                 Err(err) => respond::<()>(Err(err)),
             }
         }
+        (&Method::GET, [.., "console"]) => console::page(),
         _ => respond::<()>(Err(unknown_route(&req))),
     }
 }

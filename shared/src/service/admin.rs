@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_export_is_csv_and_the_console_is_not_served_yet() {
+    async fn the_export_is_csv_and_the_console_is_a_page_without_key() {
         let (app, store) = app();
         put(&store, "o1", 100, "u1").await;
         let request = |uri: &str| {
@@ -354,7 +354,21 @@ mod tests {
         let (status, kind, body) = answer(crate::routes::admin(&app, request("/prod/admin/orders.csv?to=100")).await);
         assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
         assert_eq!(body.lines().count(), 2, "{body}");
-        let (status, _, body) = answer(crate::routes::admin(&app, request("/console")).await);
+        for path in ["/console", "/prod/console", "/lambda-url/admin/console"] {
+            let page = lambda_http::http::Request::builder()
+                .uri(path)
+                .body(lambda_http::Body::Empty)
+                .unwrap();
+            let (status, kind, body) = answer(crate::routes::admin(&app, page).await);
+            assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"), "{path}");
+            assert!(body.starts_with("<!doctype html>"), "{path}");
+        }
+        let post = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/console")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        let (status, _, body) = answer(crate::routes::admin(&app, post).await);
         assert_eq!(status, 404, "{body}");
     }
 }
