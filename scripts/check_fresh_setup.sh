@@ -5,8 +5,9 @@
 # toolchain and /usr/local/bin:/usr/bin:/bin), so .venv is made from nothing with the
 # python3 that PATH finds and every tool comes from PyPI. Then checks that python3,
 # moto_server, cfn-lint and cargo-lambda resolve to that .venv, report the versions pinned
-# in requirements-dev.txt, that moto serves, and that a second setup is quick. Leaves no
-# process and removes its temporary directory. .ci/run runs it before `make test`.
+# in requirements-dev.txt (Selenium too), that chromium and chromedriver are on PATH, that
+# moto serves, and that a second setup is quick. Leaves no process and removes its
+# temporary directory. .ci/run runs it before `make test`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -57,12 +58,14 @@ first=$(secs $(($(ms) - start)))
 log "first setup (new .venv, from PyPI): ${first}s"
 
 pin() { sed -n "s/^$1\(\[[^]]*\]\)\{0,1\}==\([^ #]*\).*/\2/p" requirements-dev.txt; }
-MOTO=$(pin moto) CFN_LINT=$(pin cfn-lint) CARGO_LAMBDA=$(pin cargo-lambda)
-[[ -n "$MOTO" && -n "$CFN_LINT" && -n "$CARGO_LAMBDA" ]] || fail "cannot read the pins of requirements-dev.txt"
+MOTO=$(pin moto) CFN_LINT=$(pin cfn-lint) CARGO_LAMBDA=$(pin cargo-lambda) SELENIUM=$(pin selenium)
+[[ -n "$MOTO" && -n "$CFN_LINT" && -n "$CARGO_LAMBDA" && -n "$SELENIUM" ]] \
+  || fail "cannot read the pins of requirements-dev.txt"
 
 # The checks run as the scripts do: lib.sh's PATH, in the same bare environment.
 # shellcheck disable=SC2016
-"${fresh_env[@]}" MOTO="$MOTO" CFN_LINT="$CFN_LINT" CARGO_LAMBDA="$CARGO_LAMBDA" LOGS="$tmp/logs" bash -c '
+"${fresh_env[@]}" MOTO="$MOTO" CFN_LINT="$CFN_LINT" CARGO_LAMBDA="$CARGO_LAMBDA" SELENIUM="$SELENIUM" \
+  LOGS="$tmp/logs" bash -c '
   set -euo pipefail
   source scripts/lib.sh
   trap cleanup EXIT
@@ -84,6 +87,13 @@ MOTO=$(pin moto) CFN_LINT=$(pin cfn-lint) CARGO_LAMBDA=$(pin cargo-lambda)
   [[ "$have" == "cargo-lambda $CARGO_LAMBDA "* || "$have" == "cargo-lambda $CARGO_LAMBDA" ]] \
     || bad "cargo lambda --version: $have, want $CARGO_LAMBDA"
   echo "    cargo lambda --version: $have"
+  have=$(python3 -c "import selenium; print(selenium.__version__)")
+  [[ "$have" == "$SELENIUM" ]] || bad "selenium $have, want $SELENIUM"
+  for tool in chromium chromedriver; do
+    where=$(command -v "$tool") || bad "$tool is not on PATH (setup installs chromium and chromium-driver)"
+    echo "    $tool -> $where: $("$tool" --version 2>/dev/null | head -n 1)"
+  done
+  echo "    selenium $have (the console browser test drives the system chromium through chromedriver)"
   start_moto "$LOGS"
   python3 -c "import boto3, sys; boto3.client(\"dynamodb\", endpoint_url=sys.argv[1]).list_tables()" \
     "$MOTO_URL" || bad "moto does not answer DynamoDB ListTables"

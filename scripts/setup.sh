@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned Python tools the local stack and the tests need (moto server,
-# cfn-lint, cargo-lambda, boto3, PyYAML: requirements-dev.txt) into the project's virtualenv
-# .venv at the repository root, which scripts/lib.sh puts first on PATH. Every script runs
-# this first, so it is quick (a fraction of a second) when everything is already right:
+# cfn-lint, cargo-lambda, boto3, PyYAML, Selenium: requirements-dev.txt) into the project's
+# virtualenv .venv at the repository root, which scripts/lib.sh puts first on PATH. Every
+# script runs this first, so it is quick (a fraction of a second) when everything is
+# already right:
 #
 #   .venv is up to date when its python runs, .venv/.requirements-dev.sha256 holds the
 #   sha256 of requirements-dev.txt as it was at the last successful install, and every pin
@@ -20,6 +21,13 @@
 # missing and we run as root with apt-get, this installs it (apt-get update, then
 # apt-get install python3.X-venv); MINIPAY_NO_APT=1 stops that, and as any other user it
 # says which command to run.
+#
+# The console's browser test (tests/tests/console_browser.rs) drives the system's headless
+# Chromium through its chromedriver with Selenium (pinned here; it is given both paths and
+# never downloads a browser or driver of its own). When `chromium` or `chromedriver` is not
+# on PATH (MINIPAY_CHROMIUM, MINIPAY_CHROMEDRIVER name others), root with apt-get installs
+# Debian's chromium and chromium-driver the same way (MINIPAY_NO_APT=1 stops that);
+# otherwise setup says what to install and fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MINIPAY_ROOT"
@@ -58,7 +66,41 @@ up_to_date() {
   fi
 }
 
-if up_to_date quiet; then
+# browser_present: the headless browser and its driver are there (both on PATH, or named).
+browser_present() {
+  command -v "${MINIPAY_CHROMIUM:-chromium}" >/dev/null \
+    && command -v "${MINIPAY_CHROMEDRIVER:-chromedriver}" >/dev/null
+}
+
+# ensure_browser: chromium and chromedriver are there, or (Debian, as root) installs them,
+# or says what to do.
+ensure_browser() {
+  browser_present && return 0
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 && "${MINIPAY_NO_APT:-}" != 1 ]]; then
+    log "chromium or chromedriver is missing (the console's browser test): installing Debian's chromium and chromium-driver with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    browser_present && return 0
+  fi
+  log "the console's browser test needs headless Chromium and its chromedriver: $(browser_missing) missing."
+  if command -v apt-get >/dev/null; then
+    log "Debian/Ubuntu: install them, then run this again:"
+    log "    sudo apt-get update && sudo apt-get install -y chromium chromium-driver"
+  else
+    log "install Chromium and the chromedriver of the same version (or set MINIPAY_CHROMIUM and"
+    log "MINIPAY_CHROMEDRIVER to them), then run this again"
+  fi
+  return 1
+}
+
+browser_missing() {
+  local missing=()
+  command -v "${MINIPAY_CHROMIUM:-chromium}" >/dev/null || missing+=("${MINIPAY_CHROMIUM:-chromium}")
+  command -v "${MINIPAY_CHROMEDRIVER:-chromedriver}" >/dev/null || missing+=("${MINIPAY_CHROMEDRIVER:-chromedriver}")
+  echo "${missing[*]}"
+}
+
+if browser_present && up_to_date quiet; then
   log "Python tools are installed in .venv ($REQS)"
   exit 0
 fi
@@ -68,10 +110,16 @@ mkdir -p "$VENV"
 if command -v flock >/dev/null; then
   exec 9>"$VENV/.setup.lock"
   flock 9
-  if up_to_date quiet; then
+  if browser_present && up_to_date quiet; then
     log "Python tools are installed in .venv ($REQS)"
     exit 0
   fi
+fi
+
+ensure_browser || exit 1
+if up_to_date quiet; then
+  log "Python tools are installed in .venv ($REQS); chromium and chromedriver are installed"
+  exit 0
 fi
 
 # base_python: the python3 to make the venv from (not the venv's own).
