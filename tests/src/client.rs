@@ -33,9 +33,15 @@ impl Answer {
     }
 }
 
-/// Which function serves a path, as template.yaml routes it.
+/// Which function serves a path, as template.yaml routes it; a `cargo lambda watch`
+/// path (`/lambda-url/<function>/...`) by the function it names.
 pub fn function_of(path: &str) -> &'static str {
-    if path.starts_with("/admin/") {
+    if let Some(rest) = path.strip_prefix("/lambda-url/") {
+        let named = rest.split('/').next().unwrap_or_default();
+        let functions = ["admin", "openid", "prepay", "query", "notify", "refund", "settle"];
+        return functions.into_iter().find(|f| *f == named).unwrap_or("none");
+    }
+    if path.starts_with("/admin/") || path == "/console" {
         "admin"
     } else if path.starts_with("/openid") {
         "openid"

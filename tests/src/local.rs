@@ -1,5 +1,6 @@
 //! The functions' routes served over real HTTP in-process, as API Gateway would route
-//! them, so that the sandbox can deliver callbacks and tests can send raw requests.
+//! them (and `/lambda-url/<function>/...` to that function, as `cargo lambda watch` does),
+//! so that the sandbox can deliver callbacks and tests (and a browser) can send raw requests.
 
 use axum::body::{Body as AxumBody, to_bytes};
 use axum::extract::State;
