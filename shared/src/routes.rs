@@ -362,6 +362,17 @@ mod tests {
         assert_eq!((status, body["err_no"].as_i64()), (401, Some(2)));
     }
 
+    /// The console under an API Gateway stage (`/prod/console`), with no key: the page.
+    #[tokio::test]
+    async fn console_event_serves_the_page() {
+        let (app, _) = app().await;
+        let response = admin(&app, event(include_str!("../../events/console.json"))).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert!(matches!(response.body(), Body::Text(t) if t == crate::console::PAGE));
+    }
+
     #[tokio::test]
     async fn a_route_of_another_function_is_not_found() {
         let (app, _) = app().await;
