@@ -117,6 +117,9 @@ async fn a_table_outage_answers_the_envelope_in_bounded_time_and_clears() {
             Some(json!({"out_order_no": no, "out_refund_no": "R1", "refund_amount": 1})),
         ),
         ("GET", "/refunds/R1".to_owned(), Some(ADMIN_KEY.to_owned()), None),
+        ("GET", "/admin/orders".to_owned(), Some(ADMIN_KEY.to_owned()), None),
+        ("GET", format!("/admin/orders/{no}"), Some(ADMIN_KEY.to_owned()), None),
+        ("GET", "/admin/orders.csv".to_owned(), Some(ADMIN_KEY.to_owned()), None),
         (
             "POST",
             "/settle".to_owned(),
