@@ -4,7 +4,8 @@ an operator would, against a running stack. Run by tests/tests/console_browser.r
 starts the stack with paid orders and then checks the table independently.
 
     python3 tests/browser/console_test.py CONSOLE_URL ADMIN_KEY --order NO --late-order NO \
-        --refund-yuan 1.05 --screenshot PATH --result PATH \
+        --refund-yuan 1.05 --attention-order NO --attention-refund NO \
+        --screenshot PATH --result PATH \
         [--prefixed-url URL --settle-order NO] [--chromium PATH] [--chromedriver PATH]
 
 Steps (each asserted; any failure exits non-zero with the reason):
@@ -18,7 +19,8 @@ Steps (each asserted; any failure exits non-zero with the reason):
     partial refund confirmed in a dialog that shows the amount left; the refund listed and
     the timeline longer; a refund of the whole "left" amount answered 409 and shown;
   - the order list again (screenshot); CSV export downloaded through a Blob link, with the
-    header and the order;
+    header and the order; a refund in flight for two days marked "needs attention", a fresh
+    one not (and the browser's back button between list and order);
   - under the /lambda-url/admin/ prefix: the list and a settlement through
     /lambda-url/settle/settle;
   - sign out: the key is gone from sessionStorage and was never in localStorage or a
@@ -353,6 +355,30 @@ def run(args, driver, downloads):
     wait_for(lambda: "Exported" in c.notice(), "the export's notice")
     step(f"CSV {os.path.basename(path)}: {len(lines) - 1} orders")
 
+    # A refund in flight for more than a day is marked for a person; a fresh one is not.
+    c.d.find_element(By.CSS_SELECTOR, "#filter-box summary").click()
+    c.card(args.attention_order).click()
+
+    def refund_line(no):
+        for li in driver.find_elements(By.CSS_SELECTOR, "#d-refunds li"):
+            if li.get_attribute("data-no") == no:
+                return li
+        return None
+
+    stuck = wait_for(lambda: args.attention_order in c.text("d-title") and refund_line(args.attention_refund),
+                     "the order with a refund in flight for days")
+    check("attention" in stuck.get_attribute("class").split() and "NEEDS ATTENTION" in stuck.text,
+          f"a refund PROCESSING for two days is highlighted: {stuck.text!r}")
+    check("more than a day" in stuck.text, f"the highlight says why: {stuck.text!r}")
+    step(f"refund {args.attention_refund} highlighted: {stuck.text!r}")
+    driver.execute_script("window.history.back()")
+    wait_for(lambda: c.visible("list-view") and c.cards(), "the list again")
+    c.card(args.order).click()
+    fresh = wait_for(lambda: args.order in c.text("d-title") and refund_line(refund_no), "the refunded order again")
+    check("attention" not in (fresh.get_attribute("class") or "").split(), "a refund made a moment ago is not highlighted")
+    c.click("back")
+    wait_for(lambda: c.visible("list-view") and c.cards(), "the list again")
+
     settle_no = None
     if args.prefixed_url:
         # The same console under cargo lambda watch's prefix: each route to its function.
@@ -404,6 +430,8 @@ def main():
     parser.add_argument("--detail-screenshot", help="also a screenshot of the order after the refund")
     parser.add_argument("--prefixed-url", help="the console under /lambda-url/admin/")
     parser.add_argument("--settle-order", help="a paid Douyin order to settle under the prefix")
+    parser.add_argument("--attention-order", required=True, help="an order with a refund in flight for days")
+    parser.add_argument("--attention-refund", required=True, help="that refund's out_refund_no")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     args = parser.parse_args()

@@ -16,7 +16,7 @@
 use harness::money::paid_order;
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::domain::order::OrderStatus;
-use minipay::domain::refund::RefundStatus;
+use minipay::domain::refund::{Refund, RefundStatus};
 use minipay::store::admin::AdminStore;
 use minipay::store::{OrderStore, RefundStore, SettleStore};
 use sandbox::PayOptions;
@@ -82,7 +82,22 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
     table::put_catalog_item(&table::client().await, &stack.table, "course", PRICE, "Rust 进阶课程").await;
     let (_, refunded) = paid_order(&stack, "amy", "course").await;
     let (_, settled) = paid_order(&stack, "bo", "course").await;
-    let (_, _other) = paid_order(&stack, "cy", "course").await;
+    let (_, stuck) = paid_order(&stack, "cy", "course").await;
+    // A refund in flight for two days: someone must look at it.
+    let now = minipay::domain::time::now_secs();
+    let old_refund = Refund {
+        out_refund_no: format!("rf-{stuck}-old"),
+        out_order_no: stuck.clone(),
+        refund_amount: 200,
+        reason: "two days ago".into(),
+        status: RefundStatus::Processing,
+        refund_no: Some("P-OLD".into()),
+        all_settle: false,
+        created_at: now - 2 * 86_400,
+        updated_at: now - 2 * 86_400,
+        attention: None,
+    };
+    stack.store.begin_refund(&old_refund).await.unwrap();
     // Paid after it had timed out: `late`.
     let (session, _) = paid_order(&stack, "dee", "course").await;
     let prepay = stack
@@ -91,7 +106,6 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .await;
     assert_eq!(prepay.status, 200, "{}", prepay.text);
     let late = prepay.body["out_order_no"].as_str().unwrap().to_owned();
-    let now = minipay::domain::time::now_secs();
     stack
         .store
         .finish_unpaid(&late, OrderStatus::Timeout, now)
@@ -147,6 +161,12 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .arg("--prefixed-url")
         .arg(format!("{base}/lambda-url/admin/console"))
         .args(["--settle-order", &settled])
+        .args([
+            "--attention-order",
+            &stuck,
+            "--attention-refund",
+            &old_refund.out_refund_no,
+        ])
         .arg("--chromium")
         .arg(&chromium)
         .arg("--chromedriver")
