@@ -5,6 +5,7 @@ starts the stack with paid orders and then checks the table independently.
 
     python3 tests/browser/console_test.py CONSOLE_URL ADMIN_KEY --order NO --late-order NO \
         --refund-yuan 1.05 --attention-order NO --attention-refund NO \
+        --markup-order NO --markup-text TEXT... \
         --screenshot PATH --result PATH \
         [--prefixed-url URL --settle-order NO] [--chromium PATH] [--chromedriver PATH]
 
@@ -12,7 +13,7 @@ Steps (each asserted; any failure exits non-zero with the reason):
   - the page's own helpers: yuan <-> fen in integers, the API path from the page's path
     (API Gateway stage, `cargo lambda watch`'s /lambda-url/<function>/), refund numbers;
   - a wrong key is refused (401 shown, nothing kept), the right key signs in and is kept
-    in sessionStorage only;
+    in sessionStorage only; an openid and a sku that are markup show as text and never run;
   - status PAID filter: every order shown PAID, the late order highlighted; no horizontal
     scroll at 390 and 375 px, every control at least 44 px;
   - the order opened with its timeline; an amount with 3 decimals refused in the page; a
@@ -234,6 +235,15 @@ def run(args, driver, downloads):
     c.no_persisted_key("after sign-in")
     step(f"signed in: {len(c.cards())} orders listed")
 
+    # Markup in the data is shown as text and never runs.
+    probe = c.card(args.markup_order)
+    check(probe is not None, f"the order {args.markup_order} is listed")
+    for text in args.markup_text:
+        check(text in probe.text, f"{text!r} is shown as text: {probe.text!r}")
+    check(not c.d.find_elements(By.CSS_SELECTOR, "#orders img, #orders script"), "data became elements")
+    check(c.js("return window.__xss") is None, "markup in the data ran")
+    step(f"markup shown as text: {probe.text!r}")
+
     # Only the paid orders.
     if not c.js("return document.getElementById('filter-box').open"):
         c.d.find_element(By.CSS_SELECTOR, "#filter-box summary").click()
@@ -430,6 +440,8 @@ def main():
     parser.add_argument("--detail-screenshot", help="also a screenshot of the order after the refund")
     parser.add_argument("--prefixed-url", help="the console under /lambda-url/admin/")
     parser.add_argument("--settle-order", help="a paid Douyin order to settle under the prefix")
+    parser.add_argument("--markup-order", required=True, help="an order whose openid and sku are markup")
+    parser.add_argument("--markup-text", action="append", default=[], help="text that must show as it is")
     parser.add_argument("--attention-order", required=True, help="an order with a refund in flight for days")
     parser.add_argument("--attention-refund", required=True, help="that refund's out_refund_no")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")

@@ -15,7 +15,7 @@
 
 use harness::money::paid_order;
 use harness::{ADMIN_KEY, Stack, table};
-use minipay::domain::order::OrderStatus;
+use minipay::domain::order::{Order, OrderStatus, Platform};
 use minipay::domain::refund::{Refund, RefundStatus};
 use minipay::store::admin::AdminStore;
 use minipay::store::{OrderStore, RefundStore, SettleStore};
@@ -28,6 +28,9 @@ use std::process::Command;
 const REFUND_YUAN: &str = "1.05";
 const REFUND_FEN: i64 = 105;
 const PRICE: i64 = 990;
+/// Markup where the page shows an openid and a sku: it must show as text and never run.
+const XSS_OPENID: &str = "<img src=x onerror=\"window.__xss=1\">";
+const XSS_SKU: &str = "</span><script>window.__xss=2</script>";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -130,6 +133,30 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .await;
     assert_eq!(unpaid.status, 200, "{}", unpaid.text);
 
+    // Text from outside (the platform's openid, an operator's sku) that would be markup.
+    let probe = Order {
+        out_order_no: "xssprobe1".into(),
+        platform: Platform::Wechat,
+        openid: XSS_OPENID.into(),
+        sku: XSS_SKU.into(),
+        quantity: 1,
+        total_amount: 1,
+        subject: "s".into(),
+        body: String::new(),
+        status: OrderStatus::Pending,
+        created_at: now - 3600,
+        pay_deadline: now + 3600,
+        platform_order: None,
+        payment: None,
+        refunded_amount: 0,
+        refunding_amount: 0,
+        settle_status: None,
+        updated_at: now - 3600,
+        trade_data: None,
+        late: false,
+    };
+    stack.store.insert_order(&probe, "xssprobe1", None).await.unwrap();
+
     let work = std::env::temp_dir().join(format!("minipay-console-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let screenshot = std::env::var_os("MINIPAY_CONSOLE_SCREENSHOT")
@@ -161,6 +188,14 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .arg("--prefixed-url")
         .arg(format!("{base}/lambda-url/admin/console"))
         .args(["--settle-order", &settled])
+        .args([
+            "--markup-order",
+            &probe.out_order_no,
+            "--markup-text",
+            XSS_OPENID,
+            "--markup-text",
+            XSS_SKU,
+        ])
         .args([
             "--attention-order",
             &stuck,
@@ -242,7 +277,7 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         (order.status, order.late, order.refunding_amount),
         (OrderStatus::Paid, true, 0)
     );
-    assert_eq!(result["csv_rows"], 6, "every order of the table");
+    assert_eq!(result["csv_rows"], 7, "every order of the table");
 
     let png = std::fs::read(&screenshot).expect("the screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
