@@ -19,7 +19,7 @@ use minipay::domain::order::{Order, OrderStatus, Platform};
 use minipay::domain::refund::{Refund, RefundStatus};
 use minipay::store::admin::AdminStore;
 use minipay::store::{OrderStore, RefundStore, SettleStore};
-use sandbox::PayOptions;
+use sandbox::{Fault, FaultKind, PayOptions};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,7 @@ use std::process::Command;
 const REFUND_YUAN: &str = "1.05";
 const REFUND_FEN: i64 = 105;
 const PRICE: i64 = 990;
+const ECPAY_REFUND: &str = "/api/apps/ecpay/v1/create_refund";
 /// Markup where the page shows an openid and a sku: it must show as text and never run.
 const XSS_OPENID: &str = "<img src=x onerror=\"window.__xss=1\">";
 const XSS_SKU: &str = "</span><script>window.__xss=2</script>";
@@ -157,6 +158,13 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
     };
     stack.store.insert_order(&probe, "xssprobe1", None).await.unwrap();
 
+    // The platform makes the first refund and loses its answers (the next two
+    // create_refund calls: one request's worth); the page must send it again under the
+    // same number.
+    stack
+        .sandbox
+        .set_fault(Fault::after(ECPAY_REFUND, FaultKind::Status(502), 2));
+
     let work = std::env::temp_dir().join(format!("minipay-console-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let screenshot = std::env::var_os("MINIPAY_CONSOLE_SCREENSHOT")
@@ -187,7 +195,7 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .arg(&result)
         .arg("--prefixed-url")
         .arg(format!("{base}/lambda-url/admin/console"))
-        .args(["--settle-order", &settled])
+        .args(["--settle-order", &settled, "--first-refund-unclear"])
         .args([
             "--markup-order",
             &probe.out_order_no,
@@ -261,6 +269,11 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .refund(out_refund_no)
         .expect("the platform has the refund");
     assert_eq!(platform.refund_amount, REFUND_FEN);
+    assert_eq!(
+        refund.refund_no.as_deref(),
+        Some(platform.refund_no.as_str()),
+        "the retry completed the refund the platform made"
+    );
 
     // The settlement made under the /lambda-url/admin/ prefix went to the settle function.
     let out_settle_no = result["out_settle_no"].as_str().expect("out_settle_no");
