@@ -1,8 +1,11 @@
 //! Pure rules: money, ids, text limits, the order state machine. No I/O here.
 
+pub mod events;
 pub mod ids;
 pub mod order;
 pub mod push;
 pub mod refund;
 pub mod text;
 pub mod time;
+pub mod webhook_backoff;
+pub mod webhook_signature;
