@@ -158,3 +158,28 @@ impl ReconcileStore for FlakyStore {
         self.inner.flag_refund(no, attention, now).await
     }
 }
+
+#[async_trait]
+impl WebhookStore for FlakyStore {
+    async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError> {
+        self.inner.record_webhook(webhook, due_at).await
+    }
+    async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
+        self.inner.get_webhook(event_id).await
+    }
+    async fn waiting_webhooks(&self, no: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.waiting_webhooks(no).await
+    }
+    async fn webhook_failed(&self, event_id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        self.inner.webhook_failed(event_id, error, now).await
+    }
+    async fn end_webhook(
+        &self,
+        webhook: &Webhook,
+        status: WebhookStatus,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.end_webhook(webhook, status, error, now).await
+    }
+}

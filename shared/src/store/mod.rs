@@ -3,6 +3,7 @@
 
 pub mod dynamo;
 pub mod memory;
+pub mod webhooks;
 
 use crate::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
 use crate::domain::refund::{Refund, SettleStatus, Settlement};
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use webhooks::{Webhook, WebhookStatus, WebhookStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -236,13 +238,16 @@ pub trait TokenStore: Send + Sync {
 }
 
 /// Something whose outcome the platform has not told us yet: an unpaid order, a refund
-/// or settlement in flight. Such items, and only they, are in the table's sparse
-/// index of open items, ordered by when they are next due to be asked about.
+/// or settlement in flight; or a webhook not delivered yet. Such items, and only they,
+/// are in the table's sparse index of open items, ordered by when they are next due to
+/// be asked about (or, for webhooks, tried again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenItem {
     Order(Order),
     Refund(Refund),
     Settlement(Settlement),
+    /// Not the reconciler's: the `events` function delivers these.
+    Webhook(Webhook),
 }
 
 impl OpenItem {
@@ -252,6 +257,7 @@ impl OpenItem {
             OpenItem::Order(o) => OpenKey::Order(o.out_order_no.clone()),
             OpenItem::Refund(r) => OpenKey::Refund(r.out_refund_no.clone()),
             OpenItem::Settlement(s) => OpenKey::Settlement(s.out_settle_no.clone()),
+            OpenItem::Webhook(w) => OpenKey::Webhook(w.event_id.clone()),
         }
     }
 }
@@ -261,6 +267,8 @@ pub enum OpenKey {
     Order(String),
     Refund(String),
     Settlement(String),
+    /// A webhook by its event id.
+    Webhook(String),
 }
 
 /// An open item as the index holds it: when it is due and how often it was asked about.
@@ -296,10 +304,26 @@ pub trait ReconcileStore: Send + Sync {
 
 /// Everything a function may need from the table.
 pub trait Store:
-    SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore
+    SessionStore
+    + CatalogStore
+    + OrderStore
+    + RefundStore
+    + SettleStore
+    + AuditStore
+    + TokenStore
+    + ReconcileStore
+    + WebhookStore
 {
 }
-impl<T: SessionStore + CatalogStore + OrderStore + RefundStore + SettleStore + AuditStore + TokenStore + ReconcileStore>
-    Store for T
+impl<T> Store for T where
+    T: SessionStore
+        + CatalogStore
+        + OrderStore
+        + RefundStore
+        + SettleStore
+        + AuditStore
+        + TokenStore
+        + ReconcileStore
+        + WebhookStore
 {
 }

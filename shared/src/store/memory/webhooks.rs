@@ -1,0 +1,84 @@
+//! Webhook deliveries in memory, with the table's conditions.
+
+use super::*;
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.webhooks.contains_key(&webhook.event_id) {
+            return Ok(false);
+        }
+        inner.webhooks.insert(webhook.event_id.clone(), webhook.clone());
+        inner
+            .webhook_lines
+            .entry(webhook.out_order_no.clone())
+            .or_default()
+            .insert(webhook.sequence.clone());
+        inner
+            .open
+            .insert(OpenKey::Webhook(webhook.event_id.clone()), (due_at, 0));
+        Ok(true)
+    }
+
+    async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
+        Ok(self.lock().webhooks.get(event_id).cloned())
+    }
+
+    async fn waiting_webhooks(&self, out_order_no: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .lock()
+            .webhook_lines
+            .get(out_order_no)
+            .map(|line| line.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn webhook_failed(&self, event_id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(webhook) = self.lock().webhooks.get_mut(event_id)
+            && webhook.status == WebhookStatus::Pending
+        {
+            webhook.attempts += 1;
+            webhook.first_attempt_at.get_or_insert(now);
+            webhook.last_error = Some(error.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn end_webhook(
+        &self,
+        webhook: &Webhook,
+        status: WebhookStatus,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.webhooks.get_mut(&webhook.event_id) else {
+            return Ok(false);
+        };
+        if stored.status != WebhookStatus::Pending {
+            return Ok(false);
+        }
+        stored.status = status;
+        stored.attempts += 1;
+        stored.first_attempt_at.get_or_insert(now);
+        if let Some(error) = error {
+            stored.last_error = Some(error.to_owned());
+        }
+        inner.open.remove(&OpenKey::Webhook(webhook.event_id.clone()));
+        if let Some(line) = inner.webhook_lines.get_mut(&webhook.out_order_no) {
+            line.remove(&webhook.sequence);
+        }
+        Ok(true)
+    }
+}
+
+impl MemoryStore {
+    /// When a webhook is next due (`None`: out of the open index).
+    pub fn webhook_due_at(&self, event_id: &str) -> Option<i64> {
+        self.lock()
+            .open
+            .get(&OpenKey::Webhook(event_id.to_owned()))
+            .map(|(due_at, _)| *due_at)
+    }
+}
