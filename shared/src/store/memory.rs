@@ -448,7 +448,13 @@ impl ReconcileStore for MemoryStore {
                         format!("s{no}"),
                         OpenItem::Settlement(inner.settlements.get(no)?.clone()),
                     ),
-                    OpenKey::Webhook(id) => (format!("w{id}"), OpenItem::Webhook(inner.webhooks.get(id)?.clone())),
+                    OpenKey::Webhook(id) => (
+                        format!("w{id}"),
+                        OpenItem::Webhook(Webhook {
+                            due_at: Some(*due_at),
+                            ..inner.webhooks.get(id)?.clone()
+                        }),
+                    ),
                 };
                 Some((
                     *due_at,

@@ -56,6 +56,8 @@ pub struct Webhook {
     pub first_attempt_at: Option<i64>,
     /// What the last failed attempt got: `HTTP <status>`, `timeout`, ...
     pub last_error: Option<String>,
+    /// When it is tried next, while it is pending.
+    pub due_at: Option<i64>,
 }
 
 #[async_trait]

@@ -29,6 +29,7 @@ pub(super) fn webhook_from_item(item: &Item) -> Result<Webhook, StoreError> {
         attempts: opt_n(item, "attempts").unwrap_or_default(),
         first_attempt_at: opt_n(item, "first_attempt_at"),
         last_error: opt_s(item, "last_error"),
+        due_at: opt_n(item, "due_at"),
     })
 }
 

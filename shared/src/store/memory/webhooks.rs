@@ -22,7 +22,14 @@ impl WebhookStore for MemoryStore {
     }
 
     async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
-        Ok(self.lock().webhooks.get(event_id).cloned())
+        let inner = self.lock();
+        Ok(inner.webhooks.get(event_id).map(|webhook| Webhook {
+            due_at: inner
+                .open
+                .get(&OpenKey::Webhook(event_id.to_owned()))
+                .map(|(due_at, _)| *due_at),
+            ..webhook.clone()
+        }))
     }
 
     async fn waiting_webhooks(&self, out_order_no: &str) -> Result<Vec<String>, StoreError> {
