@@ -2,6 +2,7 @@
 //! the store and platform traits.
 
 pub mod auth;
+pub mod events;
 pub mod login;
 pub mod notify;
 pub mod notify_trade;
@@ -15,4 +16,7 @@ pub mod settle;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_events;
+#[cfg(test)]
 mod tests_trade;
+pub mod webhooks;

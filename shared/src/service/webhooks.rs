@@ -1,0 +1,194 @@
+//! Delivering events to the merchant's webhook: at least once, an order's events in
+//! the order they happened, each attempt claimed first (two sweeps, or a sweep and the
+//! stream, never post the same event at once), failures backed off for 24 hours and
+//! then kept as undelivered. Every function takes `now`, so back-off is testable
+//! without waiting.
+
+use crate::domain::events::Event;
+use crate::domain::webhook_backoff::{BACKOFF_SECS, retry_at};
+use crate::domain::webhook_signature::signature_header;
+use crate::error::StoreError;
+use crate::merchant::{Notifier, WebhookTarget};
+use crate::store::webhooks::event_id_of;
+use crate::store::{OpenItem, OpenKey, Webhook, WebhookStatus};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Open items read per index query.
+const PAGE_SIZE: i32 = 100;
+
+/// How one attempt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// Failed; tried again when due.
+    Failed,
+    /// Failed for the last time: kept as UNDELIVERED.
+    GaveUp,
+    /// An earlier event of its order is not delivered yet: it goes out after that one.
+    Waiting,
+    /// Someone else claimed it first, or it ended meanwhile.
+    Taken,
+}
+
+/// Records the delivery of `event`, due at once: the delivery, or `None` when it was
+/// recorded before.
+pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Option<Webhook>, StoreError> {
+    let webhook = Webhook {
+        event_id: event.id.clone(),
+        event_type: event.kind.as_str().to_owned(),
+        out_order_no: event.out_order_no.clone(),
+        created_at: event.created,
+        body: event.body(),
+        sequence: event.sequence_key(),
+        status: WebhookStatus::Pending,
+        attempts: 0,
+        first_attempt_at: None,
+        last_error: None,
+        due_at: Some(now),
+    };
+    let recorded = notifier.store.record_webhook(&webhook, now).await?;
+    Ok(recorded.then_some(webhook))
+}
+
+/// Tries `webhook` (read when it was due at `seen_due`) now, unless an earlier event of
+/// its order waits; after it ends, goes on with the order's next events that are due.
+/// The outcome of `webhook`'s own attempt.
+pub async fn attempt(
+    notifier: &Notifier,
+    target: &WebhookTarget,
+    webhook: Webhook,
+    seen_due: i64,
+    now: i64,
+) -> Result<Attempt, StoreError> {
+    let out_order_no = webhook.out_order_no.clone();
+    let first = attempt_one(notifier, target, webhook, seen_due, now).await?;
+    if matches!(first, Attempt::Delivered | Attempt::GaveUp) {
+        follow_line(notifier, target, &out_order_no, now).await?;
+    }
+    Ok(first)
+}
+
+/// Sends the order's waiting events, earliest first, while they go through.
+async fn follow_line(
+    notifier: &Notifier,
+    target: &WebhookTarget,
+    out_order_no: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    loop {
+        let waiting = notifier.store.waiting_webhooks(out_order_no).await?;
+        let Some(next) = waiting.first() else {
+            return Ok(());
+        };
+        let Some(webhook) = notifier.store.get_webhook(event_id_of(next)).await? else {
+            return Ok(());
+        };
+        let Some(due_at) = webhook.due_at.filter(|due| *due <= now) else {
+            // Backing off already: its own due time comes.
+            return Ok(());
+        };
+        match attempt_one(notifier, target, webhook, due_at, now).await? {
+            Attempt::Delivered | Attempt::GaveUp => continue,
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn attempt_one(
+    notifier: &Notifier,
+    target: &WebhookTarget,
+    webhook: Webhook,
+    seen_due: i64,
+    now: i64,
+) -> Result<Attempt, StoreError> {
+    let store = &notifier.store;
+    let waiting = store.waiting_webhooks(&webhook.out_order_no).await?;
+    if waiting.first().is_some_and(|first| *first < webhook.sequence) {
+        return Ok(Attempt::Waiting);
+    }
+    let attempts = webhook.attempts + 1;
+    let first_attempt_at = webhook.first_attempt_at.unwrap_or(now);
+    // Due again when this attempt fails, and meanwhile nobody else's to make; had this
+    // run stopped halfway, the attempt is made again then.
+    let next_due = retry_at(first_attempt_at, attempts, now).unwrap_or(now + BACKOFF_SECS[0]);
+    let key = OpenKey::Webhook(webhook.event_id.clone());
+    if !store.claim(&key, seen_due, next_due, now).await? {
+        return Ok(Attempt::Taken);
+    }
+    let signature = signature_header(&target.secret, now, &webhook.body);
+    match target.sender.post(&webhook.body, &signature).await {
+        Ok(()) => {
+            store.end_webhook(&webhook, WebhookStatus::Delivered, None, now).await?;
+            tracing::info!(event_id = %webhook.event_id, attempts, "webhook delivered");
+            Ok(Attempt::Delivered)
+        }
+        Err(error) if retry_at(first_attempt_at, attempts, now).is_none() => {
+            store
+                .end_webhook(&webhook, WebhookStatus::Undelivered, Some(&error), now)
+                .await?;
+            tracing::warn!(event_id = %webhook.event_id, attempts, %error, "webhook undelivered after 24 hours");
+            Ok(Attempt::GaveUp)
+        }
+        Err(error) => {
+            store.webhook_failed(&webhook.event_id, &error, now).await?;
+            tracing::warn!(event_id = %webhook.event_id, attempts, %error, next_due, "webhook failed; tried again later");
+            Ok(Attempt::Failed)
+        }
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Due webhooks read from the index.
+    pub due: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub undelivered: usize,
+    /// Waiting for an earlier event of their order.
+    pub waiting: usize,
+    /// Claimed by another sweep, or delivered already by its order's line.
+    pub taken: usize,
+    /// Stopped because the time budget ran out; the rest waits for the next sweep.
+    pub out_of_time: bool,
+}
+
+/// Delivers every webhook due at `now`, within `budget`.
+pub async fn sweep(notifier: &Notifier, now: i64, budget: Duration) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    let Some(target) = notifier.webhook.as_ref() else {
+        return Ok(report);
+    };
+    let deadline = Instant::now() + budget;
+    let mut cursor = None;
+    loop {
+        let page = notifier.store.due_items(now, PAGE_SIZE, cursor).await?;
+        for due in page.items {
+            let OpenItem::Webhook(webhook) = due.item else {
+                continue;
+            };
+            if Instant::now() >= deadline {
+                report.out_of_time = true;
+                return Ok(report);
+            }
+            report.due += 1;
+            match attempt(notifier, target, webhook, due.due_at, now).await {
+                Ok(Attempt::Delivered) => report.delivered += 1,
+                Ok(Attempt::Failed) => report.failed += 1,
+                Ok(Attempt::GaveUp) => report.undelivered += 1,
+                Ok(Attempt::Waiting) => report.waiting += 1,
+                Ok(Attempt::Taken) => report.taken += 1,
+                // One item's trouble must not stop the others: it stays due.
+                Err(err) => {
+                    tracing::warn!(error = %err, "webhook sweep: item stays due");
+                    report.failed += 1;
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
