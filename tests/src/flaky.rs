@@ -182,4 +182,7 @@ impl WebhookStore for FlakyStore {
     ) -> Result<bool, StoreError> {
         self.inner.end_webhook(webhook, status, error, now).await
     }
+    async fn drop_from_line(&self, no: &str, sequence: &str) -> Result<(), StoreError> {
+        self.inner.drop_from_line(no, sequence).await
+    }
 }

@@ -311,3 +311,30 @@ async fn unreadable_records_fail_alone_and_other_items_make_nothing() {
     assert_eq!(failed, ["1"]);
     assert!(s.receiver.types().is_empty());
 }
+
+#[tokio::test]
+async fn an_ended_delivery_left_in_its_line_holds_nothing_up() {
+    let s = setup(0);
+    stream_batch(
+        &s.notifier,
+        batch(vec![record("1", None, order_image("PENDING", T0))]),
+        T0,
+    )
+    .await;
+    let id = crate::domain::events::event_id("ORDER#o1", crate::domain::events::EventType::OrderCreated);
+    let created = s.store.get_webhook(&id).await.unwrap().unwrap();
+    assert_eq!(created.status, WebhookStatus::Delivered);
+    // As if a run had stopped between ending the delivery and leaving the line.
+    s.store.requeue_for_test("o1", &created.sequence);
+    let paid = batch(vec![record(
+        "2",
+        Some(order_image("PENDING", T0)),
+        order_image("PAID", T0 + 10),
+    )]);
+    stream_batch(&s.notifier, paid, T0 + 10).await;
+    assert_eq!(s.receiver.types(), ["order.created", "order.paid"]);
+    assert!(
+        s.store.waiting_webhooks("o1").await.unwrap().is_empty(),
+        "the stale entry was cleared"
+    );
+}

@@ -76,13 +76,19 @@ async fn follow_line(
     out_order_no: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    let store = &notifier.store;
     loop {
-        let waiting = notifier.store.waiting_webhooks(out_order_no).await?;
+        let waiting = store.waiting_webhooks(out_order_no).await?;
         let Some(next) = waiting.first() else {
             return Ok(());
         };
-        let Some(webhook) = notifier.store.get_webhook(event_id_of(next)).await? else {
-            return Ok(());
+        let webhook = match store.get_webhook(event_id_of(next)).await? {
+            Some(webhook) if webhook.status == WebhookStatus::Pending => webhook,
+            // Ended, and left in the line by a run that stopped halfway.
+            _ => {
+                store.drop_from_line(out_order_no, next).await?;
+                continue;
+            }
         };
         let Some(due_at) = webhook.due_at.filter(|due| *due <= now) else {
             // Backing off already: its own due time comes.
@@ -95,6 +101,23 @@ async fn follow_line(
     }
 }
 
+/// Whether an earlier event of the webhook's order is still pending. Entries of
+/// deliveries that ended, left in the line by a run that stopped halfway, are cleared
+/// on the way.
+async fn waits_behind(notifier: &Notifier, webhook: &Webhook) -> Result<bool, StoreError> {
+    let store = &notifier.store;
+    for key in store.waiting_webhooks(&webhook.out_order_no).await? {
+        if key >= webhook.sequence {
+            return Ok(false);
+        }
+        match store.get_webhook(event_id_of(&key)).await? {
+            Some(earlier) if earlier.status == WebhookStatus::Pending => return Ok(true),
+            _ => store.drop_from_line(&webhook.out_order_no, &key).await?,
+        }
+    }
+    Ok(false)
+}
+
 async fn attempt_one(
     notifier: &Notifier,
     target: &WebhookTarget,
@@ -103,8 +126,7 @@ async fn attempt_one(
     now: i64,
 ) -> Result<Attempt, StoreError> {
     let store = &notifier.store;
-    let waiting = store.waiting_webhooks(&webhook.out_order_no).await?;
-    if waiting.first().is_some_and(|first| *first < webhook.sequence) {
+    if waits_behind(notifier, &webhook).await? {
         return Ok(Attempt::Waiting);
     }
     let attempts = webhook.attempts + 1;

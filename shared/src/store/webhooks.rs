@@ -60,10 +60,14 @@ pub struct Webhook {
     pub due_at: Option<i64>,
 }
 
+/// The line of an order is kept with plain writes, not a transaction (each write is
+/// idempotent, and a transaction costs twice): an entry is added after its delivery is
+/// recorded and removed after it ended, and a crash between the two leaves an entry
+/// that [`WebhookStore::drop_from_line`] clears when it is found ended.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    /// Records a delivery to make, first due at `due_at`, and queues it in its order's
-    /// line, once: `false` when it was recorded before (a redelivered stream record).
+    /// Records a delivery to make, first due at `due_at`, once, and queues it in its
+    /// order's line: `false` when it was recorded before (a redelivered stream record).
     async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError>;
     async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError>;
     /// The `sequence` keys of the order's deliveries still pending, earliest first.
@@ -72,8 +76,8 @@ pub trait WebhookStore: Send + Sync {
     /// it is due again was set when it was claimed).
     async fn webhook_failed(&self, event_id: &str, error: &str, now: i64) -> Result<(), StoreError>;
     /// Ends a pending delivery after an attempt at `now`: DELIVERED, or UNDELIVERED with
-    /// the last `error`. It leaves the open index and its order's line. `false` when it
-    /// had ended before.
+    /// the last `error`, out of the open index; then out of its order's line. `false`
+    /// when it had ended before.
     async fn end_webhook(
         &self,
         webhook: &Webhook,
@@ -81,6 +85,8 @@ pub trait WebhookStore: Send + Sync {
         error: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Takes an entry out of an order's line (one whose delivery has ended).
+    async fn drop_from_line(&self, out_order_no: &str, sequence: &str) -> Result<(), StoreError>;
 }
 
 /// The event id in a line's `sequence` key (`<created>-<rank>-<event id>`).

@@ -60,38 +60,40 @@ fn one(value: &str) -> AttributeValue {
 #[async_trait]
 impl WebhookStore for DynamoStore {
     async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError> {
-        for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let put = built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(webhook_to_item(webhook, due_at)))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?;
-            let queue = built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(line_pk(&webhook.out_order_no)))
-                    .key("sk", s(LINE_SK))
-                    .update_expression("SET entity = :entity, out_order_no = :no ADD waiting :sequence")
-                    .expression_attribute_values(":entity", s("WEBHOOK_LINE"))
-                    .expression_attribute_values(":no", s(&webhook.out_order_no))
-                    .expression_attribute_values(":sequence", one(&webhook.sequence))
-                    .build(),
-            )?;
-            let items = vec![
-                TransactWriteItem::builder().put(put).build(),
-                TransactWriteItem::builder().update(queue).build(),
-            ];
-            if self.transact(items).await? {
-                return Ok(true);
-            }
-            if self.get(webhook_pk(&webhook.event_id), WEBHOOK_SK).await?.is_some() {
+        self.count();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(webhook_to_item(webhook, due_at)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 return Ok(false);
             }
-            // Collided with another write to the order's line: try again.
+            Err(err) => return Err(unavailable(err)),
         }
-        Err(StoreError::Unavailable("webhook line is busy; retry".into()))
+        self.count();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(line_pk(&webhook.out_order_no)))
+            .key("sk", s(LINE_SK))
+            .update_expression("SET entity = :entity, out_order_no = :no ADD waiting :sequence")
+            .expression_attribute_values(":entity", s("WEBHOOK_LINE"))
+            .expression_attribute_values(":no", s(&webhook.out_order_no))
+            .expression_attribute_values(":sequence", one(&webhook.sequence))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(true)
     }
 
     async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
@@ -147,7 +149,11 @@ impl WebhookStore for DynamoStore {
         error: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut end = Update::builder()
+        let set = "SET #status = :to, last_attempt_at = :now, first_attempt_at = if_not_exists(first_attempt_at, :now)";
+        let rest = "ADD attempts :one REMOVE open_shard, due_at";
+        let mut end = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(webhook_pk(&webhook.event_id)))
             .key("sk", s(WEBHOOK_SK))
@@ -157,36 +163,35 @@ impl WebhookStore for DynamoStore {
             .expression_attribute_values(":pending", s(WebhookStatus::Pending.as_str()))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":one", n(1));
-        let set = "SET #status = :to, last_attempt_at = :now, first_attempt_at = if_not_exists(first_attempt_at, :now)";
-        let rest = "ADD attempts :one REMOVE open_shard, due_at";
         end = match error {
             Some(error) => end
                 .update_expression(format!("{set}, last_error = :error {rest}"))
                 .expression_attribute_values(":error", s(error)),
             None => end.update_expression(format!("{set}, delivered_at = :now {rest}")),
         };
-        let unqueue = built(
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(line_pk(&webhook.out_order_no)))
-                .key("sk", s(LINE_SK))
-                .update_expression("DELETE waiting :sequence")
-                .expression_attribute_values(":sequence", one(&webhook.sequence))
-                .build(),
-        )?;
-        for _ in 0..OPTIMISTIC_ATTEMPTS {
-            let items = vec![
-                TransactWriteItem::builder().update(built(end.clone().build())?).build(),
-                TransactWriteItem::builder().update(unqueue.clone()).build(),
-            ];
-            if self.transact(items).await? {
-                return Ok(true);
-            }
-            match self.get_webhook(&webhook.event_id).await? {
-                Some(stored) if stored.status == WebhookStatus::Pending => {} // a collision: again
-                _ => return Ok(false),
-            }
-        }
-        Err(StoreError::Unavailable("webhook line is busy; retry".into()))
+        self.count();
+        let ended = match end.send().await {
+            Ok(_) => true,
+            Err(err) => condition_failed(err)?,
+        };
+        // Either way it has ended: it must hold up no later event of its order.
+        self.drop_from_line(&webhook.out_order_no, &webhook.sequence).await?;
+        Ok(ended)
+    }
+
+    async fn drop_from_line(&self, out_order_no: &str, sequence: &str) -> Result<(), StoreError> {
+        self.count();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(line_pk(out_order_no)))
+            .key("sk", s(LINE_SK))
+            .update_expression("DELETE waiting :sequence")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":sequence", one(sequence))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|err| condition_failed(err).map(|_| ()))
     }
 }

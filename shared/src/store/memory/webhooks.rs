@@ -78,9 +78,25 @@ impl WebhookStore for MemoryStore {
         }
         Ok(true)
     }
+
+    async fn drop_from_line(&self, out_order_no: &str, sequence: &str) -> Result<(), StoreError> {
+        if let Some(line) = self.lock().webhook_lines.get_mut(out_order_no) {
+            line.remove(sequence);
+        }
+        Ok(())
+    }
 }
 
 impl MemoryStore {
+    /// Puts an entry in an order's line, as a run that stopped halfway leaves it.
+    pub fn requeue_for_test(&self, out_order_no: &str, sequence: &str) {
+        self.lock()
+            .webhook_lines
+            .entry(out_order_no.to_owned())
+            .or_default()
+            .insert(sequence.to_owned());
+    }
+
     /// When a webhook is next due (`None`: out of the open index).
     pub fn webhook_due_at(&self, event_id: &str) -> Option<i64> {
         self.lock()
