@@ -312,3 +312,40 @@ async fn after_24_hours_of_failures_the_delivery_is_undelivered_and_out_of_the_i
     // Kept, with the body, for the operator to see and send again.
     assert_eq!(s(&item, "body"), Some(receiver.posts()[0].body.as_str()));
 }
+
+/// Events per second the publisher sustains against the local stack (moto, serialised,
+/// and the loopback receiver), in Lambda-sized batches of 25 new orders:
+/// `cargo test -p minipay-tests --test merchant_events throughput -- --ignored --nocapture`
+/// (with MINIPAY_TEST_DYNAMODB pointing at moto, as `make test` sets it).
+#[tokio::test]
+#[ignore = "a measurement, not a check: run by hand"]
+async fn throughput_of_the_publisher() {
+    const ORDERS: usize = 200;
+    minipay::app::init_tracing();
+    let receiver = Receiver::start(0).await;
+    let bus = BusCatcher::create();
+    let stack = stack(&receiver, &bus).await;
+    let notifier = notifier(&stack).await;
+    let (_, no, inserted) = new_order(&stack, "pei").await;
+    let records: Vec<Value> = (0..ORDERS)
+        .map(|i| {
+            let mut item = inserted.clone();
+            let other = format!("{no}-{i}");
+            item.insert("pk".into(), AttributeValue::S(format!("ORDER#{other}")));
+            item.insert("out_order_no".into(), AttributeValue::S(other));
+            stream_record(&i.to_string(), None, &item)
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for chunk in records.chunks(25) {
+        run_batch(&notifier, chunk.to_vec(), now_secs()).await;
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(receiver.posts().len(), ORDERS);
+    println!(
+        "{ORDERS} events (PutEvents + recorded + delivered) in {:.2} s: {:.0} events/s, {} table requests",
+        elapsed.as_secs_f64(),
+        ORDERS as f64 / elapsed.as_secs_f64(),
+        stack.store.request_count()
+    );
+}
