@@ -61,6 +61,8 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
 wait_for_http "$SANDBOX_URL/sandbox/calls" 30
 
+# The SDK names its EventBridge endpoint override after the service id
+# (AWS_ENDPOINT_URL_EVENTBRIDGE), like AWS_ENDPOINT_URL_DYNAMODB below.
 log "starting the merchant's webhook receiver on $HOOK_URL/hooks"
 MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET start_bg "$state/webhook_receiver.log" \
   python3 scripts/webhook_receiver.py --port "$HOOK_PORT" --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
@@ -90,7 +92,7 @@ WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
 DOUYIN_KEY_VERSION=1
 RECONCILE_AFTER_SECONDS=0
-AWS_ENDPOINT_URL_EVENTS=$MOTO_URL
+AWS_ENDPOINT_URL_EVENTBRIDGE=$MOTO_URL
 EVENT_BUS_NAME=default
 MERCHANT_WEBHOOK_URL=$HOOK_URL/hooks
 MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET

@@ -112,7 +112,9 @@ def main():
 def merchant_heard(events_url, no):
     """The events the merchant's webhook got for order `no` (via the stream and `events`)."""
     wanted = ["order.created", "order.paid", "refund.processing", "refund.succeeded"]
-    deadline = time.time() + 60
+    # Long enough for a retry: a failed delivery is due a minute later, and the
+    # schedule comes once a minute.
+    deadline = time.time() + 150
     while True:
         _, answer = call("GET", events_url)
         mine = [e for e in answer["events"] if e["data"].get("out_order_no") == no]

@@ -31,7 +31,7 @@ impl EventBridgeBus {
         }
     }
 
-    /// The client from the standard AWS environment (`AWS_ENDPOINT_URL_EVENTS` or
+    /// The client from the standard AWS environment (`AWS_ENDPOINT_URL_EVENTBRIDGE` or
     /// `AWS_ENDPOINT_URL` for a local emulator), with timeouts so that a slow bus
     /// cannot hold the stream.
     pub async fn from_env(bus_name: impl Into<String>) -> Self {
