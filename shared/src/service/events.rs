@@ -141,7 +141,7 @@ async fn record_and_try(notifier: &Notifier, events: &[(usize, Event)], now: i64
             continue;
         }
         match webhooks::attempt(notifier, target, webhook, now, now).await {
-            Ok(Attempt::Failed | Attempt::GaveUp) => trying = false,
+            Ok((Attempt::Failed | Attempt::GaveUp, _)) => trying = false,
             Ok(_) => {}
             Err(err) => {
                 tracing::warn!(event_id = %event.id, error = %err, "first attempt not made; the sweep makes it")

@@ -53,34 +53,38 @@ pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Opti
 
 /// Tries `webhook` (read when it was due at `seen_due`) now, unless an earlier event of
 /// its order waits; after it ends, goes on with the order's next events that are due.
-/// The outcome of `webhook`'s own attempt.
+/// The outcome of `webhook`'s own attempt, and how many of the order's later events
+/// were delivered after it.
 pub async fn attempt(
     notifier: &Notifier,
     target: &WebhookTarget,
     webhook: Webhook,
     seen_due: i64,
     now: i64,
-) -> Result<Attempt, StoreError> {
+) -> Result<(Attempt, usize), StoreError> {
     let out_order_no = webhook.out_order_no.clone();
     let first = attempt_one(notifier, target, webhook, seen_due, now).await?;
-    if matches!(first, Attempt::Delivered | Attempt::GaveUp) {
-        follow_line(notifier, target, &out_order_no, now).await?;
-    }
-    Ok(first)
+    let followed = match first {
+        Attempt::Delivered | Attempt::GaveUp => follow_line(notifier, target, &out_order_no, now).await?,
+        _ => 0,
+    };
+    Ok((first, followed))
 }
 
-/// Sends the order's waiting events, earliest first, while they go through.
+/// Sends the order's waiting events, earliest first, while they go through; how many
+/// were delivered.
 async fn follow_line(
     notifier: &Notifier,
     target: &WebhookTarget,
     out_order_no: &str,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let store = &notifier.store;
+    let mut delivered = 0;
     loop {
         let waiting = store.waiting_webhooks(out_order_no).await?;
         let Some(next) = waiting.first() else {
-            return Ok(());
+            return Ok(delivered);
         };
         let webhook = match store.get_webhook(event_id_of(next)).await? {
             Some(webhook) if webhook.status == WebhookStatus::Pending => webhook,
@@ -92,11 +96,12 @@ async fn follow_line(
         };
         let Some(due_at) = webhook.due_at.filter(|due| *due <= now) else {
             // Backing off already: its own due time comes.
-            return Ok(());
+            return Ok(delivered);
         };
         match attempt_one(notifier, target, webhook, due_at, now).await? {
-            Attempt::Delivered | Attempt::GaveUp => continue,
-            _ => return Ok(()),
+            Attempt::Delivered => delivered += 1,
+            Attempt::GaveUp => {}
+            _ => return Ok(delivered),
         }
     }
 }
@@ -168,8 +173,11 @@ pub struct SweepReport {
     pub delivered: usize,
     pub failed: usize,
     pub undelivered: usize,
-    /// Waiting for an earlier event of their order.
+    /// Found waiting for an earlier event of their order.
     pub waiting: usize,
+    /// Delivered in this sweep right after the earlier event of their order (also
+    /// counted in `delivered`).
+    pub followed: usize,
     /// Claimed by another sweep, or delivered already by its order's line.
     pub taken: usize,
     /// Stopped because the time budget ran out; the rest waits for the next sweep.
@@ -195,7 +203,12 @@ pub async fn sweep(notifier: &Notifier, now: i64, budget: Duration) -> Result<Sw
                 return Ok(report);
             }
             report.due += 1;
-            match attempt(notifier, target, webhook, due.due_at, now).await {
+            let outcome = attempt(notifier, target, webhook, due.due_at, now).await;
+            if let Ok((_, followed)) = outcome {
+                report.delivered += followed;
+                report.followed += followed;
+            }
+            match outcome.map(|(first, _)| first) {
                 Ok(Attempt::Delivered) => report.delivered += 1,
                 Ok(Attempt::Failed) => report.failed += 1,
                 Ok(Attempt::GaveUp) => report.undelivered += 1,
