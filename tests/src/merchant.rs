@@ -36,6 +36,8 @@ impl Post {
 struct ReceiverState {
     posts: Mutex<Vec<Post>>,
     failures_left: AtomicUsize,
+    /// Answers nothing for this long (a receiver that hangs).
+    stall: Option<std::time::Duration>,
 }
 
 /// The merchant's webhook receiver.
@@ -48,10 +50,24 @@ pub struct Receiver {
 impl Receiver {
     /// Answers 503 to the first `failures` posts, then 200.
     pub async fn start(failures: usize) -> Receiver {
-        let state = Arc::new(ReceiverState {
+        Self::serve(ReceiverState {
             failures_left: AtomicUsize::new(failures),
             ..ReceiverState::default()
-        });
+        })
+        .await
+    }
+
+    /// Takes every post and answers nothing for a minute.
+    pub async fn hanging() -> Receiver {
+        Self::serve(ReceiverState {
+            stall: Some(std::time::Duration::from_secs(60)),
+            ..ReceiverState::default()
+        })
+        .await
+    }
+
+    async fn serve(state: ReceiverState) -> Receiver {
+        let state = Arc::new(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
         let router = axum::Router::new()
@@ -91,6 +107,9 @@ async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, bo
         body: String::from_utf8_lossy(&body).into_owned(),
         accepted: !fail,
     });
+    if let Some(stall) = state.stall {
+        tokio::time::sleep(stall).await;
+    }
     if fail {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -253,7 +253,7 @@ async fn a_receiver_that_fails_twice_gets_the_events_in_order_on_the_sweep_after
     );
 
     let third = sweep_at(&notifier, t + 360).await;
-    assert_eq!(third.delivered, 1, "{third:?}");
+    assert_eq!((third.delivered, third.followed), (2, 1), "{third:?}");
     assert_eq!(
         receiver.kinds(),
         ["order.created", "order.created", "order.created", "order.paid"]
@@ -311,6 +311,43 @@ async fn after_24_hours_of_failures_the_delivery_is_undelivered_and_out_of_the_i
     );
     // Kept, with the body, for the operator to see and send again.
     assert_eq!(s(&item, "body"), Some(receiver.posts()[0].body.as_str()));
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_costs_a_stream_batch_one_bounded_attempt() {
+    let receiver = Receiver::hanging().await;
+    let bus = BusCatcher::create();
+    let stack = stack(&receiver, &bus).await;
+    let notifier = notifier(&stack).await;
+    let (_, _, first) = new_order(&stack, "qi").await;
+    let (_, _, second) = new_order(&stack, "ren").await;
+    let t = now_secs();
+    let started = std::time::Instant::now();
+    run_batch(
+        &notifier,
+        vec![stream_record("1", None, &first), stream_record("2", None, &second)],
+        t,
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "the batch took {took:?}");
+    assert_eq!(receiver.posts().len(), 1, "no second attempt once the receiver hung");
+    let hung = webhook_item(&stack, receiver.posts()[0].json()["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (s(&hung, "status"), s(&hung, "last_error"), n(&hung, "attempts")),
+        (Some("PENDING"), Some("timeout"), Some(1))
+    );
+    // The other one is recorded and due for the next sweep, not tried.
+    let due = stack.store.due_items(t, 10, None).await.unwrap();
+    let waiting: Vec<_> = due
+        .items
+        .iter()
+        .filter_map(|d| match &d.item {
+            OpenItem::Webhook(w) => Some((w.attempts, d.due_at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waiting, [(0, t)]);
 }
 
 /// Events per second the publisher sustains against the local stack (moto, serialised,
