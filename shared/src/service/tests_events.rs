@@ -338,3 +338,22 @@ async fn an_ended_delivery_left_in_its_line_holds_nothing_up() {
         "the stale entry was cleared"
     );
 }
+
+#[tokio::test]
+async fn the_sample_events_drive_both_triggers() {
+    let s = setup(0);
+    let stream: Value = serde_json::from_str(include_str!("../../../events/events-stream.json")).unwrap();
+    let answer = handle(&s.notifier, stream, T0, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let made = ["order.created", "order.paid"];
+    assert_eq!(*s.bus.put.lock().unwrap(), [made.map(str::to_owned).to_vec()]);
+    assert_eq!(s.receiver.types(), made);
+    let sweep: Value = serde_json::from_str(include_str!("../../../events/events-sweep.json")).unwrap();
+    let report = handle(&s.notifier, sweep, T0 + 60, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report["due"].clone(), report["delivered"].clone()),
+        (json!(0), json!(0))
+    );
+}
