@@ -17,6 +17,7 @@ use minipay::store::{OpenItem, ReconcileStore, WebhookStore};
 use sandbox::{CallbackOptions, PayOptions};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 type Item = HashMap<String, AttributeValue>;
@@ -350,6 +351,69 @@ async fn a_hanging_receiver_costs_a_stream_batch_one_bounded_attempt() {
     assert_eq!(waiting, [(0, t)]);
 }
 
+/// Every log line of this test binary, at DEBUG and above.
+fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        use lambda_http::tracing::subscriber;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let _ = subscriber::fmt()
+            .with_max_level(lambda_http::tracing::Level::DEBUG)
+            .with_writer(move || Capture(sink.clone()))
+            .with_ansi(false)
+            .try_init();
+        logs
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_secret_reaches_no_log_line_and_no_item() {
+    let logs = captured_logs();
+    let receiver = Receiver::start(1).await;
+    let bus = BusCatcher::create();
+    let stack = stack(&receiver, &bus).await;
+    let notifier = notifier(&stack).await;
+    let (_, no, inserted) = new_order(&stack, "su").await;
+    let paid = pay(&stack, &no).await;
+    let t = now_secs();
+    run_batch(
+        &notifier,
+        vec![
+            stream_record("1", None, &inserted),
+            stream_record("2", Some(&inserted), &paid),
+        ],
+        t,
+    )
+    .await;
+    let report = sweep_at(&notifier, t + 60).await;
+    assert_eq!(report.delivered, 2, "{report:?}");
+
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(logs.contains("webhook failed"), "the capture works: {logs}");
+    assert!(!logs.contains(WEBHOOK_SECRET), "the webhook secret reached the logs");
+    assert!(
+        !logs.contains(&receiver.url),
+        "the webhook URL (it may hold a token) reached the logs"
+    );
+    for post in receiver.posts() {
+        let item = webhook_item(&stack, post.json()["id"].as_str().unwrap()).await;
+        assert!(!format!("{item:?}").contains(WEBHOOK_SECRET));
+    }
+}
+
 /// Events per second the publisher sustains against the local stack (moto, serialised,
 /// and the loopback receiver), in Lambda-sized batches of 25 new orders:
 /// `cargo test -p minipay-tests --test merchant_events throughput -- --ignored --nocapture`
@@ -358,7 +422,6 @@ async fn a_hanging_receiver_costs_a_stream_batch_one_bounded_attempt() {
 #[ignore = "a measurement, not a check: run by hand"]
 async fn throughput_of_the_publisher() {
     const ORDERS: usize = 200;
-    minipay::app::init_tracing();
     let receiver = Receiver::start(0).await;
     let bus = BusCatcher::create();
     let stack = stack(&receiver, &bus).await;
