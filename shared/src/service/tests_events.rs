@@ -234,6 +234,14 @@ async fn an_orders_events_wait_for_its_earlier_one_and_follow_it() {
     let early = sweep(&s.notifier, T0 + 60, Duration::from_secs(5)).await.unwrap();
     assert_eq!((early.waiting, early.delivered), (3, 0), "{early:?}");
     assert_eq!(s.receiver.types().len(), 1, "not due yet, and the rest wait behind it");
+    let paid = crate::domain::events::event_id("ORDER#o1", crate::domain::events::EventType::OrderPaid);
+    assert_eq!(
+        s.store.webhook_due_at(&paid),
+        Some(T0 + 31 + 60),
+        "looked at again when the one it waits for is due"
+    );
+    let again = sweep(&s.notifier, T0 + 70, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(again.due, 0, "{again:?}");
 
     let report = sweep(&s.notifier, T0 + 31 + 60, Duration::from_secs(5)).await.unwrap();
     assert_eq!((report.delivered, report.followed), (4, 3), "{report:?}");

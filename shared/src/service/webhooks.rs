@@ -106,21 +106,21 @@ async fn follow_line(
     }
 }
 
-/// Whether an earlier event of the webhook's order is still pending. Entries of
+/// The earlier event of the webhook's order still pending, if any. Entries of
 /// deliveries that ended, left in the line by a run that stopped halfway, are cleared
 /// on the way.
-async fn waits_behind(notifier: &Notifier, webhook: &Webhook) -> Result<bool, StoreError> {
+async fn waits_behind(notifier: &Notifier, webhook: &Webhook) -> Result<Option<Webhook>, StoreError> {
     let store = &notifier.store;
     for key in store.waiting_webhooks(&webhook.out_order_no).await? {
         if key >= webhook.sequence {
-            return Ok(false);
+            return Ok(None);
         }
         match store.get_webhook(event_id_of(&key)).await? {
-            Some(earlier) if earlier.status == WebhookStatus::Pending => return Ok(true),
+            Some(earlier) if earlier.status == WebhookStatus::Pending => return Ok(Some(earlier)),
             _ => store.drop_from_line(&webhook.out_order_no, &key).await?,
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 async fn attempt_one(
@@ -131,7 +131,13 @@ async fn attempt_one(
     now: i64,
 ) -> Result<Attempt, StoreError> {
     let store = &notifier.store;
-    if waits_behind(notifier, &webhook).await? {
+    let key = OpenKey::Webhook(webhook.event_id.clone());
+    if let Some(earlier) = waits_behind(notifier, &webhook).await? {
+        // Looked at again when the earlier one is due, not in every sweep before: its
+        // delivery sends this one right after it anyway.
+        if let Some(due) = earlier.due_at.filter(|due| *due > seen_due) {
+            store.claim(&key, seen_due, due, now).await?;
+        }
         return Ok(Attempt::Waiting);
     }
     let attempts = webhook.attempts + 1;
@@ -139,7 +145,6 @@ async fn attempt_one(
     // Due again when this attempt fails, and meanwhile nobody else's to make; had this
     // run stopped halfway, the attempt is made again then.
     let next_due = retry_at(first_attempt_at, attempts, now).unwrap_or(now + BACKOFF_SECS[0]);
-    let key = OpenKey::Webhook(webhook.event_id.clone());
     if !store.claim(&key, seen_due, next_due, now).await? {
         return Ok(Attempt::Taken);
     }
