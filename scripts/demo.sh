@@ -27,6 +27,7 @@ APP_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 SALT=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
 TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
 ADMIN_API_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+MERCHANT_WEBHOOK_SECRET=whsec_$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 WECHAT_APP_ID=wx_local_demo_app
 WECHAT_APP_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 WECHAT_MCH_ID=1900000109
@@ -43,10 +44,12 @@ DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
 DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 
 SANDBOX_PORT=$(free_port)
+HOOK_PORT=$(free_port)
 WATCH_PORT=$(free_port)
 TRADE_PORT=$(free_port)
 SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 API_URL="http://127.0.0.1:$WATCH_PORT"
+HOOK_URL="http://127.0.0.1:$HOOK_PORT"
 
 log "starting the platform sandbox on $SANDBOX_URL"
 SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
@@ -57,6 +60,13 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
 wait_for_http "$SANDBOX_URL/sandbox/calls" 30
+
+# The SDK names its EventBridge endpoint override after the service id
+# (AWS_ENDPOINT_URL_EVENTBRIDGE), like AWS_ENDPOINT_URL_DYNAMODB below.
+log "starting the merchant's webhook receiver on $HOOK_URL/hooks"
+MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET start_bg "$state/webhook_receiver.log" \
+  python3 scripts/webhook_receiver.py --port "$HOOK_PORT" --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
+wait_for_http "$HOOK_URL/events" 30
 
 cat > "$state/functions.env" <<ENV
 TABLE_NAME=$TABLE
@@ -82,6 +92,10 @@ WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
 DOUYIN_KEY_VERSION=1
 RECONCILE_AFTER_SECONDS=0
+AWS_ENDPOINT_URL_EVENTBRIDGE=$MOTO_URL
+EVENT_BUS_NAME=default
+MERCHANT_WEBHOOK_URL=$HOOK_URL/hooks
+MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET
 ENV
 # A PEM spans lines, which an env file cannot hold: pass them to watch as variables.
 export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY
@@ -96,12 +110,15 @@ log "starting cargo lambda watch on $API_URL"
 start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
 wait_for_http "$API_URL" 120
 
-log "feeding the table's stream to push (as Lambda's event source mapping would)"
+log "feeding the table's stream to push and events (as Lambda's event source mappings would), and the events schedule every minute"
 start_bg "$state/stream_pump.log" python3 scripts/stream_pump.py --endpoint-url "$MOTO_URL" --table "$TABLE" \
-  --invoke-url "$API_URL/2015-03-31/functions/push/invocations" --failures "$state/push-failures.jsonl"
+  --invoke-url "$API_URL/2015-03-31/functions/push/invocations" \
+  --invoke-url "$API_URL/2015-03-31/functions/events/invocations" \
+  --tick-url "$API_URL/2015-03-31/functions/events/invocations" --tick-seconds 60 \
+  --failures "$state/{function}-failures.jsonl"
 
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" \
-  --endpoint-url "$MOTO_URL" --table "$TABLE"
+  --endpoint-url "$MOTO_URL" --table "$TABLE" --webhook-events "$HOOK_URL/events"
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
 log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"

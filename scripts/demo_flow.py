@@ -48,6 +48,7 @@ def main():
                         help="douyin-trade: the functions run with DOUYIN_PAY_MODE=trade")
     parser.add_argument("--endpoint-url", help="the DynamoDB endpoint (moto), to show an order as stored")
     parser.add_argument("--table", help="the table, to show an order as stored")
+    parser.add_argument("--webhook-events", help="the local webhook receiver's GET /events, to show what the merchant heard")
     args = parser.parse_args()
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
     if args.platform == "wechat":
@@ -102,8 +103,29 @@ def main():
               f"(total_price {p['order_detail']['total_price']}, update_time {p['update_time']})")
     if not wanted <= {p["order_status"] for p in mine}:
         sys.exit("the order center did not get the created, paid and refunding pushes")
+    if args.webhook_events:
+        merchant_heard(args.webhook_events, no)
     print(f"\nDone: order {no} paid, {part} fen refunded, settled, and pushed to the order center.")
     lost_callback(args, fn, session)
+
+
+def merchant_heard(events_url, no):
+    """The events the merchant's webhook got for order `no` (via the stream and `events`)."""
+    wanted = ["order.created", "order.paid", "refund.processing", "refund.succeeded"]
+    # Long enough for a retry: a failed delivery is due a minute later, and the
+    # schedule comes once a minute.
+    deadline = time.time() + 150
+    while True:
+        _, answer = call("GET", events_url)
+        mine = [e for e in answer["events"] if e["data"].get("out_order_no") == no]
+        if set(wanted) <= {e["type"] for e in mine} or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    print(f"\n--- merchant webhook events for {no} (via the stream and events, signatures checked by the receiver)")
+    for e in mine:
+        print(f"  {e['type']:<22} {e['id']}  status {e['data'].get('status')}")
+    if not set(wanted) <= {e["type"] for e in mine}:
+        sys.exit("the merchant's webhook did not get order.created, order.paid, refund.processing and refund.succeeded")
 
 
 def stored_status(args, no):

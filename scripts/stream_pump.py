@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Feeds the table's DynamoDB stream to the `push` function, as Lambda's event source
-mapping does in AWS: reads new stream records from the local DynamoDB API (moto),
-invokes `push` through `cargo lambda watch` with a Lambda DynamoDB event, and retries
-from the first record `push` reports in `batchItemFailures` (a bounded number of times,
-then the records go to a failure file, the local stand-in for the SQS destination).
+"""Feeds the table's DynamoDB stream to the stream functions (`push`, `events`), as
+Lambda's event source mappings do in AWS: reads new stream records from the local
+DynamoDB API (moto), invokes each function (one --invoke-url each) through `cargo lambda
+watch` with a Lambda DynamoDB event, and retries from the first record a function reports
+in `batchItemFailures` (a bounded number of times, then the records go to a failure
+file, the local stand-in for the SQS destination). Each function gets every batch on its
+own, as each has its own mapping. With --tick-url it also invokes a function with a
+scheduled event every --tick-seconds, the local stand-in for an EventBridge schedule.
 """
 import argparse
 import base64
@@ -86,22 +89,59 @@ def deliver(url, records, failures_path):
         time.sleep(min(2 ** attempts * 0.1, 2))
 
 
+def function_name(url):
+    """`push` of …/2015-03-31/functions/push/invocations."""
+    parts = url.rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 2 else "function"
+
+
+SCHEDULED_EVENT = {
+    "version": "0",
+    "id": "local-schedule",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/local"],
+    "detail": {},
+}
+
+
+def tick(url):
+    """Invokes `url` with a scheduled event; a failed run is made up by the next one."""
+    body = json.dumps(dict(SCHEDULED_EVENT, time=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    req = urllib.request.Request(url, data=body.encode(), method="POST", headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            print(f"stream_pump: schedule tick of {function_name(url)}: {resp.read().decode()[:300]}", flush=True)
+    except OSError as err:
+        print(f"stream_pump: schedule tick of {function_name(url)} failed: {err}", file=sys.stderr, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoint-url", required=True)
     parser.add_argument("--table", required=True)
-    parser.add_argument("--invoke-url", required=True, help="…/2015-03-31/functions/push/invocations")
+    parser.add_argument("--invoke-url", required=True, action="append",
+                        help="…/2015-03-31/functions/push/invocations (repeat for each stream function)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--interval", type=float, default=0.3)
-    parser.add_argument("--failures", default="push-failures.jsonl")
+    parser.add_argument("--failures", default="{function}-failures.jsonl",
+                        help="where records a function gave up on go; {function} is its name")
+    parser.add_argument("--tick-url", help="a function invoked with a scheduled event every --tick-seconds")
+    parser.add_argument("--tick-seconds", type=float, default=60)
     args = parser.parse_args()
 
     dynamodb = boto3.client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     streams = boto3.client("dynamodbstreams", endpoint_url=args.endpoint_url, region_name=args.region)
     stream_arn = dynamodb.describe_table(TableName=args.table)["Table"]["LatestStreamArn"]
     iterators = {}
-    print(f"stream_pump: feeding {stream_arn} to {args.invoke_url}", flush=True)
+    print(f"stream_pump: feeding {stream_arn} to {', '.join(args.invoke_url)}", flush=True)
+    next_tick = time.time() + args.tick_seconds
     while True:
+        if args.tick_url and time.time() >= next_tick:
+            tick(args.tick_url)
+            next_tick = time.time() + args.tick_seconds
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
@@ -115,8 +155,8 @@ def main():
             answer = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
             iterators[shard_id] = answer.get("NextShardIterator")
             records = [lambda_record(r, stream_arn, args.region) for r in answer["Records"]]
-            if records:
-                deliver(args.invoke_url, records, args.failures)
+            for url in args.invoke_url if records else []:
+                deliver(url, records, args.failures.replace("{function}", function_name(url)))
         time.sleep(args.interval)
 
 

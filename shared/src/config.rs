@@ -18,9 +18,12 @@ pub const DEFAULT_DOUYIN_KEY_VERSION: &str = "1";
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.mch.weixin.qq.com";
 pub const DEFAULT_WECHAT_LOGIN_BASE: &str = "https://api.weixin.qq.com";
 
+/// The account's own EventBridge bus.
+pub const DEFAULT_EVENT_BUS_NAME: &str = "default";
+
 /// Variables that may come from SSM as `X_PARAM`. The platform public key is no secret,
 /// but a PEM is awkward in a template parameter, so it may come from SSM too.
-const SECRET_VARS: [&str; 9] = [
+const SECRET_VARS: [&str; 10] = [
     "DOUYIN_APP_SECRET",
     "DOUYIN_SALT",
     "DOUYIN_TOKEN",
@@ -30,6 +33,7 @@ const SECRET_VARS: [&str; 9] = [
     "WECHAT_API_KEY",
     "WECHAT_CLIENT_CERT",
     "ADMIN_API_KEY",
+    "MERCHANT_WEBHOOK_SECRET",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +62,17 @@ pub struct Config {
     /// `GET /orders` asks the platform about one order at most once per this many
     /// seconds (tt.pay polls; 0: every time).
     pub order_query_gap_seconds: i64,
+    /// The EventBridge bus every merchant event is put on.
+    pub event_bus_name: String,
+    /// Where events are posted, when the merchant has a receiver.
+    pub merchant_webhook: Option<MerchantWebhook>,
+}
+
+/// The merchant's webhook receiver and the secret its deliveries are signed with.
+#[derive(Debug, Clone)]
+pub struct MerchantWebhook {
+    pub url: String,
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +201,10 @@ impl Config {
             reconcile_after_seconds: at_least(source, "RECONCILE_AFTER_SECONDS", 0, DEFAULT_RECONCILE_AFTER_SECONDS)?,
             callback_retention_days: positive(source, "CALLBACK_RETENTION_DAYS", DEFAULT_CALLBACK_RETENTION_DAYS)?,
             order_query_gap_seconds: at_least(source, "ORDER_QUERY_GAP_SECONDS", 0, DEFAULT_ORDER_QUERY_GAP_SECONDS)?,
+            event_bus_name: source
+                .get("EVENT_BUS_NAME")
+                .unwrap_or_else(|| DEFAULT_EVENT_BUS_NAME.to_owned()),
+            merchant_webhook: merchant_webhook(source, &secret)?,
         })
     }
 }
@@ -258,6 +277,36 @@ fn base_url(source: &dyn Source, name: &'static str, default: &str) -> Result<St
         });
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// The webhook receiver: https, or http to this machine for local runs (a plain-http
+/// receiver elsewhere would let anyone on the way read and replay the events).
+fn merchant_webhook(
+    source: &dyn Source,
+    secret: &dyn Fn(&'static str) -> Option<Secret>,
+) -> Result<Option<MerchantWebhook>, ConfigError> {
+    const NAME: &str = "MERCHANT_WEBHOOK_URL";
+    let Some(url) = source.get(NAME) else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| ConfigError::Invalid {
+        name: NAME,
+        why: why.into(),
+    };
+    let parsed = reqwest::Url::parse(&url).map_err(|_| invalid("not a URL"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => {}
+        "http" if loopback => {}
+        _ => return Err(invalid("an https URL (http only to a loopback address)")),
+    }
+    let secret = secret("MERCHANT_WEBHOOK_SECRET").ok_or(ConfigError::Missing("MERCHANT_WEBHOOK_SECRET"))?;
+    Ok(Some(MerchantWebhook { url, secret }))
 }
 
 /// Reads every secret given as `X_PARAM` from SSM, decrypted, keyed by `X`.
@@ -376,6 +425,59 @@ mod tests {
         let mut bad_version = keys.to_vec();
         bad_version.push(("DOUYIN_KEY_VERSION", "v2"));
         assert!(with(&bad_version).is_err());
+    }
+
+    #[test]
+    fn the_webhook_is_https_or_loopback_and_needs_its_secret() {
+        let with = |pairs: &[(&str, &str)], params: &[(&str, &str)]| {
+            let mut all = vec![("TABLE_NAME", "t")];
+            all.extend_from_slice(pairs);
+            Config::from_source(&env(&all), &env(params))
+        };
+        let plain = with(&[], &[]).unwrap();
+        assert_eq!(plain.event_bus_name, "default");
+        assert!(plain.merchant_webhook.is_none());
+        assert_eq!(with(&[("EVENT_BUS_NAME", "shop")], &[]).unwrap().event_bus_name, "shop");
+        for url in [
+            "https://shop.example.com/hooks",
+            "http://127.0.0.1:8080/hooks",
+            "http://localhost:9/h",
+            "http://[::1]:9/h",
+        ] {
+            let config = with(
+                &[("MERCHANT_WEBHOOK_URL", url), ("MERCHANT_WEBHOOK_SECRET", "whsec_1")],
+                &[],
+            );
+            let webhook = config.unwrap().merchant_webhook.unwrap();
+            assert_eq!((webhook.url.as_str(), webhook.secret.expose()), (url, "whsec_1"));
+        }
+        for url in [
+            "http://shop.example.com/hooks",
+            "http://10.0.0.8/h",
+            "ftp://x/y",
+            "shop.example.com",
+        ] {
+            let err = with(
+                &[("MERCHANT_WEBHOOK_URL", url), ("MERCHANT_WEBHOOK_SECRET", "whsec_1")],
+                &[],
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().starts_with("MERCHANT_WEBHOOK_URL is invalid"),
+                "{url}: {err}"
+            );
+            assert!(!err.to_string().contains("whsec_1"));
+        }
+        let err = with(&[("MERCHANT_WEBHOOK_URL", "https://shop.example.com/h")], &[]).unwrap_err();
+        assert_eq!(err.to_string(), "MERCHANT_WEBHOOK_SECRET is required");
+        let from_ssm = with(
+            &[("MERCHANT_WEBHOOK_URL", "https://shop.example.com/h")],
+            &[("MERCHANT_WEBHOOK_SECRET", "whsec_ssm")],
+        )
+        .unwrap();
+        let webhook = from_ssm.merchant_webhook.unwrap();
+        assert_eq!(webhook.secret.expose(), "whsec_ssm");
+        assert!(!format!("{webhook:?}").contains("whsec_ssm"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod douyin;
 pub mod error;
 pub mod http;
+pub mod merchant;
 pub mod outbound;
 pub mod routes;
 pub mod secret;

@@ -173,3 +173,31 @@ impl AdminStore for FlakyStore {
         self.inner.order_with_children(no).await
     }
 }
+
+#[async_trait]
+impl WebhookStore for FlakyStore {
+    async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError> {
+        self.inner.record_webhook(webhook, due_at).await
+    }
+    async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
+        self.inner.get_webhook(event_id).await
+    }
+    async fn waiting_webhooks(&self, no: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.waiting_webhooks(no).await
+    }
+    async fn webhook_failed(&self, event_id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        self.inner.webhook_failed(event_id, error, now).await
+    }
+    async fn end_webhook(
+        &self,
+        webhook: &Webhook,
+        status: WebhookStatus,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.end_webhook(webhook, status, error, now).await
+    }
+    async fn drop_from_line(&self, no: &str, sequence: &str) -> Result<(), StoreError> {
+        self.inner.drop_from_line(no, sequence).await
+    }
+}

@@ -5,6 +5,7 @@ pub mod client;
 pub mod flaky;
 pub mod flows;
 pub mod local;
+pub mod merchant;
 pub mod money;
 pub mod moto;
 pub mod table;

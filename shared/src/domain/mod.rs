@@ -1,5 +1,6 @@
 //! Pure rules: money, ids, text limits, the order state machine. No I/O here.
 
+pub mod events;
 pub mod ids;
 pub mod order;
 pub mod push;
@@ -7,3 +8,5 @@ pub mod refund;
 pub mod text;
 pub mod time;
 pub mod timeline;
+pub mod webhook_backoff;
+pub mod webhook_signature;

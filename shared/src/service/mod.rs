@@ -5,6 +5,7 @@ pub mod admin;
 mod admin_csv;
 pub mod admin_query;
 pub mod auth;
+pub mod events;
 pub mod login;
 pub mod notify;
 pub mod notify_trade;
@@ -18,4 +19,7 @@ pub mod settle;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_events;
+#[cfg(test)]
 mod tests_trade;
+pub mod webhooks;

@@ -37,6 +37,8 @@ pub fn ripe(due: &Due, now: i64, after: i64) -> bool {
         OpenItem::Order(o) => o.created_at,
         OpenItem::Refund(r) => r.created_at,
         OpenItem::Settlement(s) => s.created_at,
+        // Never the reconciler's to ask about.
+        OpenItem::Webhook(_) => return false,
     };
     due.checks > 0 || created_at + after <= now
 }
@@ -73,6 +75,11 @@ pub async fn run(app: &App, budget: Duration) -> Result<RunReport, ApiError> {
     loop {
         let page = app.store.due_items(started, PAGE_SIZE, cursor).await?;
         for due in page.items {
+            // Webhooks share the open index; the `events` function delivers them, and a
+            // claim here would put their next attempt off.
+            if matches!(due.item, OpenItem::Webhook(_)) {
+                continue;
+            }
             if Instant::now() >= deadline {
                 report.out_of_time = true;
                 return Ok(report);
@@ -172,7 +179,7 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
                 report.settlements_ended += 1;
             }
         }
-        OpenItem::Settlement(_) => {}
+        OpenItem::Settlement(_) | OpenItem::Webhook(_) => {}
     }
     Ok(())
 }

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod webhooks;
+
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
@@ -521,7 +523,8 @@ fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError>
     result.map_err(|e| StoreError::Malformed(e.to_string()))
 }
 
-pub(crate) fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
+/// Refunds in DynamoDB's item form, as table reads and stream records carry them.
+pub fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
     Ok(Refund {
         out_refund_no: get_s(item, "out_refund_no")?,
         out_order_no: get_s(item, "out_order_no")?,
@@ -538,7 +541,8 @@ pub(crate) fn refund_from_item(item: &Item) -> Result<Refund, StoreError> {
     })
 }
 
-pub(crate) fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
+/// Settlements in DynamoDB's item form, as table reads and stream records carry them.
+pub fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
     Ok(Settlement {
         out_settle_no: get_s(item, "out_settle_no")?,
         out_order_no: get_s(item, "out_order_no")?,
@@ -1104,6 +1108,7 @@ fn open_key(key: &OpenKey) -> (String, &'static str) {
         OpenKey::Order(no) => (order_pk(no), ORDER_SK),
         OpenKey::Refund(no) => (refund_pk(no), REFUND_SK),
         OpenKey::Settlement(no) => (settle_pk(no), SETTLE_SK),
+        OpenKey::Webhook(id) => (webhooks::webhook_pk(id), webhooks::WEBHOOK_SK),
     }
 }
 
@@ -1112,6 +1117,7 @@ fn due_from_item(item: &Item) -> Result<Due, StoreError> {
         "ORDER" => OpenItem::Order(order_from_item(item)?),
         "REFUND" => OpenItem::Refund(refund_from_item(item)?),
         "SETTLE" => OpenItem::Settlement(settlement_from_item(item)?),
+        "WEBHOOK" => OpenItem::Webhook(webhooks::webhook_from_item(item)?),
         other => return Err(StoreError::Malformed(format!("{other} item in the open index"))),
     };
     Ok(Due {

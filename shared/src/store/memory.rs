@@ -6,6 +6,8 @@ use crate::domain::refund::{RefundStatus, refund_result};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+mod webhooks;
+
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -24,6 +26,9 @@ pub(crate) struct Inner {
     /// The open index: when each open item is due, and how often it was asked about.
     open: HashMap<OpenKey, (i64, i64)>,
     asked_at: HashMap<String, i64>,
+    webhooks: HashMap<String, Webhook>,
+    /// Each order's line of pending webhooks (`sequence` keys, sorted).
+    webhook_lines: HashMap<String, std::collections::BTreeSet<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -442,6 +447,13 @@ impl ReconcileStore for MemoryStore {
                     OpenKey::Settlement(no) => (
                         format!("s{no}"),
                         OpenItem::Settlement(inner.settlements.get(no)?.clone()),
+                    ),
+                    OpenKey::Webhook(id) => (
+                        format!("w{id}"),
+                        OpenItem::Webhook(Webhook {
+                            due_at: Some(*due_at),
+                            ..inner.webhooks.get(id)?.clone()
+                        }),
                     ),
                 };
                 Some((

@@ -6,6 +6,7 @@ pub mod dynamo;
 pub mod dynamo_admin;
 pub mod memory;
 mod memory_admin;
+pub mod webhooks;
 
 use crate::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
 use crate::domain::refund::{Refund, SettleStatus, Settlement};
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 pub use admin::AdminStore;
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
+pub use webhooks::{Webhook, WebhookStatus, WebhookStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -240,13 +242,16 @@ pub trait TokenStore: Send + Sync {
 }
 
 /// Something whose outcome the platform has not told us yet: an unpaid order, a refund
-/// or settlement in flight. Such items, and only they, are in the table's sparse
-/// index of open items, ordered by when they are next due to be asked about.
+/// or settlement in flight; or a webhook not delivered yet. Such items, and only they,
+/// are in the table's sparse index of open items, ordered by when they are next due to
+/// be asked about (or, for webhooks, tried again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenItem {
     Order(Order),
     Refund(Refund),
     Settlement(Settlement),
+    /// Not the reconciler's: the `events` function delivers these.
+    Webhook(Webhook),
 }
 
 impl OpenItem {
@@ -256,6 +261,7 @@ impl OpenItem {
             OpenItem::Order(o) => OpenKey::Order(o.out_order_no.clone()),
             OpenItem::Refund(r) => OpenKey::Refund(r.out_refund_no.clone()),
             OpenItem::Settlement(s) => OpenKey::Settlement(s.out_settle_no.clone()),
+            OpenItem::Webhook(w) => OpenKey::Webhook(w.event_id.clone()),
         }
     }
 }
@@ -265,6 +271,8 @@ pub enum OpenKey {
     Order(String),
     Refund(String),
     Settlement(String),
+    /// A webhook by its event id.
+    Webhook(String),
 }
 
 /// An open item as the index holds it: when it is due and how often it was asked about.
@@ -309,6 +317,7 @@ pub trait Store:
     + TokenStore
     + ReconcileStore
     + AdminStore
+    + WebhookStore
 {
 }
 impl<T> Store for T where
@@ -321,5 +330,6 @@ impl<T> Store for T where
         + TokenStore
         + ReconcileStore
         + AdminStore
+        + WebhookStore
 {
 }

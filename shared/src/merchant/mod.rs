@@ -1,0 +1,45 @@
+//! Telling the merchant (CONTRACT.md §9): the sinks events go to (the EventBridge bus,
+//! the merchant's webhook) and what the `events` function builds once per cold start.
+
+pub mod bus;
+pub mod webhook;
+
+use crate::config::{Config, ConfigError};
+use crate::secret::Secret;
+use crate::store::{DynamoStore, Store};
+use bus::{EventBridgeBus, EventBus};
+use std::sync::Arc;
+use webhook::{HttpWebhook, WebhookSender};
+
+/// The `events` function's dependencies.
+pub struct Notifier {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn EventBus>,
+    /// `None`: no `MERCHANT_WEBHOOK_URL`, events go to the bus only.
+    pub webhook: Option<WebhookTarget>,
+}
+
+/// Where webhooks go and what signs them.
+pub struct WebhookTarget {
+    pub sender: Arc<dyn WebhookSender>,
+    pub secret: Secret,
+}
+
+impl Notifier {
+    /// Reads the configuration and builds the table, bus and webhook clients.
+    pub async fn from_env() -> Result<Notifier, ConfigError> {
+        let config = Config::load().await?;
+        let store = Arc::new(DynamoStore::from_env(config.table_name.clone()).await);
+        let bus = Arc::new(EventBridgeBus::from_env(config.event_bus_name.clone()).await);
+        Ok(Self::assemble(&config, store, bus))
+    }
+
+    /// A notifier from given parts, with the configured webhook (tests put a bus here).
+    pub fn assemble(config: &Config, store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Notifier {
+        let webhook = config.merchant_webhook.as_ref().map(|w| WebhookTarget {
+            sender: Arc::new(HttpWebhook::new(w.url.clone())) as Arc<dyn WebhookSender>,
+            secret: w.secret.clone(),
+        });
+        Notifier { store, bus, webhook }
+    }
+}
