@@ -128,5 +128,6 @@ python3 scripts/demo_flow.py --api "$TRADE_URL" --sandbox "$SANDBOX_URL" --admin
 
 if [[ "${KEEP:-}" == 1 ]]; then
   log "the stack keeps running (API $API_URL, trade-mode API $TRADE_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"
+  log "merchant console: $API_URL/lambda-url/admin/console (sign in with ADMIN_API_KEY from $state/functions.env)"
   wait
 fi
