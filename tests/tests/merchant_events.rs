@@ -457,3 +457,95 @@ async fn throughput_of_the_publisher() {
         stack.store.request_count()
     );
 }
+
+/// The other transitions of CONTRACT §9, each made by the real code path and fed
+/// through the stream: unpaid endings, a whole refund, a failed refund, settlements.
+#[tokio::test]
+async fn every_other_transition_becomes_its_one_event() {
+    use minipay::domain::order::OrderStatus;
+    use minipay::store::OrderStore;
+    let receiver = Receiver::start(0).await;
+    let bus = BusCatcher::create();
+    let stack = stack(&receiver, &bus).await;
+    let notifier = notifier(&stack).await;
+    let mut records = Vec::new();
+    let mut sequence = 0;
+    let mut record = |old: Option<&Item>, new: &Item| {
+        sequence += 1;
+        records.push(stream_record(&sequence.to_string(), old, new));
+    };
+
+    // Unpaid endings, through the store calls that GET /orders and the reconciler make.
+    for (user, status) in [
+        ("ti", OrderStatus::Timeout),
+        ("cl", OrderStatus::Closed),
+        ("fa", OrderStatus::Failed),
+    ] {
+        let (_, no, _) = new_order(&stack, user).await;
+        let before = order_item(&stack, &no).await;
+        stack.store.finish_unpaid(&no, status, now_secs()).await.unwrap();
+        record(Some(&before), &order_item(&stack, &no).await);
+    }
+
+    // A failed refund, then the whole amount refunded, then a settlement of another order.
+    let (_, no, _) = new_order(&stack, "rf").await;
+    pay(&stack, &no).await;
+    let refund = |no: &str, refund_no: &str, amount: i64| json!({"out_order_no": no, "out_refund_no": refund_no, "refund_amount": amount, "reason": "退款"});
+    for (refund_no, success) in [("RF-FAIL", false), ("RF-ALL", true)] {
+        let answer = stack
+            .client
+            .post("/refund", Some(ADMIN_KEY), &refund(&no, refund_no, 990))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let pk = format!("REFUND#{refund_no}");
+        let started = raw_item(&stack, &pk, "REFUND").await.unwrap();
+        let order_before = order_item(&stack, &no).await;
+        stack
+            .sandbox
+            .finish_refund(refund_no, success, CallbackOptions::default())
+            .await
+            .unwrap();
+        record(None, &started);
+        record(Some(&started), &raw_item(&stack, &pk, "REFUND").await.unwrap());
+        record(Some(&order_before), &order_item(&stack, &no).await);
+    }
+    for (user, settle_no, success) in [("st1", "ST-OK", true), ("st2", "ST-NO", false)] {
+        let (_, no, _) = new_order(&stack, user).await;
+        pay(&stack, &no).await;
+        let body = json!({"out_order_no": no, "out_settle_no": settle_no, "settle_desc": "分账"});
+        let answer = stack.client.post("/settle", Some(ADMIN_KEY), &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let pk = format!("SETTLE#{settle_no}");
+        let started = raw_item(&stack, &pk, "SETTLE").await.unwrap();
+        stack
+            .sandbox
+            .finish_settle(settle_no, success, CallbackOptions::default())
+            .await
+            .unwrap();
+        record(None, &started);
+        record(Some(&started), &raw_item(&stack, &pk, "SETTLE").await.unwrap());
+    }
+    run_batch(&notifier, records, now_secs()).await;
+
+    let mut kinds = receiver.kinds();
+    kinds.sort();
+    let mut expected = vec![
+        "order.timed_out",
+        "order.closed",
+        "order.failed",
+        "refund.processing",
+        "refund.failed",
+        "refund.processing",
+        "refund.succeeded",
+        "order.refunded",
+        "settlement.processing",
+        "settlement.succeeded",
+        "settlement.processing",
+        "settlement.failed",
+    ];
+    expected.sort();
+    assert_eq!(kinds, expected);
+    for post in receiver.posts() {
+        signed_by_the_secret(&post);
+    }
+}
