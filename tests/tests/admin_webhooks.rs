@@ -450,3 +450,78 @@ async fn a_paid_and_refunded_orders_timeline_shows_its_callbacks_and_webhook_del
     assert!(hooks[0] > whole, "delivered after the changes they tell: {timeline:#?}");
     assert_eq!(timeline.len(), 12, "nothing else: {timeline:#?}");
 }
+
+/// Writes deliveries straight to the table, 25 a batch, as the store writes them: `count`
+/// DELIVERED ones made after one UNDELIVERED one.
+async fn write_deliveries(stack: &Stack, base: i64, count: i64) -> String {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let client = table::client().await;
+    let item = |i: i64, status: &str| -> Item {
+        let id = format!("evt_{i:024x}");
+        let text = |v: &str| AttributeValue::S(v.to_owned());
+        let num = |v: i64| AttributeValue::N(v.to_string());
+        HashMap::from([
+            ("pk".to_owned(), text(&format!("WEBHOOK#{id}"))),
+            ("sk".to_owned(), text("WEBHOOK")),
+            ("entity".to_owned(), text("WEBHOOK")),
+            ("event_id".to_owned(), text(&id)),
+            ("event_type".to_owned(), text("order.created")),
+            ("out_order_no".to_owned(), text(&format!("BULKHOOK{i:04}"))),
+            ("created_at".to_owned(), num(base + i)),
+            ("body".to_owned(), text("{}")),
+            ("sequence".to_owned(), text(&format!("{:012}-0-{id}", base + i))),
+            ("delivery_status".to_owned(), text(status)),
+            ("attempts".to_owned(), num(1)),
+        ])
+    };
+    let items: Vec<Item> = std::iter::once(item(0, "UNDELIVERED"))
+        .chain((1..=count).map(|i| item(i, "DELIVERED")))
+        .collect();
+    for chunk in items.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|i| {
+                let put = PutRequest::builder().set_item(Some(i.clone())).build().unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        client
+            .batch_write_item()
+            .request_items(&stack.table, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    format!("evt_{:024x}", 0)
+}
+
+#[tokio::test]
+async fn an_undelivered_webhook_under_many_delivered_ones_is_reached_in_bounded_pages() {
+    let receiver = Receiver::start(0).await;
+    let bus = BusCatcher::create();
+    let stack = stack(&receiver, &bus).await;
+    let undelivered = write_deliveries(&stack, now_secs() - 10_000, 600).await;
+    let mut cursor: Option<String> = None;
+    let mut found = Vec::new();
+    let mut pages = 0;
+    loop {
+        // limit=1: eight queries read 2 + 4 + ... + 256 = 510 deliveries, fewer than there are.
+        let mut path = "/admin/webhooks?limit=1".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let before = stack.store.request_count();
+        let page = admin(&stack, "GET", &path).await;
+        let cost = stack.store.request_count() - before;
+        assert!(cost <= 8, "{path}: {cost} queries for one page");
+        found.extend(listed_ids(&page));
+        pages += 1;
+        assert!(pages <= 10, "paging does not end");
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(found, [undelivered], "found once, after {pages} pages");
+    assert!(pages >= 2, "the 600 delivered ones took more than one bounded read");
+}

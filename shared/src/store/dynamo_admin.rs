@@ -164,16 +164,18 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// Up to `wanted` items of the plan from `start`, reading on (more at a time) while
-    /// the filter drops some.
+    /// the filter drops some, in at most `max_requests` queries: then also where the
+    /// reading stopped (DynamoDB's LastEvaluatedKey), if the index goes on.
     pub(crate) async fn read_filtered(
         &self,
         plan: &Plan,
         wanted: usize,
         mut start: Option<Item>,
-    ) -> Result<Vec<Item>, StoreError> {
+        max_requests: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let mut read = i32::try_from(wanted).unwrap_or(MAX_READ).min(MAX_READ);
         let mut found = Vec::with_capacity(wanted);
-        loop {
+        for _ in 0..max_requests {
             let (items, last) = self.read_index(plan, Some(read), start).await?;
             found.extend(items.into_iter().take(wanted - found.len()));
             match last {
@@ -181,9 +183,10 @@ impl DynamoStore {
                     start = Some(key);
                     read = read.saturating_mul(2).min(MAX_READ);
                 }
-                _ => return Ok(found),
+                _ => return Ok((found, None)),
             }
         }
+        Ok((found, start))
     }
 }
 
