@@ -5,6 +5,7 @@ use crate::douyin::order_center::{FreshToken, INVALID_ACCESS_TOKEN};
 use crate::douyin::trade::{AppKey, PlatformKey, TradeApi, TradeClient, TradeKeys, client::TOKEN_REFUSED};
 use crate::douyin::{Douyin, DouyinClient};
 use crate::error::{ApiError, PlatformError};
+use crate::merchant::WebhookTarget;
 use crate::outbound::http_client;
 use crate::secret::Secret;
 use crate::store::{DynamoStore, Store};
@@ -22,6 +23,8 @@ pub struct App {
     pub douyin_token: TokenCache,
     /// The trade system's keys and calls, when its keys are configured.
     pub trade: Option<Trade>,
+    /// The merchant's webhook, when configured: the admin API redelivers with it.
+    pub webhook: Option<WebhookTarget>,
 }
 
 /// The trade system: keys parsed once, its server calls, and its client token.
@@ -110,7 +113,9 @@ impl App {
             .as_ref()
             .map(|d| format!("douyin#{}", d.app_id))
             .unwrap_or_default();
+        let webhook = WebhookTarget::from_config(&config);
         App {
+            webhook,
             config,
             store,
             douyin,

@@ -2,12 +2,13 @@
 
 use crate::app::App;
 use crate::console;
+use crate::domain::time::now_secs;
 use crate::douyin::trade::TradeHeaders;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
 use crate::service::{
-    admin, auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement,
+    admin, admin_webhooks, auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement,
 };
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -90,6 +91,20 @@ pub async fn admin(app: &App, req: Request) -> Response<Body> {
                 Err(err) => respond::<()>(Err(err)),
             }
         }
+        (&Method::GET, [.., "admin", "webhooks"]) => respond(
+            async {
+                require_admin(&req, key)?;
+                admin_webhooks::list_webhooks(app, query).await
+            }
+            .await,
+        ),
+        (&Method::POST, [.., "admin", "webhooks", event_id, "redeliver"]) => respond(
+            async {
+                require_admin(&req, key)?;
+                admin_webhooks::redeliver(app, event_id, query, now_secs()).await
+            }
+            .await,
+        ),
         (&Method::GET, [.., "console"]) => console::page(),
         _ => respond::<()>(Err(unknown_route(&req))),
     }

@@ -245,6 +245,20 @@ def run(args, driver, downloads):
     check(c.js("return window.__xss") is None, "markup in the data ran")
     step(f"markup shown as text: {probe.text!r}")
 
+    # The undelivered webhooks panel reads GET /admin/webhooks when opened; Redeliver posts
+    # the one there again (its receiver takes it now) and the list is empty after.
+    c.d.find_element(By.CSS_SELECTOR, "#webhook-box summary").click()
+    hook = wait_for(lambda: c.d.find_element(By.CSS_SELECTOR, f'#webhooks li[data-id="{args.webhook_id}"]'),
+                    "the undelivered webhook listed")
+    check("HTTP 503" in hook.text and "order.paid" in hook.text, f"its type and last error shown: {hook.text!r}")
+    hook.find_element(By.TAG_NAME, "button").click()
+    wait_for(lambda: c.by_id("wh-summary").text == "No undelivered webhooks.", "the webhook gone from the list")
+    notice = c.by_id("notice").text
+    check(args.webhook_id in notice and "delivered" in notice, f"the redelivery told: {notice!r}")
+    c.d.find_element(By.CSS_SELECTOR, "#webhook-box summary").click()
+    c.js("window.scrollTo(0, 0)")  # back under the sticky header, as before
+    step(f"undelivered webhook redelivered: {notice!r}")
+
     # Only the paid orders.
     if not c.js("return document.getElementById('filter-box').open"):
         c.d.find_element(By.CSS_SELECTOR, "#filter-box summary").click()
@@ -457,6 +471,7 @@ def main():
     parser.add_argument("--markup-text", action="append", default=[], help="text that must show as it is")
     parser.add_argument("--attention-order", required=True, help="an order with a refund in flight for days")
     parser.add_argument("--attention-refund", required=True, help="that refund's out_refund_no")
+    parser.add_argument("--webhook-id", required=True, help="an UNDELIVERED webhook whose receiver takes it now")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     args = parser.parse_args()

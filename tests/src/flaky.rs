@@ -113,8 +113,15 @@ impl SettleStore for FlakyStore {
 
 #[async_trait]
 impl AuditStore for FlakyStore {
-    async fn keep_callback(&self, platform: Platform, kind: &str, body: &[u8], at: i64) -> Result<(), StoreError> {
-        self.inner.keep_callback(platform, kind, body, at).await
+    async fn keep_callback(
+        &self,
+        platform: Platform,
+        kind: &str,
+        body: &[u8],
+        out_order_no: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.keep_callback(platform, kind, body, out_order_no, at).await
     }
 }
 
@@ -199,5 +206,16 @@ impl WebhookStore for FlakyStore {
     }
     async fn drop_from_line(&self, no: &str, sequence: &str) -> Result<(), StoreError> {
         self.inner.drop_from_line(no, sequence).await
+    }
+    async fn list_webhooks(
+        &self,
+        status: WebhookStatus,
+        limit: usize,
+        cursor: Option<&minipay::store::webhooks::WebhookCursor>,
+    ) -> Result<minipay::store::webhooks::WebhookPage, StoreError> {
+        self.inner.list_webhooks(status, limit, cursor).await
+    }
+    async fn record_redelivery(&self, seen: &Webhook, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
+        self.inner.record_redelivery(seen, error, now).await
     }
 }

@@ -83,6 +83,11 @@ impl Receiver {
         self.state.posts.lock().unwrap().clone()
     }
 
+    /// Answers 503 to the next `failures` posts, then 200 (0: recovered).
+    pub fn set_failures(&self, failures: usize) {
+        self.state.failures_left.store(failures, Ordering::SeqCst);
+    }
+
     pub fn kinds(&self) -> Vec<String> {
         self.posts().iter().map(Post::kind).collect()
     }

@@ -382,9 +382,19 @@ async fn one_order_with_its_refunds_settlement_and_timeline() {
         step("refund RF-2 asked", "back office"),
         step("refund RF-2 failed", "platform"),
     );
-    assert_eq!(steps.len(), 8, "{steps:?}");
-    assert_eq!((made, paid), (0, 1));
+    // The callbacks whose message names the order (ecpay refund callbacks name only the
+    // refund), each before the change it made.
+    let paid_callback = step("douyin payment callback", "platform");
+    let settle_callback = step("douyin settle callback", "platform");
+    assert_eq!(steps.len(), 10, "{steps:?}");
+    assert_eq!(made, 0);
     assert!(rf1.0 < rf1.1 && st1.0 < st1.1 && rf2.0 < rf2.1, "{steps:?}");
+    // The platform's paid_at may fall in the second before its callback came.
+    let at = |i: usize| timeline[i]["at"].as_i64().unwrap();
+    if at(paid_callback) == at(paid) {
+        assert!(paid_callback < paid, "{steps:?}");
+    }
+    assert!(st1.0 < settle_callback && settle_callback < st1.1, "{steps:?}");
 
     let listed = admin_get(&stack, "/admin/orders?status=PAID").await;
     assert_eq!(numbers(listed.body["orders"].as_array().unwrap()), [no.as_str()]);

@@ -13,12 +13,13 @@
 //! the refunded order beside it as `console-order.png`; by default both go to a temporary
 //! directory).
 
+use harness::merchant::{Receiver, WEBHOOK_SECRET};
 use harness::money::paid_order;
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::domain::order::{Order, OrderStatus, Platform};
 use minipay::domain::refund::{Refund, RefundStatus};
 use minipay::store::admin::AdminStore;
-use minipay::store::{OrderStore, RefundStore, SettleStore};
+use minipay::store::{OrderStore, RefundStore, SettleStore, Webhook, WebhookStatus, WebhookStore};
 use sandbox::{Fault, FaultKind, PayOptions};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,36 @@ const ECPAY_REFUND: &str = "/api/apps/ecpay/v1/create_refund";
 /// Markup where the page shows an openid and a sku: it must show as text and never run.
 const XSS_OPENID: &str = "<img src=x onerror=\"window.__xss=1\">";
 const XSS_SKU: &str = "</span><script>window.__xss=2</script>";
+
+/// An `order.paid` delivery of `out_order_no` that ended UNDELIVERED after one attempt.
+async fn undelivered_webhook(stack: &Stack, out_order_no: &str) -> Webhook {
+    let now = minipay::domain::time::now_secs();
+    let id = "evt_0b5e55ed0b5e55ed0b5e55ed";
+    let webhook = Webhook {
+        event_id: id.into(),
+        event_type: "order.paid".into(),
+        out_order_no: out_order_no.into(),
+        created_at: now - 90_000,
+        body: json!({"id": id, "type": "order.paid", "created": now - 90_000,
+            "data": {"out_order_no": out_order_no}})
+        .to_string(),
+        sequence: format!("{:012}-1-{id}", now - 90_000),
+        status: WebhookStatus::Pending,
+        attempts: 0,
+        first_attempt_at: None,
+        last_attempt_at: None,
+        last_error: None,
+        due_at: None,
+    };
+    assert!(stack.store.record_webhook(&webhook, now).await.unwrap());
+    let ended = stack
+        .store
+        .end_webhook(&webhook, WebhookStatus::Undelivered, Some("HTTP 503"), now)
+        .await
+        .unwrap();
+    assert!(ended);
+    webhook
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -82,9 +113,16 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
     let chromedriver = tool("MINIPAY_CHROMEDRIVER", "chromedriver", "chromium-driver");
     let python = python_with_selenium();
 
-    let stack = Stack::start().await;
+    let receiver = Receiver::start(0).await;
+    let stack = Stack::start_with(&[
+        ("MERCHANT_WEBHOOK_URL", receiver.url.as_str()),
+        ("MERCHANT_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ])
+    .await;
     table::put_catalog_item(&table::client().await, &stack.table, "course", PRICE, "Rust 进阶课程").await;
     let (_, refunded) = paid_order(&stack, "amy", "course").await;
+    // A webhook that failed for 24 hours: the operator redelivers it from the console.
+    let webhook = undelivered_webhook(&stack, &refunded).await;
     let (_, settled) = paid_order(&stack, "bo", "course").await;
     let (_, stuck) = paid_order(&stack, "cy", "course").await;
     // A refund in flight for two days: someone must look at it.
@@ -210,6 +248,7 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
             "--attention-refund",
             &old_refund.out_refund_no,
         ])
+        .args(["--webhook-id", &webhook.event_id])
         .arg("--chromium")
         .arg(&chromium)
         .arg("--chromedriver")
@@ -228,6 +267,17 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         output.status.success(),
         "the browser script failed ({}):\n{log}",
         output.status
+    );
+
+    // The redelivery reached the receiver once, the kept body, and was recorded.
+    let posts = receiver.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].accepted);
+    assert_eq!(posts[0].body, webhook.body);
+    let redelivered = stack.store.get_webhook(&webhook.event_id).await.unwrap().unwrap();
+    assert_eq!(
+        (redelivered.status, redelivered.attempts),
+        (WebhookStatus::Delivered, 2)
     );
 
     let result: Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();

@@ -2,7 +2,7 @@
 //! items keep when each thing was asked and when it ended, not a log, so each moment
 //! here is one of those times.
 
-use super::order::{Order, OrderStatus};
+use super::order::{Order, OrderStatus, Platform};
 use super::refund::{Refund, RefundStatus, Settlement, USER_REFUND_PREFIX};
 use serde::Serialize;
 
@@ -11,6 +11,28 @@ pub const FROM_PREPAY: &str = "prepay";
 pub const FROM_PLATFORM: &str = "platform";
 pub const FROM_BACK_OFFICE: &str = "back office";
 pub const FROM_USER: &str = "user";
+/// The merchant's webhook, posted by the `events` function.
+pub const FROM_EVENTS: &str = "events";
+
+/// A verified platform callback about the order, as kept when it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackReceived {
+    pub platform: Platform,
+    /// `payment`, `refund`, `settle`, `pre_create_refund`, ...
+    pub kind: String,
+    pub received_at: i64,
+}
+
+/// Where a webhook delivery of one of the order's events stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// The event type (`order.paid`, ...).
+    pub event_type: String,
+    /// `delivered`, `undelivered` or `pending`.
+    pub state: &'static str,
+    /// Its last attempt, or the event's time before any.
+    pub at: i64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Moment {
@@ -26,17 +48,44 @@ fn moment(at: i64, what: String, source: &'static str) -> Moment {
 /// Every moment of an order, its refunds and settlements, oldest first; moments at the
 /// same second keep the order in which one leads to the other.
 pub fn timeline(order: &Order, refunds: &[Refund], settlements: &[Settlement]) -> Vec<Moment> {
-    let mut moments = vec![moment(
-        order.created_at,
-        format!(
-            "order created: {} × {}, {} fen",
-            order.quantity, order.sku, order.total_amount
+    timeline_with(order, refunds, settlements, &[], &[])
+}
+
+/// [`timeline`] with the callbacks received about the order and its webhook deliveries.
+/// A callback comes before the change it made when both fall in the same second (a
+/// payment callback before the payment, a refund or settle callback before how the
+/// refund or settlement ended, `pre_create_refund` before the user's refund), and a
+/// delivery after everything of its second.
+pub fn timeline_with(
+    order: &Order,
+    refunds: &[Refund],
+    settlements: &[Settlement],
+    callbacks: &[CallbackReceived],
+    deliveries: &[DeliveryState],
+) -> Vec<Moment> {
+    // Each moment with the kind of callback that makes it, if one does.
+    let mut moments: Vec<(Moment, Option<&'static str>)> = vec![(
+        moment(
+            order.created_at,
+            format!(
+                "order created: {} × {}, {} fen",
+                order.quantity, order.sku, order.total_amount
+            ),
+            FROM_PREPAY,
         ),
-        FROM_PREPAY,
+        None,
     )];
-    moments.extend(payment(order));
+    moments.extend(payment(order).map(|m| (m, Some("payment"))));
     for refund in refunds {
-        moments.extend(refund_moments(refund));
+        let asked_by_user = refund.out_refund_no.starts_with(USER_REFUND_PREFIX);
+        for (i, m) in refund_moments(refund).into_iter().enumerate() {
+            let cause = match i {
+                0 if asked_by_user => Some("pre_create_refund"),
+                0 => None,
+                _ => Some("refund"),
+            };
+            moments.push((m, cause));
+        }
     }
     if order.status == OrderStatus::Refunded {
         // The refund that completed the amount is the last one to succeed.
@@ -46,16 +95,39 @@ pub fn timeline(order: &Order, refunds: &[Refund], settlements: &[Settlement]) -
             .map(|r| r.updated_at)
             .max()
             .unwrap_or(order.updated_at);
-        moments.push(moment(
-            at,
-            format!("fully refunded: {} fen", order.refunded_amount),
-            FROM_PLATFORM,
+        moments.push((
+            moment(
+                at,
+                format!("fully refunded: {} fen", order.refunded_amount),
+                FROM_PLATFORM,
+            ),
+            Some("refund"),
         ));
     }
     for settlement in settlements {
-        moments.extend(settlement_moments(settlement));
+        for (i, m) in settlement_moments(settlement).into_iter().enumerate() {
+            moments.push((m, (i > 0).then_some("settle")));
+        }
     }
     // Stable: ties keep the order above (made, then paid, then refunded).
+    moments.sort_by_key(|(m, _)| m.at);
+    let mut received: Vec<&CallbackReceived> = callbacks.iter().collect();
+    received.sort_by_key(|c| c.received_at);
+    for callback in received {
+        let at = callback.received_at;
+        let place = moments
+            .iter()
+            .position(|(m, cause)| m.at > at || (m.at == at && *cause == Some(callback.kind.as_str())))
+            .unwrap_or(moments.len());
+        let what = format!("{} {} callback", callback.platform.as_str(), callback.kind);
+        moments.insert(place, (moment(at, what, FROM_PLATFORM), None));
+    }
+    let mut moments: Vec<Moment> = moments.into_iter().map(|(m, _)| m).collect();
+    moments.extend(
+        deliveries
+            .iter()
+            .map(|d| moment(d.at, format!("webhook {} {}", d.event_type, d.state), FROM_EVENTS)),
+    );
     moments.sort_by_key(|m| m.at);
     moments
 }
@@ -276,6 +348,75 @@ mod tests {
                 (2200, "platform", "refund RF-9 needs attention (CHANGE)"),
                 (2300, "back office", "settlement ST-1 asked (分账)"),
             ]
+        );
+    }
+
+    #[test]
+    fn callbacks_and_webhook_deliveries_take_their_place_in_time() {
+        let mut order = paid(order(OrderStatus::Refunded), 110);
+        order.refunded_amount = 1000;
+        let refunds = [refund("RF-1", 1000, RefundStatus::Success, 120, 130)];
+        let settlements = [settlement(RefundStatus::Success, 120, 120)];
+        let callbacks = [
+            // Given out of time order: the timeline sorts.
+            CallbackReceived {
+                platform: Platform::Douyin,
+                kind: "refund".into(),
+                received_at: 130,
+            },
+            CallbackReceived {
+                platform: Platform::Douyin,
+                kind: "payment".into(),
+                received_at: 110,
+            },
+            // In the second the refund was asked: after the asking, before the end.
+            CallbackReceived {
+                platform: Platform::Douyin,
+                kind: "settle".into(),
+                received_at: 120,
+            },
+        ];
+        let deliveries = [
+            DeliveryState {
+                event_type: "order.created".into(),
+                state: "delivered",
+                at: 100,
+            },
+            DeliveryState {
+                event_type: "order.paid".into(),
+                state: "undelivered",
+                at: 111,
+            },
+            DeliveryState {
+                event_type: "order.refunded".into(),
+                state: "pending",
+                at: 130,
+            },
+        ];
+        let moments = timeline_with(&order, &refunds, &settlements, &callbacks, &deliveries);
+        let all: Vec<(i64, &str, &str)> = moments.iter().map(|m| (m.at, m.source, m.what.as_str())).collect();
+        assert_eq!(
+            all,
+            [
+                (100, "prepay", "order created: 2 × course, 1000 fen"),
+                (100, "events", "webhook order.created delivered"),
+                (110, "platform", "douyin payment callback"),
+                (110, "platform", "paid: 1000 fen (trade T1)"),
+                (111, "events", "webhook order.paid undelivered"),
+                (120, "back office", "refund RF-1 asked: 1000 fen (退款)"),
+                (120, "back office", "settlement ST-1 asked (分账)"),
+                (120, "platform", "douyin settle callback"),
+                (120, "platform", "settlement ST-1 succeeded"),
+                (130, "platform", "douyin refund callback"),
+                (130, "platform", "refund RF-1 succeeded: 1000 fen"),
+                (130, "platform", "fully refunded: 1000 fen"),
+                (130, "events", "webhook order.refunded pending"),
+            ]
+        );
+        // Without callbacks or deliveries it is the plain timeline.
+        assert_eq!(
+            timeline_with(&order, &refunds, &settlements, &[], &[]),
+            timeline(&order, &refunds, &settlements)
         );
     }
 }

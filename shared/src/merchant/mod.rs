@@ -36,10 +36,17 @@ impl Notifier {
 
     /// A notifier from given parts, with the configured webhook (tests put a bus here).
     pub fn assemble(config: &Config, store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Notifier {
-        let webhook = config.merchant_webhook.as_ref().map(|w| WebhookTarget {
+        let webhook = WebhookTarget::from_config(config);
+        Notifier { store, bus, webhook }
+    }
+}
+
+impl WebhookTarget {
+    /// The configured webhook (`None` without `MERCHANT_WEBHOOK_URL`).
+    pub fn from_config(config: &Config) -> Option<WebhookTarget> {
+        config.merchant_webhook.as_ref().map(|w| WebhookTarget {
             sender: Arc::new(HttpWebhook::new(w.url.clone())) as Arc<dyn WebhookSender>,
             secret: w.secret.clone(),
-        });
-        Notifier { store, bus, webhook }
+        })
     }
 }

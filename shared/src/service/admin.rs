@@ -8,8 +8,9 @@ use crate::app::App;
 use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::Order;
 use crate::domain::refund::{Refund, RefundStatus, Settlement};
-use crate::domain::timeline::{Moment, timeline};
+use crate::domain::timeline::{DeliveryState, Moment, timeline_with};
 use crate::error::ApiError;
+use crate::store::WebhookStatus;
 use crate::store::admin::OrderCursor;
 use serde::Serialize;
 
@@ -124,11 +125,32 @@ pub async fn order_detail(app: &App, out_order_no: &str, query: Option<&str>) ->
         .order_with_children(out_order_no)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no order {out_order_no}")))?;
+    // In the order the events happened (their sequence keys), whatever the index's order.
+    let mut webhooks: Vec<_> = found.webhooks.iter().collect();
+    webhooks.sort_by(|a, b| a.sequence.cmp(&b.sequence));
+    let deliveries: Vec<DeliveryState> = webhooks
+        .into_iter()
+        .map(|w| DeliveryState {
+            event_type: w.event_type.clone(),
+            state: match w.status {
+                WebhookStatus::Delivered => "delivered",
+                WebhookStatus::Undelivered => "undelivered",
+                WebhookStatus::Pending => "pending",
+            },
+            at: w.last_attempt_at.unwrap_or(w.created_at),
+        })
+        .collect();
     Ok(OrderDetail {
         order: AdminOrder::from(&found.order),
         refunds: found.refunds.iter().map(RefundLine::from).collect(),
         settlements: found.settlements.iter().map(SettlementLine::from).collect(),
-        timeline: timeline(&found.order, &found.refunds, &found.settlements),
+        timeline: timeline_with(
+            &found.order,
+            &found.refunds,
+            &found.settlements,
+            &found.callbacks,
+            &deliveries,
+        ),
     })
 }
 

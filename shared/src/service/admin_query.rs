@@ -53,7 +53,7 @@ pub fn no_query(raw: Option<&str>) -> Result<(), ApiError> {
 }
 
 /// The non-empty parameters, each known and given once.
-fn params<'a>(raw: Option<&str>, known: &[&'a str]) -> Result<BTreeMap<&'a str, String>, ApiError> {
+pub(crate) fn params<'a>(raw: Option<&str>, known: &[&'a str]) -> Result<BTreeMap<&'a str, String>, ApiError> {
     let mut params = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let Some(&name) = known.iter().find(|k| **k == name) else {

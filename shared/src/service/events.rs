@@ -140,7 +140,7 @@ async fn record_and_try(notifier: &Notifier, events: &[(usize, Event)], now: i64
         if !trying || Instant::now() >= deadline {
             continue;
         }
-        match webhooks::attempt(notifier, target, webhook, now, now).await {
+        match webhooks::attempt(notifier.store.as_ref(), target, webhook, now, now).await {
             Ok((Attempt::Failed | Attempt::GaveUp, _)) => trying = false,
             Ok(_) => {}
             Err(err) => {

@@ -4,6 +4,7 @@
 pub mod admin;
 mod admin_csv;
 pub mod admin_query;
+pub mod admin_webhooks;
 pub mod auth;
 pub mod events;
 pub mod login;

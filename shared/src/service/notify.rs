@@ -1,6 +1,7 @@
 //! Platform callbacks: verify over the raw body, then apply exactly once.
 
 use crate::app::App;
+use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::Payment;
 use crate::domain::order::Platform;
 use crate::domain::refund::SettleStatus;
@@ -66,9 +67,10 @@ pub async fn douyin_callback(app: &App, trade: Option<&TradeHeaders>, raw_body: 
         tracing::warn!("callback for another app refused");
         return DouyinReply::refuse(401, 2, "callback is for another app");
     }
+    let order = order_named(&callback.msg);
     if let Err(err) = app
         .store
-        .keep_callback(Platform::Douyin, &callback.kind, raw_body, now_secs())
+        .keep_callback(Platform::Douyin, &callback.kind, raw_body, order.as_deref(), now_secs())
         .await
     {
         tracing::error!(error = %err, "callback not kept; the platform will retry");
@@ -161,6 +163,25 @@ pub(crate) fn names_another_app(msg: &str, key: &str, ours: &str) -> bool {
     app.is_some_and(|app| !app.is_empty() && app != ours)
 }
 
+/// The order a verified Douyin callback message names, if it names one: `cp_orderno`
+/// (ecpay payments) or `out_order_no` (trade payments and `pre_create_refund`). Refund
+/// and settle messages name only their refund or settlement: `None` (finding the order
+/// would cost a table read on the callback path).
+pub(crate) fn order_named(msg: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct OrderOnly {
+        #[serde(default)]
+        cp_orderno: Option<String>,
+        #[serde(default)]
+        out_order_no: Option<String>,
+    }
+    let named = serde_json::from_str::<OrderOnly>(msg).ok()?;
+    named
+        .cp_orderno
+        .or(named.out_order_no)
+        .filter(|no| valid_out_order_no(no))
+}
+
 pub(crate) fn store_failed(err: crate::error::StoreError) -> DouyinReply {
     tracing::error!(error = %err, "callback not applied; the platform will retry");
     DouyinReply::refuse(500, 5, "temporarily unable to record the callback")
@@ -224,7 +245,27 @@ pub(crate) async fn apply_payment(app: &App, out_order_no: &str, payment: &Payme
 
 #[cfg(test)]
 mod tests {
-    use super::names_another_app;
+    use super::{names_another_app, order_named};
+
+    #[test]
+    fn the_order_a_message_names_is_read_when_it_names_one() {
+        assert_eq!(
+            order_named(r#"{"cp_orderno":"202408041111312119","status":"SUCCESS"}"#).as_deref(),
+            Some("202408041111312119")
+        );
+        assert_eq!(
+            order_named(r#"{"out_order_no":"1732240000ab","refund_id":"R1"}"#).as_deref(),
+            Some("1732240000ab")
+        );
+        for none in [
+            r#"{"cp_refundno":"RF-1","status":"SUCCESS"}"#,
+            r#"{"cp_orderno":"a*b"}"#,
+            r#"{"cp_orderno":12}"#,
+            "not json",
+        ] {
+            assert_eq!(order_named(none), None, "{none}");
+        }
+    }
 
     #[test]
     fn a_message_naming_another_app_is_told_apart() {

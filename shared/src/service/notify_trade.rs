@@ -1,7 +1,7 @@
 //! Trade-system callbacks on the Douyin notify route: verified with the platform key
 //! over the raw body, then applied exactly once like ecpay's.
 
-use super::notify::{DouyinReply, apply_payment, end_refund, end_settle, names_another_app, store_failed};
+use super::notify::{DouyinReply, apply_payment, end_refund, end_settle, names_another_app, order_named, store_failed};
 use super::refund::REASON_MAX_CHARS;
 use crate::app::App;
 use crate::domain::order::{OrderStatus, Payment, Platform};
@@ -39,7 +39,13 @@ pub async fn trade_callback(app: &App, headers: &TradeHeaders, raw_body: &[u8]) 
     }
     if let Err(err) = app
         .store
-        .keep_callback(Platform::Douyin, &callback.kind, raw_body, now_secs())
+        .keep_callback(
+            Platform::Douyin,
+            &callback.kind,
+            raw_body,
+            order_named(&callback.msg).as_deref(),
+            now_secs(),
+        )
         .await
     {
         return store_failed(err);

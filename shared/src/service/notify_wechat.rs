@@ -2,6 +2,7 @@
 //! with the API key), each applied exactly once.
 
 use crate::app::App;
+use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::Payment;
 use crate::domain::order::{OrderStatus, Platform};
 use crate::domain::time::{now_secs, parse_beijing_compact};
@@ -83,6 +84,11 @@ pub async fn wechat_notify(app: &App, raw_body: &[u8]) -> WechatReply {
     payment_notify(app, raw_body, &fields).await
 }
 
+/// The order a notify (or a refund notify's decrypted `req_info`) names: `out_trade_no`.
+fn order_of(fields: &BTreeMap<String, String>) -> Option<String> {
+    fields.get("out_trade_no").filter(|no| valid_out_order_no(no)).cloned()
+}
+
 fn text<'a>(fields: &'a BTreeMap<String, String>, key: &str) -> &'a str {
     fields.get(key).map(String::as_str).unwrap_or_default()
 }
@@ -90,7 +96,13 @@ fn text<'a>(fields: &'a BTreeMap<String, String>, key: &str) -> &'a str {
 async fn payment_notify(app: &App, raw_body: &[u8], fields: &BTreeMap<String, String>) -> WechatReply {
     if let Err(err) = app
         .store
-        .keep_callback(Platform::Wechat, "payment", raw_body, now_secs())
+        .keep_callback(
+            Platform::Wechat,
+            "payment",
+            raw_body,
+            order_of(fields).as_deref(),
+            now_secs(),
+        )
         .await
     {
         tracing::error!(error = %err, "notify not kept; WeChat will resend");
@@ -157,7 +169,13 @@ async fn payment_notify(app: &App, raw_body: &[u8], fields: &BTreeMap<String, St
 async fn refund_notify(app: &App, raw_body: &[u8], refund: &BTreeMap<String, String>) -> WechatReply {
     if let Err(err) = app
         .store
-        .keep_callback(Platform::Wechat, "refund", raw_body, now_secs())
+        .keep_callback(
+            Platform::Wechat,
+            "refund",
+            raw_body,
+            order_of(refund).as_deref(),
+            now_secs(),
+        )
         .await
     {
         return store_failed(err);

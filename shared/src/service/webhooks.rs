@@ -10,7 +10,7 @@ use crate::domain::webhook_signature::signature_header;
 use crate::error::StoreError;
 use crate::merchant::{Notifier, WebhookTarget};
 use crate::store::webhooks::event_id_of;
-use crate::store::{OpenItem, OpenKey, Webhook, WebhookStatus};
+use crate::store::{OpenItem, OpenKey, Store, Webhook, WebhookStatus};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,7 @@ pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Opti
         status: WebhookStatus::Pending,
         attempts: 0,
         first_attempt_at: None,
+        last_attempt_at: None,
         last_error: None,
         due_at: Some(now),
     };
@@ -56,16 +57,16 @@ pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Opti
 /// The outcome of `webhook`'s own attempt, and how many of the order's later events
 /// were delivered after it.
 pub async fn attempt(
-    notifier: &Notifier,
+    store: &dyn Store,
     target: &WebhookTarget,
     webhook: Webhook,
     seen_due: i64,
     now: i64,
 ) -> Result<(Attempt, usize), StoreError> {
     let out_order_no = webhook.out_order_no.clone();
-    let first = attempt_one(notifier, target, webhook, seen_due, now).await?;
+    let first = attempt_one(store, target, webhook, seen_due, now).await?;
     let followed = match first {
-        Attempt::Delivered | Attempt::GaveUp => follow_line(notifier, target, &out_order_no, now).await?,
+        Attempt::Delivered | Attempt::GaveUp => follow_line(store, target, &out_order_no, now).await?,
         _ => 0,
     };
     Ok((first, followed))
@@ -74,12 +75,11 @@ pub async fn attempt(
 /// Sends the order's waiting events, earliest first, while they go through; how many
 /// were delivered.
 async fn follow_line(
-    notifier: &Notifier,
+    store: &dyn Store,
     target: &WebhookTarget,
     out_order_no: &str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    let store = &notifier.store;
     let mut delivered = 0;
     loop {
         let waiting = store.waiting_webhooks(out_order_no).await?;
@@ -98,7 +98,7 @@ async fn follow_line(
             // Backing off already: its own due time comes.
             return Ok(delivered);
         };
-        match attempt_one(notifier, target, webhook, due_at, now).await? {
+        match attempt_one(store, target, webhook, due_at, now).await? {
             Attempt::Delivered => delivered += 1,
             Attempt::GaveUp => {}
             _ => return Ok(delivered),
@@ -109,8 +109,7 @@ async fn follow_line(
 /// The earlier event of the webhook's order still pending, if any. Entries of
 /// deliveries that ended, left in the line by a run that stopped halfway, are cleared
 /// on the way.
-async fn waits_behind(notifier: &Notifier, webhook: &Webhook) -> Result<Option<Webhook>, StoreError> {
-    let store = &notifier.store;
+async fn waits_behind(store: &dyn Store, webhook: &Webhook) -> Result<Option<Webhook>, StoreError> {
     for key in store.waiting_webhooks(&webhook.out_order_no).await? {
         if key >= webhook.sequence {
             return Ok(None);
@@ -124,15 +123,14 @@ async fn waits_behind(notifier: &Notifier, webhook: &Webhook) -> Result<Option<W
 }
 
 async fn attempt_one(
-    notifier: &Notifier,
+    store: &dyn Store,
     target: &WebhookTarget,
     webhook: Webhook,
     seen_due: i64,
     now: i64,
 ) -> Result<Attempt, StoreError> {
-    let store = &notifier.store;
     let key = OpenKey::Webhook(webhook.event_id.clone());
-    if let Some(earlier) = waits_behind(notifier, &webhook).await? {
+    if let Some(earlier) = waits_behind(store, &webhook).await? {
         // Looked at again when the earlier one is due, not in every sweep before: its
         // delivery sends this one right after it anyway.
         if let Some(due) = earlier.due_at.filter(|due| *due > seen_due) {
@@ -208,7 +206,7 @@ pub async fn sweep(notifier: &Notifier, now: i64, budget: Duration) -> Result<Sw
                 return Ok(report);
             }
             report.due += 1;
-            let outcome = attempt(notifier, target, webhook, due.due_at, now).await;
+            let outcome = attempt(notifier.store.as_ref(), target, webhook, due.due_at, now).await;
             if let Ok((_, followed)) = outcome {
                 report.delivered += followed;
                 report.followed += followed;

@@ -3,7 +3,9 @@
 
 use crate::domain::order::{Order, OrderStatus, Platform};
 use crate::domain::refund::{Refund, Settlement};
+use crate::domain::timeline::CallbackReceived;
 use crate::error::StoreError;
+use crate::store::Webhook;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -75,6 +77,10 @@ pub struct OrderWithChildren {
     pub order: Order,
     pub refunds: Vec<Refund>,
     pub settlements: Vec<Settlement>,
+    /// The callbacks received that named the order (kept until their retention ends).
+    pub callbacks: Vec<CallbackReceived>,
+    /// The webhook deliveries of its events.
+    pub webhooks: Vec<Webhook>,
 }
 
 #[async_trait]
@@ -88,7 +94,8 @@ pub trait AdminStore: Send + Sync {
         cursor: Option<&OrderCursor>,
     ) -> Result<OrderPage, StoreError>;
 
-    /// The order with its refunds and settlements; `None` for an unknown order.
+    /// The order with its refunds, settlements, callbacks and webhook deliveries; `None`
+    /// for an unknown order.
     async fn order_with_children(&self, out_order_no: &str) -> Result<Option<OrderWithChildren>, StoreError>;
 }
 

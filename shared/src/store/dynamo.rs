@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod webhooks;
+pub(crate) use webhooks::webhook_from_item;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -179,7 +180,7 @@ fn opt_s(item: &Item, key: &str) -> Option<String> {
     }
 }
 
-fn get_n(item: &Item, key: &str) -> Result<i64, StoreError> {
+pub(crate) fn get_n(item: &Item, key: &str) -> Result<i64, StoreError> {
     match item.get(key) {
         Some(AttributeValue::N(v)) => v
             .parse()
@@ -945,6 +946,7 @@ impl AuditStore for DynamoStore {
         platform: Platform,
         kind: &str,
         raw_body: &[u8],
+        out_order_no: Option<&str>,
         received_at: i64,
     ) -> Result<(), StoreError> {
         let digest = hex::encode(Sha256::digest(raw_body));
@@ -952,19 +954,28 @@ impl AuditStore for DynamoStore {
             Ok(text) => s(text),
             Err(_) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(raw_body)),
         };
+        let mut item = Item::from([
+            ("pk".to_owned(), s(format!("CALLBACK#{digest}"))),
+            ("sk".to_owned(), s("CALLBACK")),
+            ("entity".to_owned(), s("CALLBACK")),
+            ("platform".to_owned(), s(platform.as_str())),
+            ("kind".to_owned(), s(kind)),
+            ("body".to_owned(), body),
+            ("received_at".to_owned(), n(received_at)),
+            ("ttl".to_owned(), n(received_at + self.callback_retention_secs)),
+        ]);
+        // With the order it concerns, it is in the order's index (`by-order-time`) and
+        // its timeline; without, in no index at all.
+        if let Some(no) = out_order_no {
+            item.insert("out_order_no".to_owned(), s(no));
+            item.insert("created_at".to_owned(), n(received_at));
+        }
         self.count();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(format!("CALLBACK#{digest}")))
-            .item("sk", s("CALLBACK"))
-            .item("entity", s("CALLBACK"))
-            .item("platform", s(platform.as_str()))
-            .item("kind", s(kind))
-            .item("body", body)
-            .item("received_at", n(received_at))
-            .item("ttl", n(received_at + self.callback_retention_secs))
+            .set_item(Some(item))
             // The first receipt is the one kept: a redelivery of the same bytes adds nothing.
             .condition_expression("attribute_not_exists(pk)")
             .send()

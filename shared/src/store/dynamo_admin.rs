@@ -6,8 +6,10 @@
 use super::OrderStore;
 use super::admin::{AdminStore, OrderCursor, OrderFilter, OrderPage, OrderWithChildren};
 use super::dynamo::{
-    DynamoStore, Item, ORDER_SK, n, order_from_item, order_pk, refund_from_item, s, settlement_from_item, unavailable,
+    DynamoStore, Item, ORDER_SK, get_n, get_s, n, order_from_item, order_pk, refund_from_item, s, settlement_from_item,
+    unavailable, webhook_from_item,
 };
+use crate::domain::timeline::CallbackReceived;
 use crate::error::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -30,7 +32,7 @@ const MAX_READ: i32 = 1000;
 
 /// How one index is read.
 #[derive(Debug, PartialEq, Eq)]
-struct Plan {
+pub(crate) struct Plan {
     index: &'static str,
     /// The partition: the index's hash attribute and its value.
     partition: (&'static str, String),
@@ -40,6 +42,26 @@ struct Plan {
     to: Option<i64>,
     /// Oldest first (an order's history) or newest first (lists).
     oldest_first: bool,
+}
+
+impl Plan {
+    /// All of one partition of `index`, newest first.
+    pub(crate) fn partition(index: &'static str, attribute: &'static str, value: String) -> Plan {
+        Plan {
+            index,
+            partition: (attribute, value),
+            filters: Vec::new(),
+            from: None,
+            to: None,
+            oldest_first: false,
+        }
+    }
+
+    /// Only the items whose `attribute` is `value` (a FilterExpression).
+    pub(crate) fn filtered(mut self, attribute: &'static str, value: String) -> Plan {
+        self.filters.push((attribute, value));
+        self
+    }
 }
 
 /// The most selective index for `filter`: a user has few orders, a status many, and
@@ -140,6 +162,46 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Up to `wanted` items of the plan from `start`, reading on (more at a time) while
+    /// the filter drops some, in at most `max_requests` queries: then also where the
+    /// reading stopped (DynamoDB's LastEvaluatedKey), if the index goes on.
+    pub(crate) async fn read_filtered(
+        &self,
+        plan: &Plan,
+        wanted: usize,
+        mut start: Option<Item>,
+        max_requests: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let mut read = i32::try_from(wanted).unwrap_or(MAX_READ).min(MAX_READ);
+        let mut found = Vec::with_capacity(wanted);
+        for _ in 0..max_requests {
+            let (items, last) = self.read_index(plan, Some(read), start).await?;
+            found.extend(items.into_iter().take(wanted - found.len()));
+            match last {
+                Some(key) if found.len() < wanted => {
+                    start = Some(key);
+                    read = read.saturating_mul(2).min(MAX_READ);
+                }
+                _ => return Ok((found, None)),
+            }
+        }
+        Ok((found, start))
+    }
+}
+
+/// A kept callback as the timeline tells it (its body is not read here).
+fn callback_from_item(item: &Item) -> Result<CallbackReceived, StoreError> {
+    let platform = get_s(item, "platform")?
+        .parse()
+        .map_err(|()| StoreError::Malformed("callback platform".into()))?;
+    Ok(CallbackReceived {
+        platform,
+        kind: get_s(item, "kind")?,
+        received_at: get_n(item, "received_at")?,
+    })
+}
+
 fn entity(item: &Item) -> Option<&str> {
     match item.get("entity") {
         Some(AttributeValue::S(e)) => Some(e),
@@ -196,6 +258,7 @@ impl AdminStore for DynamoStore {
     async fn order_with_children(&self, out_order_no: &str) -> Result<Option<OrderWithChildren>, StoreError> {
         let plan = children_plan(out_order_no);
         let (mut order, mut refunds, mut settlements) = (None, Vec::new(), Vec::new());
+        let (mut callbacks, mut webhooks) = (Vec::new(), Vec::new());
         let mut start = None;
         loop {
             let (items, last) = self.read_index(&plan, None, start).await?;
@@ -204,7 +267,9 @@ impl AdminStore for DynamoStore {
                     Some("ORDER") => order_from_item(item).map(|o| order = Some(o)),
                     Some("REFUND") => refund_from_item(item).map(|r| refunds.push(r)),
                     Some("SETTLE") => settlement_from_item(item).map(|st| settlements.push(st)),
-                    // Events and whatever comes later are not the back office's to show here.
+                    Some("CALLBACK") => callback_from_item(item).map(|c| callbacks.push(c)),
+                    Some("WEBHOOK") => webhook_from_item(item).map(|w| webhooks.push(w)),
+                    // Whatever comes later is not the back office's to show here.
                     _ => Ok(()),
                 };
                 if let Err(err) = read {
@@ -228,6 +293,8 @@ impl AdminStore for DynamoStore {
             order,
             refunds,
             settlements,
+            callbacks,
+            webhooks,
         }))
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::refund::{RefundStatus, refund_result};
+use crate::domain::timeline::CallbackReceived;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -13,6 +14,13 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
+/// A kept callback and the order it named.
+#[derive(Debug, Clone)]
+pub(crate) struct KeptCallback {
+    pub(crate) callback: CallbackReceived,
+    pub(crate) out_order_no: Option<String>,
+}
+
 #[derive(Default)]
 pub(crate) struct Inner {
     sessions: HashMap<String, Session>,
@@ -21,12 +29,12 @@ pub(crate) struct Inner {
     slots: HashMap<String, String>,
     pub(crate) refunds: HashMap<String, Refund>,
     pub(crate) settlements: HashMap<String, Settlement>,
-    callbacks: HashMap<Vec<u8>, String>,
+    pub(crate) callbacks: HashMap<Vec<u8>, KeptCallback>,
     tokens: HashMap<String, MemoryToken>,
     /// The open index: when each open item is due, and how often it was asked about.
     open: HashMap<OpenKey, (i64, i64)>,
     asked_at: HashMap<String, i64>,
-    webhooks: HashMap<String, Webhook>,
+    pub(crate) webhooks: HashMap<String, Webhook>,
     /// Each order's line of pending webhooks (`sequence` keys, sorted).
     webhook_lines: HashMap<String, std::collections::BTreeSet<String>>,
 }
@@ -351,12 +359,22 @@ impl SettleStore for MemoryStore {
 impl AuditStore for MemoryStore {
     async fn keep_callback(
         &self,
-        _platform: Platform,
+        platform: Platform,
         kind: &str,
         raw_body: &[u8],
-        _at: i64,
+        out_order_no: Option<&str>,
+        at: i64,
     ) -> Result<(), StoreError> {
-        self.lock().callbacks.insert(raw_body.to_vec(), kind.to_owned());
+        let kept = KeptCallback {
+            callback: CallbackReceived {
+                platform,
+                kind: kind.to_owned(),
+                received_at: at,
+            },
+            out_order_no: out_order_no.map(str::to_owned),
+        };
+        // The first receipt is the one kept, as in the table.
+        self.lock().callbacks.entry(raw_body.to_vec()).or_insert(kept);
         Ok(())
     }
 }

@@ -55,10 +55,26 @@ impl AdminStore for MemoryStore {
             .cloned()
             .collect();
         settlements.sort_by_key(|st| (st.created_at, st.out_settle_no.clone()));
+        let mut callbacks: Vec<_> = inner
+            .callbacks
+            .values()
+            .filter(|kept| kept.out_order_no.as_deref() == Some(out_order_no))
+            .map(|kept| kept.callback.clone())
+            .collect();
+        callbacks.sort_by_key(|c| (c.received_at, c.kind.clone()));
+        let mut webhooks: Vec<_> = inner
+            .webhooks
+            .values()
+            .filter(|w| w.out_order_no == out_order_no)
+            .cloned()
+            .collect();
+        webhooks.sort_by_key(|w| (w.created_at, w.event_id.clone()));
         Ok(Some(OrderWithChildren {
             order,
             refunds,
             settlements,
+            callbacks,
+            webhooks,
         }))
     }
 }

@@ -191,12 +191,14 @@ pub trait SettleStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Keeps a verified callback as received (deliveries of the same body are kept once).
+    /// Keeps a verified callback as received (deliveries of the same body are kept once),
+    /// with the order it concerns when its message names it (the order's timeline shows it).
     async fn keep_callback(
         &self,
         platform: Platform,
         kind: &str,
         raw_body: &[u8],
+        out_order_no: Option<&str>,
         received_at: i64,
     ) -> Result<(), StoreError>;
 }

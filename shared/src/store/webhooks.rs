@@ -4,6 +4,9 @@
 
 use crate::error::StoreError;
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +57,47 @@ pub struct Webhook {
     pub status: WebhookStatus,
     pub attempts: i64,
     pub first_attempt_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
     /// What the last failed attempt got: `HTTP <status>`, `timeout`, ...
     pub last_error: Option<String>,
     /// When it is tried next, while it is pending.
     pub due_at: Option<i64>,
+}
+
+/// Where a page of deliveries ended: the last one it returned, by its place newest
+/// first (the event's creation time, then its id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookCursor {
+    pub created_at: i64,
+    pub event_id: String,
+}
+
+impl WebhookCursor {
+    pub fn after(webhook: &Webhook) -> Self {
+        WebhookCursor {
+            created_at: webhook.created_at,
+            event_id: webhook.event_id.clone(),
+        }
+    }
+
+    /// Opaque to callers: base64url of its JSON.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// `None` for anything [`WebhookCursor::encode`] did not make.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// Up to `limit` deliveries of one status, newest first, and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookPage {
+    pub webhooks: Vec<Webhook>,
+    pub next_cursor: Option<WebhookCursor>,
 }
 
 /// The line of an order is kept with plain writes, not a transaction (each write is
@@ -87,6 +127,17 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Takes an entry out of an order's line (one whose delivery has ended).
     async fn drop_from_line(&self, out_order_no: &str, sequence: &str) -> Result<(), StoreError>;
+    /// The deliveries of `status`, newest first, `limit` at most, after `cursor`.
+    async fn list_webhooks(
+        &self,
+        status: WebhookStatus,
+        limit: usize,
+        cursor: Option<&WebhookCursor>,
+    ) -> Result<WebhookPage, StoreError>;
+    /// Records the operator's attempt at `now` of an UNDELIVERED delivery, as `seen`
+    /// (its attempts): DELIVERED when `error` is `None`, else still UNDELIVERED with the
+    /// error; attempts + 1 either way. `false` when it changed since it was read.
+    async fn record_redelivery(&self, seen: &Webhook, error: Option<&str>, now: i64) -> Result<bool, StoreError>;
 }
 
 /// The event id in a line's `sequence` key (`<created>-<rank>-<event id>`).

@@ -3,19 +3,25 @@
 //! `sequence` keys of its deliveries still pending.
 
 use super::*;
-use crate::store::webhooks::{Webhook, WebhookStatus, WebhookStore};
+use crate::store::dynamo_admin::{BY_ENTITY_TIME, Plan};
+use crate::store::webhooks::{Webhook, WebhookCursor, WebhookPage, WebhookStatus, WebhookStore};
 
 pub(super) fn webhook_pk(event_id: &str) -> String {
     format!("WEBHOOK#{event_id}")
 }
 pub(super) const WEBHOOK_SK: &str = "WEBHOOK";
 
+/// Queries one page of a webhook list may cost: a status the filter finds seldom among
+/// many deliveries answers a short (even empty) page with a cursor instead of reading on
+/// (each query reads at most 1,000 deliveries, so one page stays well inside the timeout).
+const MAX_LIST_REQUESTS: usize = 8;
+
 fn line_pk(out_order_no: &str) -> String {
     format!("WEBHOOKS#{out_order_no}")
 }
 const LINE_SK: &str = "WEBHOOKS";
 
-pub(super) fn webhook_from_item(item: &Item) -> Result<Webhook, StoreError> {
+pub(crate) fn webhook_from_item(item: &Item) -> Result<Webhook, StoreError> {
     Ok(Webhook {
         event_id: get_s(item, "event_id")?,
         event_type: get_s(item, "event_type")?,
@@ -28,6 +34,7 @@ pub(super) fn webhook_from_item(item: &Item) -> Result<Webhook, StoreError> {
             .map_err(|_| StoreError::Malformed("webhook status".into()))?,
         attempts: opt_n(item, "attempts").unwrap_or_default(),
         first_attempt_at: opt_n(item, "first_attempt_at"),
+        last_attempt_at: opt_n(item, "last_attempt_at"),
         last_error: opt_s(item, "last_error"),
         due_at: opt_n(item, "due_at"),
     })
@@ -193,5 +200,77 @@ impl WebhookStore for DynamoStore {
             .await
             .map(|_| ())
             .or_else(|err| condition_failed(err).map(|_| ()))
+    }
+
+    async fn list_webhooks(
+        &self,
+        status: WebhookStatus,
+        limit: usize,
+        cursor: Option<&WebhookCursor>,
+    ) -> Result<WebhookPage, StoreError> {
+        // Every delivery is in the entity index under WEBHOOK, by its event's time; the
+        // status is filtered (UNDELIVERED ones are few, but a page reads on until full).
+        let plan = Plan::partition(BY_ENTITY_TIME, "entity", "WEBHOOK".into())
+            .filtered("delivery_status", status.as_str().to_owned());
+        let start = cursor.map(|c| {
+            Item::from([
+                ("pk".to_owned(), s(webhook_pk(&c.event_id))),
+                ("sk".to_owned(), s(WEBHOOK_SK)),
+                ("entity".to_owned(), s("WEBHOOK")),
+                ("created_at".to_owned(), n(c.created_at)),
+            ])
+        });
+        let (items, stopped_at) = self.read_filtered(&plan, limit + 1, start, MAX_LIST_REQUESTS).await?;
+        let mut webhooks = Vec::with_capacity(items.len());
+        for item in &items {
+            match webhook_from_item(item) {
+                Ok(webhook) => webhooks.push(webhook),
+                Err(err) => tracing::error!(error = %err, "unreadable webhook in an index skipped"),
+            }
+        }
+        let more = webhooks.len() > limit;
+        webhooks.truncate(limit);
+        let next_cursor = if more {
+            webhooks.last().map(WebhookCursor::after)
+        } else {
+            // A page cut short by the read bound goes on from where the reading stopped.
+            stopped_at.and_then(|key| {
+                let event_id = get_s(&key, "pk").ok()?.strip_prefix("WEBHOOK#")?.to_owned();
+                let created_at = get_n(&key, "created_at").ok()?;
+                Some(WebhookCursor { created_at, event_id })
+            })
+        };
+        Ok(WebhookPage { webhooks, next_cursor })
+    }
+
+    async fn record_redelivery(&self, seen: &Webhook, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(webhook_pk(&seen.event_id)))
+            .key("sk", s(WEBHOOK_SK))
+            // As read: another redelivery recorded meanwhile wins, and this one is told.
+            .condition_expression("#status = :undelivered AND attempts = :seen")
+            .expression_attribute_names("#status", "delivery_status")
+            .expression_attribute_values(":undelivered", s(WebhookStatus::Undelivered.as_str()))
+            .expression_attribute_values(":seen", n(seen.attempts))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1));
+        update = match error {
+            Some(error) => update
+                .update_expression("SET last_error = :error, last_attempt_at = :now ADD attempts :one")
+                .expression_attribute_values(":error", s(error)),
+            None => update
+                .update_expression(
+                    "SET #status = :delivered, delivered_at = :now, last_attempt_at = :now ADD attempts :one",
+                )
+                .expression_attribute_values(":delivered", s(WebhookStatus::Delivered.as_str())),
+        };
+        self.count();
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err) => condition_failed(err),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Webhook deliveries in memory, with the table's conditions.
 
 use super::*;
+use crate::store::webhooks::{WebhookCursor, WebhookPage};
 
 #[async_trait]
 impl WebhookStore for MemoryStore {
@@ -47,6 +48,7 @@ impl WebhookStore for MemoryStore {
         {
             webhook.attempts += 1;
             webhook.first_attempt_at.get_or_insert(now);
+            webhook.last_attempt_at = Some(now);
             webhook.last_error = Some(error.to_owned());
         }
         Ok(())
@@ -69,6 +71,7 @@ impl WebhookStore for MemoryStore {
         stored.status = status;
         stored.attempts += 1;
         stored.first_attempt_at.get_or_insert(now);
+        stored.last_attempt_at = Some(now);
         if let Some(error) = error {
             stored.last_error = Some(error.to_owned());
         }
@@ -84,6 +87,50 @@ impl WebhookStore for MemoryStore {
             line.remove(sequence);
         }
         Ok(())
+    }
+
+    async fn list_webhooks(
+        &self,
+        status: WebhookStatus,
+        limit: usize,
+        cursor: Option<&WebhookCursor>,
+    ) -> Result<WebhookPage, StoreError> {
+        let inner = self.lock();
+        let place = |created_at: i64, id: &str| std::cmp::Reverse((created_at, id.to_owned()));
+        let after = cursor.map(|c| place(c.created_at, &c.event_id));
+        let mut webhooks: Vec<Webhook> = inner
+            .webhooks
+            .values()
+            .filter(|w| w.status == status)
+            .filter(|w| after.as_ref().is_none_or(|a| place(w.created_at, &w.event_id) > *a))
+            .cloned()
+            .collect();
+        webhooks.sort_by_key(|w| place(w.created_at, &w.event_id));
+        let more = webhooks.len() > limit;
+        webhooks.truncate(limit);
+        let next_cursor = if more {
+            webhooks.last().map(WebhookCursor::after)
+        } else {
+            None
+        };
+        Ok(WebhookPage { webhooks, next_cursor })
+    }
+
+    async fn record_redelivery(&self, seen: &Webhook, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.webhooks.get_mut(&seen.event_id) else {
+            return Ok(false);
+        };
+        if stored.status != WebhookStatus::Undelivered || stored.attempts != seen.attempts {
+            return Ok(false);
+        }
+        stored.attempts += 1;
+        stored.last_attempt_at = Some(now);
+        match error {
+            Some(error) => stored.last_error = Some(error.to_owned()),
+            None => stored.status = WebhookStatus::Delivered,
+        }
+        Ok(true)
     }
 }
 
