@@ -63,3 +63,36 @@ pub fn stream_record(
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-11-22T00:00:00.000",
     })
 }
+
+/// A raw table item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The order item of `out_order_no` as stored.
+pub async fn order_item(stack: &Stack, out_order_no: &str) -> Item {
+    raw_item(stack, &format!("ORDER#{out_order_no}"), "ORDER")
+        .await
+        .expect("order item")
+}
+
+/// The webhook delivery item of an event as stored.
+pub async fn webhook_item(stack: &Stack, event_id: &str) -> Item {
+    raw_item(stack, &format!("WEBHOOK#{event_id}"), "WEBHOOK")
+        .await
+        .expect("webhook item")
+}
+
+/// A number attribute of an item.
+pub fn n(item: &Item, key: &str) -> Option<i64> {
+    match item.get(key) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A string attribute of an item.
+pub fn s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}

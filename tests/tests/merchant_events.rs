@@ -6,7 +6,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::merchant::{BusCatcher, Post, Receiver, WEBHOOK_SECRET, notifier};
-use harness::money::{raw_item, stream_record};
+use harness::money::{Item, n, order_item, raw_item, s, stream_record, webhook_item};
 use harness::{ADMIN_KEY, Stack, table};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use minipay::domain::time::now_secs;
@@ -19,8 +19,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-
-type Item = HashMap<String, AttributeValue>;
 
 async fn stack(receiver: &Receiver, bus: &BusCatcher) -> Stack {
     let stack = Stack::start_with(&[
@@ -48,32 +46,6 @@ fn signed_by_the_secret(post: &Post) {
         "signature of {}",
         post.body
     );
-}
-
-async fn order_item(stack: &Stack, no: &str) -> Item {
-    raw_item(stack, &format!("ORDER#{no}"), "ORDER")
-        .await
-        .expect("order item")
-}
-
-async fn webhook_item(stack: &Stack, event_id: &str) -> Item {
-    raw_item(stack, &format!("WEBHOOK#{event_id}"), "WEBHOOK")
-        .await
-        .expect("webhook item")
-}
-
-fn n(item: &Item, key: &str) -> Option<i64> {
-    match item.get(key) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
-}
-
-fn s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    match item.get(key) {
-        Some(AttributeValue::S(v)) => Some(v),
-        _ => None,
-    }
 }
 
 fn batch(records: Vec<Value>) -> Event {

@@ -53,14 +53,24 @@ impl OrderCursor {
 
     /// Opaque to callers: base64url of its JSON.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        encode_cursor(self)
     }
 
     /// `None` for anything [`OrderCursor::encode`] did not make.
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        decode_cursor(text)
     }
+}
+
+/// A page cursor as callers see it: base64url of its JSON, opaque.
+pub(crate) fn encode_cursor<T: Serialize>(cursor: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+/// The cursor [`encode_cursor`] made, or `None` for any other text.
+pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Up to `limit` orders, newest first, and where the next page starts (`None`: there

@@ -4,8 +4,6 @@
 
 use crate::error::StoreError;
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -83,13 +81,12 @@ impl WebhookCursor {
 
     /// Opaque to callers: base64url of its JSON.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        super::admin::encode_cursor(self)
     }
 
     /// `None` for anything [`WebhookCursor::encode`] did not make.
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        super::admin::decode_cursor(text)
     }
 }
 
