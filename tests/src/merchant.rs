@@ -215,3 +215,21 @@ fn python(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// The `Minipay-Signature` of a post checked as a merchant would, with the `hmac` crate
+/// directly (never minipay's signer); its `t`.
+pub fn signed_at(post: &Post) -> i64 {
+    use hmac::{Hmac, KeyInit as _, Mac as _};
+    let header = post.signature.as_deref().expect("Minipay-Signature header");
+    let parts: std::collections::HashMap<&str, &str> = header.split(',').filter_map(|kv| kv.split_once('=')).collect();
+    let (t, v1) = (parts["t"], parts["v1"]);
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).expect("any key length");
+    mac.update(format!("{t}.{}", post.body).as_bytes());
+    assert_eq!(
+        v1,
+        hex::encode(mac.finalize().into_bytes()),
+        "signature of {}",
+        post.body
+    );
+    t.parse().expect("t is unix seconds")
+}

@@ -6,10 +6,9 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::merchant::{BusCatcher, Post, Receiver, WEBHOOK_SECRET, notifier};
+use harness::merchant::{BusCatcher, Receiver, WEBHOOK_SECRET, notifier, signed_at};
 use harness::money::{Item, n, order_item, raw_item, s, stream_record, webhook_item};
 use harness::{ADMIN_KEY, Stack, table};
-use hmac::{Hmac, KeyInit as _, Mac as _};
 use minipay::domain::time::now_secs;
 use minipay::merchant::Notifier;
 use minipay::service::events::stream_batch;
@@ -30,22 +29,6 @@ async fn stack(receiver: &Receiver, bus: &BusCatcher) -> Stack {
     table::put_catalog_item(&client, &stack.table, "course", 990, "Rust 进阶课程").await;
     table::put_catalog_item(&client, &stack.table, "wx-course", 880, "微信小程序课程").await;
     stack
-}
-
-/// The signature checked as a merchant would, with the `hmac` crate directly: its `t`.
-fn signed_at(post: &Post) -> i64 {
-    let header = post.signature.as_deref().expect("Minipay-Signature header");
-    let parts: HashMap<&str, &str> = header.split(',').filter_map(|kv| kv.split_once('=')).collect();
-    let (t, v1) = (parts["t"], parts["v1"]);
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-    mac.update(format!("{t}.{}", post.body).as_bytes());
-    assert_eq!(
-        v1,
-        hex::encode(mac.finalize().into_bytes()),
-        "signature of {}",
-        post.body
-    );
-    t.parse().expect("t is unix seconds")
 }
 
 async fn run_batch(notifier: &Notifier, records: Vec<Value>, now: i64) {
