@@ -7,11 +7,23 @@ use crate::domain::timeline::CallbackReceived;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+#[cfg(test)]
+mod contract;
 mod webhooks;
 
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// How long a kept callback stays before the table's TTL would remove it.
+    callback_retention_secs: i64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            callback_retention_secs: super::dynamo::DEFAULT_CALLBACK_RETENTION_SECS,
+        }
+    }
 }
 
 /// A kept callback and the order it named.
@@ -19,6 +31,8 @@ pub struct MemoryStore {
 pub(crate) struct KeptCallback {
     pub(crate) callback: CallbackReceived,
     pub(crate) out_order_no: Option<String>,
+    /// When its retention ends (the table's TTL).
+    pub(crate) expires_at: i64,
 }
 
 #[derive(Default)]
@@ -51,6 +65,11 @@ struct MemoryToken {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_callback_retention(mut self, secs: i64) -> Self {
+        self.callback_retention_secs = secs;
+        self
     }
 
     pub fn add_catalog_item(&self, item: CatalogItem) {
@@ -372,6 +391,7 @@ impl AuditStore for MemoryStore {
                 received_at: at,
             },
             out_order_no: out_order_no.map(str::to_owned),
+            expires_at: at + self.callback_retention_secs,
         };
         // The first receipt is the one kept, as in the table.
         self.lock().callbacks.entry(raw_body.to_vec()).or_insert(kept);
@@ -382,6 +402,11 @@ impl AuditStore for MemoryStore {
 impl MemoryStore {
     pub fn kept_callbacks(&self) -> usize {
         self.lock().callbacks.len()
+    }
+
+    /// When the kept callback with this body is let go; `None` when none is kept.
+    pub fn kept_callback_expiry(&self, raw_body: &[u8]) -> Option<i64> {
+        self.lock().callbacks.get(raw_body).map(|kept| kept.expires_at)
     }
 }
 

@@ -2,6 +2,8 @@
 //! with the same conditional semantics for unit tests.
 
 pub mod admin;
+#[cfg(any(test, feature = "store-contract"))]
+pub mod contract;
 pub mod dynamo;
 pub mod dynamo_admin;
 pub mod memory;
