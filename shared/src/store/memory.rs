@@ -104,7 +104,12 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn put_session(&self, token_hash: &str, session: &Session) -> Result<(), StoreError> {
-        self.lock().sessions.insert(token_hash.to_owned(), session.clone());
+        let mut inner = self.lock();
+        // As the table's condition: a token is fresh randomness, a repeat is a bug.
+        if inner.sessions.contains_key(token_hash) {
+            return Err(StoreError::Malformed("session token hash exists".into()));
+        }
+        inner.sessions.insert(token_hash.to_owned(), session.clone());
         Ok(())
     }
 
