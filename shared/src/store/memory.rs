@@ -322,6 +322,7 @@ impl SettleStore for MemoryStore {
             return Ok(BeginSettle::OrderChanged(order.clone()));
         }
         order.settle_status = Some(SettleStatus::Processing);
+        order.updated_at = settlement.created_at;
         inner
             .settlements
             .insert(settlement.out_settle_no.clone(), settlement.clone());
@@ -374,6 +375,7 @@ impl SettleStore for MemoryStore {
             .remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
         if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
             order.settle_status = Some(status);
+            order.updated_at = now;
         }
         Ok(Finish::Applied(settlement))
     }
