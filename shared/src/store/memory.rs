@@ -430,12 +430,21 @@ impl TokenStore for MemoryStore {
 
     async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.tokens.entry(key.to_owned()).or_default();
-        if (entry.lease_owner.is_some() && entry.lease_until >= now) || entry.version != seen {
+        let stored = inner.tokens.get(key).cloned().unwrap_or_default();
+        let leased = stored.lease_owner.is_some() && stored.lease_until >= now;
+        // Version 0 is none saved yet: then no refresh can have happened meanwhile.
+        let refreshed_since = stored.version != 0 && stored.version != seen;
+        if leased || refreshed_since {
             return Ok(false);
         }
-        entry.lease_owner = Some(owner.to_owned());
-        entry.lease_until = until;
+        inner.tokens.insert(
+            key.to_owned(),
+            MemoryToken {
+                lease_owner: Some(owner.to_owned()),
+                lease_until: until,
+                ..stored
+            },
+        );
         Ok(true)
     }
 
@@ -447,7 +456,9 @@ impl TokenStore for MemoryStore {
         expires_at: i64,
     ) -> Result<Option<i64>, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.tokens.entry(key.to_owned()).or_default();
+        let Some(entry) = inner.tokens.get_mut(key) else {
+            return Ok(None);
+        };
         if entry.lease_owner.as_deref() != Some(owner) {
             return Ok(None);
         }

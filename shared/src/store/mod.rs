@@ -220,7 +220,9 @@ pub trait TokenStore: Send + Sync {
     async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError>;
     /// Takes the refresh lease if nobody holds a live one and the stored token is still
     /// the `seen_version` the caller found stale (0: none), so that an instance that
-    /// looked just before another's refresh does not refresh again.
+    /// looked just before another's refresh does not refresh again. While no token was
+    /// ever saved under `key`, no refresh can have happened: any `seen_version` will do.
+    /// A refused lease writes nothing.
     async fn take_lease(
         &self,
         key: &str,
@@ -229,8 +231,9 @@ pub trait TokenStore: Send + Sync {
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError>;
-    /// Stores a new token and ends the lease, if `owner` still holds it; the new
-    /// version, or `None` when the lease was lost.
+    /// Stores a new token and ends the lease, if `owner` still holds it (even past its
+    /// end, unless another took it); the new version, or `None`, writing nothing, when
+    /// the lease was lost.
     async fn save_token(
         &self,
         key: &str,
