@@ -529,16 +529,26 @@ impl ReconcileStore for MemoryStore {
             })
             .collect();
         due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let skip = start.map_or(Ok(0), |s| {
-            s.parse::<usize>()
-                .map_err(|_| StoreError::Malformed("page cursor".into()))
-        })?;
+        // A cursor is a place in the index, as the table's is, not a count: the items a
+        // run claimed from one page (put off past now) must not shift the next.
+        let after: Option<(i64, String)> = start
+            .map(|s| serde_json::from_str(&s).map_err(|_| StoreError::Malformed("page cursor".into())))
+            .transpose()?;
         let limit = usize::try_from(limit.max(1)).unwrap_or(1);
-        let items: Vec<Due> = due.into_iter().skip(skip).take(limit + 1).map(|(_, _, d)| d).collect();
+        let mut items: Vec<(i64, String, Due)> = due
+            .into_iter()
+            .filter(|(due_at, sort, _)| after.as_ref().is_none_or(|(a, s)| (*due_at, sort) > (*a, s)))
+            .take(limit + 1)
+            .collect();
         let more = items.len() > limit;
+        items.truncate(limit);
+        let next = match items.last() {
+            Some((due_at, sort, _)) if more => Some(serde_json::json!([due_at, sort]).to_string()),
+            _ => None,
+        };
         Ok(DuePage {
-            next: more.then(|| (skip + limit).to_string()),
-            items: items.into_iter().take(limit).collect(),
+            next,
+            items: items.into_iter().map(|(_, _, d)| d).collect(),
         })
     }
 
