@@ -552,16 +552,21 @@ impl ReconcileStore for MemoryStore {
         })
     }
 
-    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, _now: i64) -> Result<bool, StoreError> {
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.open.get_mut(key) {
             Some((due_at, checks)) if *due_at == seen_due => {
                 *due_at = next_due;
                 *checks += 1;
-                Ok(true)
             }
-            _ => Ok(false),
+            _ => return Ok(false),
         }
+        // The claimer asks the platform now: as the table records, that is an order
+        // query too, which a polling client need not repeat within the gap.
+        if let OpenKey::Order(no) = key {
+            inner.asked_at.insert(no.clone(), now);
+        }
+        Ok(true)
     }
 
     async fn claim_order_query(&self, out_order_no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {

@@ -304,6 +304,7 @@ pub trait ReconcileStore: Send + Sync {
     async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError>;
     /// Takes the right to ask about an item now, if it is still open and still due at
     /// `seen_due` (so of two runs at once only one asks), and puts it off to `next_due`.
+    /// Claiming an order counts as asking about it at `now` for [`Self::claim_order_query`].
     async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError>;
     /// Takes the right to ask the platform about a PENDING order now, unless someone
     /// asked less than `min_gap` seconds ago (a polling mini-program asks often).
