@@ -150,9 +150,10 @@ pub trait RefundStore: Send + Sync {
         refund_no: &str,
         now: i64,
     ) -> Result<Option<Refund>, StoreError>;
-    /// Ends an in-flight refund exactly once, moving the order's money fields with it.
-    /// `seen` is the refund as the caller read it: it saves a read, and a stale copy only
-    /// costs a retry (the write is conditioned on the stored status).
+    /// Ends an in-flight refund exactly once, moving the order's money fields with it;
+    /// the refund as stored afterwards. `seen` is the refund as the caller read it: it
+    /// saves a read, and a stale copy only costs a retry (the write is conditioned on the
+    /// refund being as seen).
     async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError>;
 }
 
