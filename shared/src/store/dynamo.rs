@@ -563,21 +563,37 @@ const OPTIMISTIC_ATTEMPTS: usize = 5;
 
 impl DynamoStore {
     /// The transaction item that ends an in-flight refund or settlement, once: its status
-    /// moves from PROCESSING to `to` or the whole transaction is cancelled.
-    fn end_in_flight(&self, pk: String, sk: &str, to: RefundStatus, now: i64) -> Result<Update, StoreError> {
-        built(
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(pk))
-                .key("sk", s(sk))
-                .update_expression("SET #status = :to, updated_at = :now REMOVE open_shard, due_at")
-                .condition_expression("#status = :processing")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":to", s(to.as_str()))
-                .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
-                .expression_attribute_values(":now", n(now))
-                .build(),
-        )
+    /// moves from PROCESSING to `to` or the whole transaction is cancelled. So is it when
+    /// an attribute of `unchanged` differs from the value given (`None`: absent).
+    fn end_in_flight(
+        &self,
+        pk: String,
+        sk: &str,
+        to: RefundStatus,
+        now: i64,
+        unchanged: &[(&str, Option<&str>)],
+    ) -> Result<Update, StoreError> {
+        let mut condition = "#status = :processing".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #status = :to, updated_at = :now REMOVE open_shard, due_at")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
+            .expression_attribute_values(":now", n(now));
+        for (i, (attr, value)) in unchanged.iter().enumerate() {
+            update = update.expression_attribute_names(format!("#u{i}"), *attr);
+            match value {
+                Some(value) => {
+                    condition.push_str(&format!(" AND #u{i} = :u{i}"));
+                    update = update.expression_attribute_values(format!(":u{i}"), s(*value));
+                }
+                None => condition.push_str(&format!(" AND attribute_not_exists(#u{i})")),
+            }
+        }
+        built(update.condition_expression(condition).build())
     }
 
     /// Moves the order from `from` to PAID if the amount matches: the order afterwards,
@@ -775,7 +791,13 @@ impl RefundStore for DynamoStore {
                 return Ok(Finish::NotFound);
             };
             let after = refund_result(&order, refund.refund_amount, success);
-            let end_refund = self.end_in_flight(refund_pk(out_refund_no), REFUND_SK, to, now)?;
+            // As seen, or the answer would hide what was recorded meanwhile: a stale
+            // copy costs a read and another try.
+            let seen_fields = [
+                ("refund_no", refund.refund_no.as_deref()),
+                ("attention", refund.attention.as_deref()),
+            ];
+            let end_refund = self.end_in_flight(refund_pk(out_refund_no), REFUND_SK, to, now, &seen_fields)?;
             let move_money = built(
                 Update::builder()
                     .table_name(&self.table)
@@ -910,7 +932,7 @@ impl SettleStore for DynamoStore {
             if settlement.status != SettleStatus::Processing {
                 return Ok(Finish::AlreadyFinished(settlement));
             }
-            let end = self.end_in_flight(settle_pk(out_settle_no), SETTLE_SK, status, now)?;
+            let end = self.end_in_flight(settle_pk(out_settle_no), SETTLE_SK, status, now, &[])?;
             let mark = built(
                 Update::builder()
                     .table_name(&self.table)

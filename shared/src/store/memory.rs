@@ -7,11 +7,23 @@ use crate::domain::timeline::CallbackReceived;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+#[cfg(test)]
+mod contract;
 mod webhooks;
 
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// How long a kept callback stays before the table's TTL would remove it.
+    callback_retention_secs: i64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            callback_retention_secs: super::dynamo::DEFAULT_CALLBACK_RETENTION_SECS,
+        }
+    }
 }
 
 /// A kept callback and the order it named.
@@ -19,6 +31,8 @@ pub struct MemoryStore {
 pub(crate) struct KeptCallback {
     pub(crate) callback: CallbackReceived,
     pub(crate) out_order_no: Option<String>,
+    /// When its retention ends (the table's TTL).
+    pub(crate) expires_at: i64,
 }
 
 #[derive(Default)]
@@ -53,6 +67,11 @@ impl MemoryStore {
         Self::default()
     }
 
+    pub fn with_callback_retention(mut self, secs: i64) -> Self {
+        self.callback_retention_secs = secs;
+        self
+    }
+
     pub fn add_catalog_item(&self, item: CatalogItem) {
         self.lock().catalog.insert(item.sku.clone(), item);
     }
@@ -85,7 +104,12 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn put_session(&self, token_hash: &str, session: &Session) -> Result<(), StoreError> {
-        self.lock().sessions.insert(token_hash.to_owned(), session.clone());
+        let mut inner = self.lock();
+        // As the table's condition: a token is fresh randomness, a repeat is a bug.
+        if inner.sessions.contains_key(token_hash) {
+            return Err(StoreError::Malformed("session token hash exists".into()));
+        }
+        inner.sessions.insert(token_hash.to_owned(), session.clone());
         Ok(())
     }
 
@@ -298,6 +322,7 @@ impl SettleStore for MemoryStore {
             return Ok(BeginSettle::OrderChanged(order.clone()));
         }
         order.settle_status = Some(SettleStatus::Processing);
+        order.updated_at = settlement.created_at;
         inner
             .settlements
             .insert(settlement.out_settle_no.clone(), settlement.clone());
@@ -350,6 +375,7 @@ impl SettleStore for MemoryStore {
             .remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
         if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
             order.settle_status = Some(status);
+            order.updated_at = now;
         }
         Ok(Finish::Applied(settlement))
     }
@@ -372,6 +398,7 @@ impl AuditStore for MemoryStore {
                 received_at: at,
             },
             out_order_no: out_order_no.map(str::to_owned),
+            expires_at: at + self.callback_retention_secs,
         };
         // The first receipt is the one kept, as in the table.
         self.lock().callbacks.entry(raw_body.to_vec()).or_insert(kept);
@@ -382,6 +409,11 @@ impl AuditStore for MemoryStore {
 impl MemoryStore {
     pub fn kept_callbacks(&self) -> usize {
         self.lock().callbacks.len()
+    }
+
+    /// When the kept callback with this body is let go; `None` when none is kept.
+    pub fn kept_callback_expiry(&self, raw_body: &[u8]) -> Option<i64> {
+        self.lock().callbacks.get(raw_body).map(|kept| kept.expires_at)
     }
 }
 
@@ -398,12 +430,21 @@ impl TokenStore for MemoryStore {
 
     async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.tokens.entry(key.to_owned()).or_default();
-        if (entry.lease_owner.is_some() && entry.lease_until >= now) || entry.version != seen {
+        let stored = inner.tokens.get(key).cloned().unwrap_or_default();
+        let leased = stored.lease_owner.is_some() && stored.lease_until >= now;
+        // Version 0 is none saved yet: then no refresh can have happened meanwhile.
+        let refreshed_since = stored.version != 0 && stored.version != seen;
+        if leased || refreshed_since {
             return Ok(false);
         }
-        entry.lease_owner = Some(owner.to_owned());
-        entry.lease_until = until;
+        inner.tokens.insert(
+            key.to_owned(),
+            MemoryToken {
+                lease_owner: Some(owner.to_owned()),
+                lease_until: until,
+                ..stored
+            },
+        );
         Ok(true)
     }
 
@@ -415,7 +456,9 @@ impl TokenStore for MemoryStore {
         expires_at: i64,
     ) -> Result<Option<i64>, StoreError> {
         let mut inner = self.lock();
-        let entry = inner.tokens.entry(key.to_owned()).or_default();
+        let Some(entry) = inner.tokens.get_mut(key) else {
+            return Ok(None);
+        };
         if entry.lease_owner.as_deref() != Some(owner) {
             return Ok(None);
         }
@@ -486,29 +529,44 @@ impl ReconcileStore for MemoryStore {
             })
             .collect();
         due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        let skip = start.map_or(Ok(0), |s| {
-            s.parse::<usize>()
-                .map_err(|_| StoreError::Malformed("page cursor".into()))
-        })?;
+        // A cursor is a place in the index, as the table's is, not a count: the items a
+        // run claimed from one page (put off past now) must not shift the next.
+        let after: Option<(i64, String)> = start
+            .map(|s| serde_json::from_str(&s).map_err(|_| StoreError::Malformed("page cursor".into())))
+            .transpose()?;
         let limit = usize::try_from(limit.max(1)).unwrap_or(1);
-        let items: Vec<Due> = due.into_iter().skip(skip).take(limit + 1).map(|(_, _, d)| d).collect();
+        let mut items: Vec<(i64, String, Due)> = due
+            .into_iter()
+            .filter(|(due_at, sort, _)| after.as_ref().is_none_or(|(a, s)| (*due_at, sort) > (*a, s)))
+            .take(limit + 1)
+            .collect();
         let more = items.len() > limit;
+        items.truncate(limit);
+        let next = match items.last() {
+            Some((due_at, sort, _)) if more => Some(serde_json::json!([due_at, sort]).to_string()),
+            _ => None,
+        };
         Ok(DuePage {
-            next: more.then(|| (skip + limit).to_string()),
-            items: items.into_iter().take(limit).collect(),
+            next,
+            items: items.into_iter().map(|(_, _, d)| d).collect(),
         })
     }
 
-    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, _now: i64) -> Result<bool, StoreError> {
+    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.open.get_mut(key) {
             Some((due_at, checks)) if *due_at == seen_due => {
                 *due_at = next_due;
                 *checks += 1;
-                Ok(true)
             }
-            _ => Ok(false),
+            _ => return Ok(false),
         }
+        // The claimer asks the platform now: as the table records, that is an order
+        // query too, which a polling client need not repeat within the gap.
+        if let OpenKey::Order(no) = key {
+            inner.asked_at.insert(no.clone(), now);
+        }
+        Ok(true)
     }
 
     async fn claim_order_query(&self, out_order_no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {

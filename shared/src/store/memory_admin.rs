@@ -66,7 +66,7 @@ impl AdminStore for MemoryStore {
             .webhooks
             .values()
             .filter(|w| w.out_order_no == out_order_no)
-            .cloned()
+            .map(|w| inner.webhook_as_stored(w))
             .collect();
         webhooks.sort_by_key(|w| (w.created_at, w.event_id.clone()));
         Ok(Some(OrderWithChildren {

@@ -2,6 +2,8 @@
 //! with the same conditional semantics for unit tests.
 
 pub mod admin;
+#[cfg(any(test, feature = "store-contract"))]
+pub mod contract;
 pub mod dynamo;
 pub mod dynamo_admin;
 pub mod memory;
@@ -148,9 +150,10 @@ pub trait RefundStore: Send + Sync {
         refund_no: &str,
         now: i64,
     ) -> Result<Option<Refund>, StoreError>;
-    /// Ends an in-flight refund exactly once, moving the order's money fields with it.
-    /// `seen` is the refund as the caller read it: it saves a read, and a stale copy only
-    /// costs a retry (the write is conditioned on the stored status).
+    /// Ends an in-flight refund exactly once, moving the order's money fields with it;
+    /// the refund as stored afterwards. `seen` is the refund as the caller read it: it
+    /// saves a read, and a stale copy only costs a retry (the write is conditioned on the
+    /// refund being as seen).
     async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError>;
 }
 
@@ -218,7 +221,9 @@ pub trait TokenStore: Send + Sync {
     async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError>;
     /// Takes the refresh lease if nobody holds a live one and the stored token is still
     /// the `seen_version` the caller found stale (0: none), so that an instance that
-    /// looked just before another's refresh does not refresh again.
+    /// looked just before another's refresh does not refresh again. While no token was
+    /// ever saved under `key`, no refresh can have happened: any `seen_version` will do.
+    /// A refused lease writes nothing.
     async fn take_lease(
         &self,
         key: &str,
@@ -227,8 +232,9 @@ pub trait TokenStore: Send + Sync {
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError>;
-    /// Stores a new token and ends the lease, if `owner` still holds it; the new
-    /// version, or `None` when the lease was lost.
+    /// Stores a new token and ends the lease, if `owner` still holds it (even past its
+    /// end, unless another took it); the new version, or `None`, writing nothing, when
+    /// the lease was lost.
     async fn save_token(
         &self,
         key: &str,
@@ -299,6 +305,7 @@ pub trait ReconcileStore: Send + Sync {
     async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError>;
     /// Takes the right to ask about an item now, if it is still open and still due at
     /// `seen_due` (so of two runs at once only one asks), and puts it off to `next_due`.
+    /// Claiming an order counts as asking about it at `now` for [`Self::claim_order_query`].
     async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError>;
     /// Takes the right to ask the platform about a PENDING order now, unless someone
     /// asked less than `min_gap` seconds ago (a polling mini-program asks often).

@@ -10,7 +10,15 @@ impl WebhookStore for MemoryStore {
         if inner.webhooks.contains_key(&webhook.event_id) {
             return Ok(false);
         }
-        inner.webhooks.insert(webhook.event_id.clone(), webhook.clone());
+        // What the table's item keeps: no attempt made yet, due when the index says.
+        let recorded = Webhook {
+            first_attempt_at: None,
+            last_attempt_at: None,
+            last_error: None,
+            due_at: None,
+            ..webhook.clone()
+        };
+        inner.webhooks.insert(webhook.event_id.clone(), recorded);
         inner
             .webhook_lines
             .entry(webhook.out_order_no.clone())
@@ -24,13 +32,10 @@ impl WebhookStore for MemoryStore {
 
     async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
         let inner = self.lock();
-        Ok(inner.webhooks.get(event_id).map(|webhook| Webhook {
-            due_at: inner
-                .open
-                .get(&OpenKey::Webhook(event_id.to_owned()))
-                .map(|(due_at, _)| *due_at),
-            ..webhook.clone()
-        }))
+        Ok(inner
+            .webhooks
+            .get(event_id)
+            .map(|webhook| inner.webhook_as_stored(webhook)))
     }
 
     async fn waiting_webhooks(&self, out_order_no: &str) -> Result<Vec<String>, StoreError> {
@@ -62,6 +67,10 @@ impl WebhookStore for MemoryStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
+        // Either way it has ended: it must hold up no later event of its order.
+        if let Some(line) = inner.webhook_lines.get_mut(&webhook.out_order_no) {
+            line.remove(&webhook.sequence);
+        }
         let Some(stored) = inner.webhooks.get_mut(&webhook.event_id) else {
             return Ok(false);
         };
@@ -76,9 +85,6 @@ impl WebhookStore for MemoryStore {
             stored.last_error = Some(error.to_owned());
         }
         inner.open.remove(&OpenKey::Webhook(webhook.event_id.clone()));
-        if let Some(line) = inner.webhook_lines.get_mut(&webhook.out_order_no) {
-            line.remove(&webhook.sequence);
-        }
         Ok(true)
     }
 
@@ -103,7 +109,7 @@ impl WebhookStore for MemoryStore {
             .values()
             .filter(|w| w.status == status)
             .filter(|w| after.as_ref().is_none_or(|a| place(w.created_at, &w.event_id) > *a))
-            .cloned()
+            .map(|w| inner.webhook_as_stored(w))
             .collect();
         webhooks.sort_by_key(|w| place(w.created_at, &w.event_id));
         let more = webhooks.len() > limit;
@@ -131,6 +137,19 @@ impl WebhookStore for MemoryStore {
             None => stored.status = WebhookStatus::Delivered,
         }
         Ok(true)
+    }
+}
+
+impl Inner {
+    /// A delivery as the table's item reads: due when the open index says, while open.
+    pub(crate) fn webhook_as_stored(&self, webhook: &Webhook) -> Webhook {
+        Webhook {
+            due_at: self
+                .open
+                .get(&OpenKey::Webhook(webhook.event_id.clone()))
+                .map(|(due_at, _)| *due_at),
+            ..webhook.clone()
+        }
     }
 }
 
