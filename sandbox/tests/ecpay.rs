@@ -3,8 +3,6 @@
 mod common;
 
 use common::*;
-use minipay::domain::time::parse_beijing_time;
-use minipay::douyin::sign::ecpay_sign;
 use sandbox::{OrderStatus, PayOptions};
 use serde_json::{Map, Value, json};
 
@@ -77,9 +75,14 @@ async fn a_wrong_or_missing_sign_gets_2008() {
     // Signed with another SALT.
     let mut fields: Map<String, Value> = order_fields("NO-4").as_object().unwrap().clone();
     fields.insert("app_id".into(), json!(APP_ID));
-    let sign = ecpay_sign(&fields, "another salt").unwrap();
+    let sign = sign_with(&fields, "another salt");
     fields.insert("sign".into(), json!(sign));
     assert_eq!(refused(&sandbox, &Value::Object(fields)).await.0, 2008);
+
+    // The right digest in upper-case hex: the platform compares the lower-case text (§4).
+    let mut body = signed(order_fields("NO-4"));
+    body["sign"] = json!(body["sign"].as_str().unwrap().to_uppercase());
+    assert_eq!(refused(&sandbox, &body).await.0, 2008);
 
     // The sign is checked before the business parameters.
     let mut body = order_fields("NO-4");
@@ -215,7 +218,8 @@ async fn query_order_reports_each_state() {
     let paid = query_order(&sandbox, "Q-PAID").await;
     assert_eq!(paid["payment_info"]["order_status"], "SUCCESS");
     let pay_time = paid["payment_info"]["pay_time"].as_str().unwrap();
-    assert_eq!(parse_beijing_time(pay_time), sandbox.order("Q-PAID").unwrap().paid_at);
+    let paid_at = sandbox.order("Q-PAID").unwrap().paid_at.unwrap();
+    assert_eq!(pay_time, sandbox::clock::beijing_datetime(paid_at));
 
     sandbox.fail_order("Q-FAIL").unwrap();
     assert_eq!(
@@ -255,4 +259,33 @@ async fn malformed_ecpay_bodies_are_a_400_with_an_err_no() {
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["err_no"], 2010);
     assert_eq!(sandbox.calls(CREATE_ORDER), 1);
+}
+
+#[test]
+fn the_test_signers_reproduce_the_published_vectors() {
+    // douyin.md §9 (a), with its own SALT.
+    let vector_a = json!({
+        "app_id": "tt-not-signed",
+        "out_order_no": "202406100423024876",
+        "total_amount": 1,
+        "subject": "闫嵩达 - test - subject - 01",
+        "body": "闫嵩达 - test - body - 01",
+        "valid_time": 600,
+        "notify_url": "https://yansongda.cn/douyin/notify",
+    });
+    let salt = "oDxWDBr4U7FAAQ8hnGDm29i4A6pbTMDKme4WLLvA";
+    assert_eq!(
+        sign_with(vector_a.as_object().unwrap(), salt),
+        "771c1952ffb5e0744fc0ad1337aafa6a"
+    );
+    // (c): the test Token is the vector's.
+    let msg = r#"{"appid":"tt226e54d3bd581bf801","cp_orderno":"202408041111312119","cp_extra":"","way":"2","channel_no":"","channel_gateway_no":"","payment_order_no":"","out_channel_order_no":"","total_amount":1,"status":"SUCCESS","seller_uid":"73744242495132490630","extra":"","item_id":"","paid_at":1722769986,"message":"","order_id":"7398108028895054107"}"#;
+    let signature = "840bdf067c1d6056becfe88735c8ebb7e1ab809c";
+    assert!(callback_signature_matches("1722769986", "5280", msg, signature));
+    assert!(!callback_signature_matches(
+        "1722769986",
+        "5280",
+        msg,
+        &signature.to_uppercase()
+    ));
 }
