@@ -17,7 +17,7 @@ async fn refused(sandbox: &sandbox::Sandbox, body: &Value) -> (i64, String) {
 
 #[tokio::test]
 async fn create_order_with_a_correct_sign_succeeds() {
-    let sandbox = sandbox::Sandbox::start(config(Some("http://127.0.0.1:1/console".into()))).await;
+    let sandbox = sandbox::Sandbox::start(config(Some("https://minipay.test/console".into()))).await;
     let data = create_order(&sandbox, order_fields("NO-1")).await;
     let order_id = data["order_id"].as_str().unwrap();
     assert_eq!(order_id.len(), 19);
@@ -34,7 +34,7 @@ async fn create_order_with_a_correct_sign_succeeds() {
     );
     assert_eq!(order.status, OrderStatus::Processing);
     // No notify_url in the request: the console one is recorded.
-    assert_eq!(order.notify_url.as_deref(), Some("http://127.0.0.1:1/console"));
+    assert_eq!(order.notify_url.as_deref(), Some("https://minipay.test/console"));
 }
 
 #[tokio::test]
@@ -140,13 +140,15 @@ async fn subject_and_body_limits_count_characters_and_bytes() {
 #[tokio::test]
 async fn other_business_parameters_are_checked() {
     let sandbox = sandbox().await;
-    let cases: [(&str, Value); 7] = [
+    let cases: [(&str, Value); 9] = [
         ("valid_time", json!(299)),
         ("valid_time", json!(172_801)),
         ("valid_time", json!("900")),
         ("out_order_no", json!("has space")),
         ("notify_url", json!(7)),
-        ("notify_url", json!(format!("http://x/{}", "a".repeat(256)))),
+        ("notify_url", json!(format!("https://x/{}", "a".repeat(256)))),
+        ("notify_url", json!("http://127.0.0.1:9000/notify/douyin")),
+        ("notify_url", json!("https://minipay.test:8443/notify/douyin")),
         ("cp_extra", json!(12)),
     ];
     for (index, (field, value)) in cases.into_iter().enumerate() {
@@ -176,11 +178,11 @@ async fn a_number_whose_first_call_failed_stays_failed() {
 async fn order_notify_url_and_cp_extra_are_recorded() {
     let sandbox = sandbox().await;
     let mut fields = order_fields("NO-12");
-    fields["notify_url"] = json!("http://127.0.0.1:1/mine");
+    fields["notify_url"] = json!("https://minipay.test/mine");
     fields["cp_extra"] = json!("中".repeat(700)); // 2100 bytes: silently truncated
     create_order(&sandbox, fields).await;
     let order = sandbox.order("NO-12").unwrap();
-    assert_eq!(order.notify_url.as_deref(), Some("http://127.0.0.1:1/mine"));
+    assert_eq!(order.notify_url.as_deref(), Some("https://minipay.test/mine"));
     assert_eq!(order.cp_extra, "中".repeat(682));
     let answer = query_order(&sandbox, "NO-12").await;
     assert_eq!(answer["payment_info"]["cp_extra"], "中".repeat(682));

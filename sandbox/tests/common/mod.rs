@@ -2,14 +2,13 @@
 //! tiny callback receiver that verifies what it gets like a real backend would.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod hub;
 pub mod trade;
 pub mod wechat;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing;
+use axum::response::IntoResponse;
 use md5::Md5;
 use sandbox::{PayOptions, Sandbox, SandboxConfig};
 use serde_json::{Map, Value, json};
@@ -32,6 +31,7 @@ pub const QUERY_SETTLE: &str = "/api/apps/ecpay/v1/query_settle";
 pub const ACCESS_TOKEN: &str = "/api/apps/v2/token";
 pub const ORDER_PUSH: &str = "/api/apps/order/v2/push";
 
+/// The test app, with `notify_url` in its console, and the tunnel to the test backends.
 pub fn config(notify_url: Option<String>) -> SandboxConfig {
     SandboxConfig {
         app_id: APP_ID.into(),
@@ -41,6 +41,7 @@ pub fn config(notify_url: Option<String>) -> SandboxConfig {
         notify_url,
         wechat: None,
         trade: None,
+        tunnel: Some(hub::tunnel()),
     }
 }
 
@@ -168,10 +169,17 @@ pub async fn paid_order(sandbox: &Sandbox, out_order_no: &str) {
     create_order(sandbox, order_fields(out_order_no)).await;
     let options = PayOptions {
         deliveries: 0,
-        notify_url: Some("http://127.0.0.1:1/unused".into()),
+        notify_url: Some(hub::NOWHERE.into()),
         ..PayOptions::default()
     };
     sandbox.pay(out_order_no, options).await.unwrap();
+}
+
+/// Creates and pays an order (total 1990) without a callback, then lets the 7 days
+/// pass after which the platform settles it.
+pub async fn settleable_order(sandbox: &Sandbox, out_order_no: &str) {
+    paid_order(sandbox, out_order_no).await;
+    sandbox.age_order(out_order_no, 8).unwrap();
 }
 
 pub fn refund_fields(out_order_no: &str, out_refund_no: &str, refund_amount: i64) -> Value {
@@ -216,6 +224,7 @@ pub fn msg_keys(envelope: &Value) -> Vec<String> {
 /// the raw bodies, answers success or 400, and measures how many were in flight at once.
 #[derive(Clone, Default)]
 pub struct Receiver {
+    /// Its public https URL (see [`hub`]).
     pub url: String,
     bodies: Arc<Mutex<Vec<String>>>,
     in_flight: Arc<AtomicUsize>,
@@ -225,16 +234,12 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(delay: Duration) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut receiver = Receiver {
             delay,
             ..Receiver::default()
         };
-        receiver.url = format!("http://{}/notify", listener.local_addr().unwrap());
-        let app = Router::new()
-            .route("/notify", routing::post(receive))
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let serving = receiver.clone();
+        receiver.url = hub::mount("notify", move |_, body| receive(serving.clone(), body));
         receiver
     }
 
@@ -252,7 +257,7 @@ impl Receiver {
     }
 }
 
-async fn receive(State(receiver): State<Receiver>, body: Bytes) -> (StatusCode, String) {
+async fn receive(receiver: Receiver, body: Bytes) -> axum::response::Response {
     let now = receiver.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     receiver.max_in_flight.fetch_max(now, Ordering::SeqCst);
     tokio::time::sleep(receiver.delay).await;
@@ -267,12 +272,9 @@ async fn receive(State(receiver): State<Receiver>, body: Bytes) -> (StatusCode, 
         &field("msg"),
         &field("msg_signature"),
     ) {
-        (StatusCode::OK, r#"{"err_no":0,"err_tips":"success"}"#.into())
+        (StatusCode::OK, r#"{"err_no":0,"err_tips":"success"}"#).into_response()
     } else {
-        (
-            StatusCode::BAD_REQUEST,
-            r#"{"err_no":1,"err_tips":"bad signature"}"#.into(),
-        )
+        (StatusCode::BAD_REQUEST, r#"{"err_no":1,"err_tips":"bad signature"}"#).into_response()
     }
 }
 
