@@ -73,9 +73,14 @@ DDB_PROXY_PORT=$(free_port)
 PLATFORM_PROXY_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
 
+# The platforms call https notify URLs only: `notify` is configured with a public one,
+# which the sandbox carries to the local gateway, as a developer's tunnel would.
+PUBLIC_ORIGIN=https://minipay.bench.test
+
 log "starting the platform sandbox (release) on $SANDBOX_URL"
 SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
+  SANDBOX_PUBLIC_ORIGIN=$PUBLIC_ORIGIN SANDBOX_LOCAL_ORIGIN=http://127.0.0.1:$GATEWAY_PORT \
   start_bg "$LOGS/sandbox.log" "$BIN/sandbox"
 wait_for_http "$SANDBOX_URL/sandbox/health" 30
 
@@ -99,7 +104,7 @@ DOUYIN_APP_SECRET=$APP_SECRET
 DOUYIN_SALT=$SALT
 DOUYIN_TOKEN=$TOKEN
 DOUYIN_API_BASE=http://127.0.0.1:$PLATFORM_PROXY_PORT
-DOUYIN_NOTIFY_URL=http://127.0.0.1:$GATEWAY_PORT/notify/douyin
+DOUYIN_NOTIFY_URL=$PUBLIC_ORIGIN/notify/douyin
 ADMIN_API_KEY=$ADMIN_API_KEY
 ORDER_VALID_SECONDS=900
 ENV

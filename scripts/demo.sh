@@ -50,10 +50,17 @@ TRADE_PORT=$(free_port)
 SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 API_URL="http://127.0.0.1:$WATCH_PORT"
 HOOK_URL="http://127.0.0.1:$HOOK_PORT"
+# The platforms call https notify URLs only: the functions are configured with public
+# ones, and the sandbox carries them to the local API, as a developer's tunnel would.
+PUBLIC_ORIGIN=https://minipay.demo.test
+DOUYIN_NOTIFY_URL=$PUBLIC_ORIGIN/lambda-url/notify/notify/douyin
+WECHAT_NOTIFY_URL=$PUBLIC_ORIGIN/lambda-url/notify/notify/wechat
 
-log "starting the platform sandbox on $SANDBOX_URL"
+log "starting the platform sandbox on $SANDBOX_URL ($PUBLIC_ORIGIN tunnelled to $API_URL)"
 SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
+  SANDBOX_PUBLIC_ORIGIN=$PUBLIC_ORIGIN SANDBOX_LOCAL_ORIGIN=$API_URL \
+  SANDBOX_NOTIFY_URL=$DOUYIN_NOTIFY_URL SANDBOX_WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL \
   SANDBOX_WECHAT_APP_ID=$WECHAT_APP_ID SANDBOX_WECHAT_APP_SECRET=$WECHAT_APP_SECRET \
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
@@ -79,7 +86,7 @@ DOUYIN_APP_SECRET=$APP_SECRET
 DOUYIN_SALT=$SALT
 DOUYIN_TOKEN=$TOKEN
 DOUYIN_API_BASE=$SANDBOX_URL
-DOUYIN_NOTIFY_URL=$API_URL/lambda-url/notify/notify/douyin
+DOUYIN_NOTIFY_URL=$DOUYIN_NOTIFY_URL
 ADMIN_API_KEY=$ADMIN_API_KEY
 ORDER_VALID_SECONDS=900
 WECHAT_APP_ID=$WECHAT_APP_ID
@@ -88,7 +95,7 @@ WECHAT_MCH_ID=$WECHAT_MCH_ID
 WECHAT_API_KEY=$WECHAT_API_KEY
 WECHAT_API_BASE=$SANDBOX_URL
 WECHAT_LOGIN_BASE=$SANDBOX_URL
-WECHAT_NOTIFY_URL=$API_URL/lambda-url/notify/notify/wechat
+WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
 DOUYIN_KEY_VERSION=1
 RECONCILE_AFTER_SECONDS=0
@@ -99,11 +106,10 @@ MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET
 ENV
 # A PEM spans lines, which an env file cannot hold: pass them to watch as variables.
 export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY
-# The same deployment switched to the trade system: only the mode (and, here, the
-# notify URL of its own port) differ.
+# The same deployment switched to the trade system: only the mode differs (and, here,
+# the local port its public URL is tunnelled to).
 TRADE_URL="http://127.0.0.1:$TRADE_PORT"
-sed -e "s#^DOUYIN_NOTIFY_URL=.*#DOUYIN_NOTIFY_URL=$TRADE_URL/lambda-url/notify/notify/douyin#" \
-  "$state/functions.env" > "$state/functions-trade.env"
+cp "$state/functions.env" "$state/functions-trade.env"
 echo "DOUYIN_PAY_MODE=trade" >> "$state/functions-trade.env"
 
 log "starting cargo lambda watch on $API_URL"
@@ -124,10 +130,14 @@ python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-k
 log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"
 start_bg "$state/watch-trade.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$TRADE_PORT" --env-file "$state/functions-trade.env"
 wait_for_http "$TRADE_URL" 120
+log "pointing the tunnel ($PUBLIC_ORIGIN) at the trade-mode API"
+curl -sf -X PUT "$SANDBOX_URL/sandbox/tunnel" -H 'content-type: application/json' \
+  -d "{\"public_origin\":\"$PUBLIC_ORIGIN\",\"local_origin\":\"$TRADE_URL\"}" >/dev/null
 python3 scripts/demo_flow.py --api "$TRADE_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform douyin-trade
 
 if [[ "${KEEP:-}" == 1 ]]; then
   log "the stack keeps running (API $API_URL, trade-mode API $TRADE_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"
+  log "the platforms' callbacks go to the trade-mode API now; PUT $SANDBOX_URL/sandbox/tunnel moves them"
   log "merchant console: $API_URL/lambda-url/admin/console (sign in with ADMIN_API_KEY from $state/functions.env)"
   wait
 fi

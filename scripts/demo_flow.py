@@ -78,6 +78,8 @@ def main():
     step("platform finishes the refund (sandbox sends the signed refund callback)",
          *call("POST", f"{args.sandbox}/sandbox/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
     step(f"GET /refunds/{refund['out_refund_no']} (admin)", *call("GET", fn("query", f"/refunds/{refund['out_refund_no']}"), bearer=admin))
+    step("a week passes (sandbox ages the payment: the platform settles an order 7 days after it)",
+         *call("POST", f"{args.sandbox}/sandbox/orders/{no}/age", {"days": 8}))
     settle = step("POST /settle (admin: settle the rest, 10% to a partner)", *call("POST", fn("settle", "/settle"), {
         "out_order_no": no, "out_settle_no": f"ST-{no}", "settle_desc": "课程收入分账",
         "settle_params": [{"merchant_uid": "7011234567890123456", "amount": order["total_amount"] // 10}]}, admin))
@@ -206,6 +208,8 @@ def trade(args, fn):
          *call("POST", sandbox("/finish_refund"), {"refund_id": user["refund_id"], "status": "SUCCESS"}))
     step(f"GET /refunds/{user['out_refund_no']} (admin)",
          *call("GET", fn("query", f"/refunds/{user['out_refund_no']}"), bearer=admin))
+    step("a week passes (sandbox ages the payment: content recharge settles 7 days after it)",
+         *call("POST", sandbox(f"/orders/{no}/age"), {"days": 8}))
     settle = step("POST /settle (admin: settle_create)", *call("POST", fn("settle", "/settle"), {
         "out_order_no": no, "out_settle_no": f"TS-{no}", "settle_desc": "课程收入结算"}, admin))
     step("platform finishes the settlement (RSA-signed settle callback)",

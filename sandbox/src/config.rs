@@ -1,6 +1,7 @@
 //! What the sandbox pretends to be: one Douyin mini-app and, optionally, one WeChat
 //! mini-program with its WeChat Pay merchant, with their console settings.
 
+use crate::notify_url;
 use serde::{Deserialize, Serialize};
 
 /// The console settings of the apps the sandbox hosts. The backend under test must
@@ -28,6 +29,62 @@ pub struct SandboxConfig {
     /// endpoints off (they then refuse every call, as for an unknown app).
     #[serde(default)]
     pub trade: Option<TradeSandboxConfig>,
+    /// Where the public https notify URLs the backend is configured with really lead
+    /// (the platforms call https only, a local backend serves http); `None`: every URL
+    /// is called as it is.
+    #[serde(default)]
+    pub tunnel: Option<Tunnel>,
+}
+
+/// A developer's tunnel (ngrok and the like): calls to `public_origin` reach
+/// `local_origin`. The platforms check the public URL; only the delivery is rewritten.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tunnel {
+    /// `https://host[:port]`, no path: what the backend's notify URLs start with.
+    pub public_origin: String,
+    /// `http://127.0.0.1:PORT`, no path: where the backend really listens.
+    pub local_origin: String,
+}
+
+impl Tunnel {
+    /// Both origins are scheme, host and optional port, with no path or trailing slash.
+    pub fn check(&self) -> Result<(), String> {
+        if !is_origin(&self.public_origin, &["https://"]) {
+            return Err(format!(
+                "the tunnel's public origin {:?} is not https://host[:port]",
+                self.public_origin
+            ));
+        }
+        if !is_origin(&self.local_origin, &["http://", "https://"]) {
+            return Err(format!(
+                "the tunnel's local origin {:?} is not http://host:port",
+                self.local_origin
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where a call to `url` really goes: `url` with the public origin replaced by the
+    /// local one when it starts with it, else `url` itself.
+    pub fn resolve(&self, url: &str) -> String {
+        match url.strip_prefix(self.public_origin.as_str()) {
+            Some(rest) if rest.is_empty() || rest.starts_with(['/', '?', '#']) => {
+                format!("{}{rest}", self.local_origin)
+            }
+            _ => url.to_owned(),
+        }
+    }
+}
+
+fn is_origin(text: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|scheme| {
+        text.strip_prefix(scheme).is_some_and(|authority| {
+            !authority.is_empty()
+                && authority
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'))
+        })
+    })
 }
 
 /// The RSA keys of the general trade system, as set in the console's 密钥设置.
@@ -64,10 +121,20 @@ impl SandboxConfig {
     /// Reads `SANDBOX_APP_ID`, `SANDBOX_APP_SECRET`, `SANDBOX_SALT`, `SANDBOX_TOKEN`
     /// (all required: a sandbox silently running with other credentials than the
     /// backend would only produce confusing sign errors) and `SANDBOX_NOTIFY_URL`,
-    /// then the WeChat settings (see [`WechatSandboxConfig::from_env`]).
+    /// then the WeChat settings (see [`WechatSandboxConfig::from_env`]), the trade
+    /// keys, and the tunnel: both or neither of `SANDBOX_PUBLIC_ORIGIN` and
+    /// `SANDBOX_LOCAL_ORIGIN`. The result is [`checked`](Self::check).
     pub fn from_env() -> Result<SandboxConfig, String> {
         let required = |name: &str| env(name).ok_or_else(|| format!("{name} must be set"));
-        Ok(SandboxConfig {
+        let tunnel = match (env("SANDBOX_PUBLIC_ORIGIN"), env("SANDBOX_LOCAL_ORIGIN")) {
+            (Some(public_origin), Some(local_origin)) => Some(Tunnel {
+                public_origin,
+                local_origin,
+            }),
+            (None, None) => None,
+            _ => return Err("SANDBOX_PUBLIC_ORIGIN and SANDBOX_LOCAL_ORIGIN go together (the tunnel)".into()),
+        };
+        let config = SandboxConfig {
             app_id: required("SANDBOX_APP_ID")?,
             app_secret: required("SANDBOX_APP_SECRET")?,
             salt: required("SANDBOX_SALT")?,
@@ -75,7 +142,26 @@ impl SandboxConfig {
             notify_url: env("SANDBOX_NOTIFY_URL"),
             wechat: WechatSandboxConfig::from_env()?,
             trade: TradeSandboxConfig::from_env()?,
-        })
+            tunnel,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// What the consoles themselves refuse: a console notify URL that is not a public
+    /// https URL (the same rules as the requests' `notify_url`s), and a malformed tunnel.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.notify_url {
+            // The console URL serves ecpay and the trade system: it must pass both.
+            for rules in [notify_url::ECPAY, notify_url::TRADE] {
+                notify_url::check(url, rules).map_err(|problem| format!("the console notify URL {problem}"))?;
+            }
+        }
+        if let Some(url) = self.wechat.as_ref().and_then(|wechat| wechat.notify_url.as_ref()) {
+            notify_url::check(url, notify_url::WECHAT)
+                .map_err(|problem| format!("the WeChat merchant notify URL {problem}"))?;
+        }
+        self.tunnel.as_ref().map_or(Ok(()), Tunnel::check)
     }
 }
 
@@ -188,8 +274,8 @@ mod tests {
             WechatSandboxConfig::from_values([None, None, None, None], None),
             Ok(None)
         );
-        let all = WechatSandboxConfig::from_values([some("wx1"), some("s"), some("m"), some("k")], some("http://n"));
-        assert_eq!(all.unwrap().unwrap().notify_url.as_deref(), Some("http://n"));
+        let all = WechatSandboxConfig::from_values([some("wx1"), some("s"), some("m"), some("k")], some("https://n"));
+        assert_eq!(all.unwrap().unwrap().notify_url.as_deref(), Some("https://n"));
         let partial = WechatSandboxConfig::from_values([some("wx1"), None, some("m"), None], None).unwrap_err();
         assert!(partial.starts_with("SANDBOX_WECHAT_APP_SECRET, SANDBOX_WECHAT_API_KEY must be set"));
     }
@@ -204,5 +290,73 @@ mod tests {
         let half = TradeSandboxConfig::from_values(some("a"), None, None).unwrap_err();
         assert!(half.starts_with("SANDBOX_TRADE_PLATFORM_PRIVATE_KEY must be set"));
         assert!(TradeSandboxConfig::from_values(None, some("c"), None).is_err());
+    }
+
+    fn tunnel() -> Tunnel {
+        Tunnel {
+            public_origin: "https://minipay.test".into(),
+            local_origin: "http://127.0.0.1:9000".into(),
+        }
+    }
+
+    #[test]
+    fn the_tunnel_rewrites_only_its_own_origin() {
+        let tunnel = tunnel();
+        assert_eq!(
+            tunnel.resolve("https://minipay.test/notify/douyin"),
+            "http://127.0.0.1:9000/notify/douyin"
+        );
+        assert_eq!(tunnel.resolve("https://minipay.test"), "http://127.0.0.1:9000");
+        assert_eq!(tunnel.resolve("https://minipay.test?a=1"), "http://127.0.0.1:9000?a=1");
+        for other in [
+            "https://minipay.tester/notify",
+            "https://other.test/notify",
+            "http://minipay.test/notify",
+            "https://minipay.test.evil/notify",
+        ] {
+            assert_eq!(tunnel.resolve(other), other);
+        }
+    }
+
+    #[test]
+    fn consoles_refuse_http_notify_urls_and_bad_tunnels() {
+        let good = SandboxConfig {
+            notify_url: Some("https://minipay.test/notify/douyin".into()),
+            wechat: Some(WechatSandboxConfig {
+                notify_url: Some("https://minipay.test/notify/wechat".into()),
+                ..WechatSandboxConfig::default()
+            }),
+            tunnel: Some(tunnel()),
+            ..SandboxConfig::default()
+        };
+        assert_eq!(good.check(), Ok(()));
+        let http_console = SandboxConfig {
+            notify_url: Some("http://127.0.0.1:9000/notify/douyin".into()),
+            ..good.clone()
+        };
+        assert!(http_console.check().unwrap_err().starts_with("the console notify URL"));
+        let mut http_wechat = good.clone();
+        http_wechat.wechat.as_mut().unwrap().notify_url = Some("https://minipay.test/n?x=1".into());
+        assert!(
+            http_wechat
+                .check()
+                .unwrap_err()
+                .starts_with("the WeChat merchant notify URL")
+        );
+        for (public_origin, local_origin) in [
+            ("http://minipay.test", "http://127.0.0.1:9000"),
+            ("https://minipay.test/", "http://127.0.0.1:9000"),
+            ("https://minipay.test", "127.0.0.1:9000"),
+            ("https://minipay.test", "http://127.0.0.1:9000/api"),
+        ] {
+            let bad = SandboxConfig {
+                tunnel: Some(Tunnel {
+                    public_origin: public_origin.into(),
+                    local_origin: local_origin.into(),
+                }),
+                ..good.clone()
+            };
+            assert!(bad.check().is_err(), "{public_origin} -> {local_origin}");
+        }
     }
 }

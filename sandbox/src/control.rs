@@ -18,6 +18,10 @@
 //! - Finish routes take `"status"`: "SUCCESS" | "FAIL", and for WeChat refunds also
 //!   "REFUNDCLOSE" (what FAIL means there) and "CHANGE" (退款异常). An outcome is set
 //!   once: the same again only resends the callback, another is refused (409).
+//! - `PUT /sandbox/tunnel` `{"public_origin", "local_origin"}` points the tunnel (calls
+//!   to public https notify URLs starting with `public_origin` go to `local_origin`), as
+//!   a developer restarting ngrok for another local server; `DELETE` removes it, `GET`
+//!   shows it (`null` when none).
 //! - `POST /sandbox/faults` `{"path_prefix", "kind", "times", "when", ...}` makes platform
 //!   calls fail; `"when": "after"` lets the platform do the work first and loses the
 //!   answer (see `set_fault` below). `DELETE /sandbox/faults` clears them; `GET
@@ -30,6 +34,7 @@ mod trade;
 mod transfers;
 mod wechat;
 
+use crate::config::Tunnel;
 use crate::douyin;
 use crate::error::SandboxError;
 use crate::faults::{Fault, FaultKind, FaultWhen};
@@ -52,8 +57,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/sandbox/fail_order", post(fail_order))
         .route("/sandbox/expire_order", post(expire_order))
         .route("/sandbox/orders/{out_order_no}", get(order))
+        .route("/sandbox/orders/{out_order_no}/age", post(age_order))
         .route("/sandbox/faults", post(set_fault).delete(clear_faults))
         .route("/sandbox/calls", get(calls))
+        .route("/sandbox/tunnel", get(tunnel).put(set_tunnel).delete(remove_tunnel))
         .merge(transfers::routes())
         .merge(order_center::routes())
         .merge(wechat::routes())
@@ -125,6 +132,24 @@ async fn fail_order(State(state): State<SharedState>, ControlJson(request): Cont
 /// (TIMEOUT). → the order.
 async fn expire_order(State(state): State<SharedState>, ControlJson(request): ControlJson<OrderRequest>) -> Response {
     order_response(douyin::payment::expire(&state, &request.out_order_no))
+}
+
+/// `{"days"}`: how far into the past a payment moves.
+#[derive(Deserialize)]
+pub(crate) struct AgeRequest {
+    pub(crate) days: i64,
+}
+
+/// `POST /sandbox/orders/{out_order_no}/age` `{"days"}`: the paid ecpay order's payment
+/// moves `days` (1 to 3650) into the past, as if that much time had gone by: the
+/// platform settles an order only 7 days after its payment. → the order; 409 when it
+/// is not paid.
+async fn age_order(
+    State(state): State<SharedState>,
+    Path(out_order_no): Path<String>,
+    ControlJson(request): ControlJson<AgeRequest>,
+) -> Response {
+    order_response(douyin::payment::age(&state, &out_order_no, request.days))
 }
 
 async fn order(State(state): State<SharedState>, Path(out_order_no): Path<String>) -> Response {
@@ -212,6 +237,23 @@ async fn set_fault(State(state): State<SharedState>, ControlJson(request): Contr
 
 async fn clear_faults(State(state): State<SharedState>) -> Json<serde_json::Value> {
     state.faults.clear();
+    Json(json!({ "ok": true }))
+}
+
+async fn tunnel(State(state): State<SharedState>) -> Json<Option<Tunnel>> {
+    Json(state.http.tunnel())
+}
+
+async fn set_tunnel(State(state): State<SharedState>, ControlJson(tunnel): ControlJson<Tunnel>) -> Response {
+    if let Err(problem) = tunnel.check() {
+        return control_error(StatusCode::BAD_REQUEST, problem);
+    }
+    state.http.set_tunnel(Some(tunnel.clone()));
+    Json(tunnel).into_response()
+}
+
+async fn remove_tunnel(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    state.http.set_tunnel(None);
     Json(json!({ "ok": true }))
 }
 

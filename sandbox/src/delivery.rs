@@ -1,8 +1,11 @@
-//! Sending notifies to the backend, for every platform: the HTTP client, concurrent
-//! duplicate deliveries, and what each delivery got back.
+//! Sending notifies to the backend, for every platform: the HTTP client and the tunnel
+//! it calls through, concurrent duplicate deliveries, and what each delivery got back.
 
+use crate::config::Tunnel;
 use crate::error::SandboxError;
+use crate::state::lock;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -13,11 +16,46 @@ pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// More concurrent callbacks than this is a typo, not a test.
 pub const MAX_DELIVERIES: usize = 1000;
 
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(CALLBACK_TIMEOUT)
-        .build()
-        .expect("a plain HTTP client always builds")
+/// The platforms' outgoing calls: every notify URL is checked as given (public, https)
+/// and only here, when the call is made, resolved through the tunnel.
+pub struct Notifier {
+    client: reqwest::Client,
+    tunnel: Mutex<Option<Tunnel>>,
+}
+
+impl Notifier {
+    pub fn new(tunnel: Option<Tunnel>) -> Notifier {
+        let client = reqwest::Client::builder()
+            .timeout(CALLBACK_TIMEOUT)
+            .build()
+            .expect("a plain HTTP client always builds");
+        Notifier {
+            client,
+            tunnel: Mutex::new(tunnel),
+        }
+    }
+
+    /// Points the tunnel elsewhere (a backend restarted on another port), or removes it.
+    pub fn set_tunnel(&self, tunnel: Option<Tunnel>) {
+        *lock(&self.tunnel) = tunnel;
+    }
+
+    pub fn tunnel(&self) -> Option<Tunnel> {
+        lock(&self.tunnel).clone()
+    }
+
+    /// Where a call to `url` really goes (see [`Tunnel::resolve`]).
+    pub fn resolve(&self, url: &str) -> String {
+        match &*lock(&self.tunnel) {
+            Some(tunnel) => tunnel.resolve(url),
+            None => url.to_owned(),
+        }
+    }
+
+    /// A POST to `url`, through the tunnel.
+    pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.resolve(url))
+    }
 }
 
 /// Where `deliveries` notifies about `what` go: the first non-empty URL of `candidates`,

@@ -17,15 +17,18 @@ pub mod douyin;
 pub mod error;
 pub mod faults;
 pub mod json_body;
+pub mod msg_style;
+pub mod notify_url;
 pub mod random;
 pub mod router;
+pub mod settlement_rules;
 pub mod state;
 pub mod trade;
 pub mod trade_keys;
 pub mod traffic;
 pub mod wechat;
 
-pub use config::{SandboxConfig, TradeSandboxConfig, WechatSandboxConfig};
+pub use config::{SandboxConfig, TradeSandboxConfig, Tunnel, WechatSandboxConfig};
 pub use douyin::{
     CallbackOptions, Delivery, IssuedToken, OrderStatus, PayOptions, PushRecord, SandboxOrder, SandboxRefund,
     SandboxSettle, SettleReceiver, TransferStatus,
@@ -56,8 +59,12 @@ impl Sandbox {
     ///
     /// # Panics
     /// When no local port can be bound (nothing a test could do about it), or when the
-    /// trade keys do not parse (a test bug).
+    /// configuration is one the consoles refuse or the trade keys do not parse (a test
+    /// bug; see [`SandboxConfig::check`]).
     pub async fn start(config: SandboxConfig) -> Sandbox {
+        if let Err(problem) = config.check() {
+            panic!("sandbox configuration refused: {problem}");
+        }
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a local port for the sandbox");
@@ -77,16 +84,31 @@ impl Sandbox {
     }
 
     /// Serves on `listener` until the task is cancelled or serving fails (or at once,
-    /// when the trade keys do not parse).
+    /// when the configuration is refused or the trade keys do not parse).
     pub async fn serve(listener: TcpListener, config: SandboxConfig) -> std::io::Result<()> {
+        config.check().map_err(std::io::Error::other)?;
         if let Some(trade) = &config.trade {
             trade::keyring::Keyring::load(trade).map_err(std::io::Error::other)?;
         }
         axum::serve(listener, router::app(State::new(config))).await
     }
 
+    /// The configuration it was started with (the tunnel may have moved since).
     pub fn config(&self) -> &SandboxConfig {
         &self.state.config
+    }
+
+    /// Points the tunnel at another local origin (or removes it): the backend was
+    /// restarted elsewhere behind the same public URL. Calls already under way keep
+    /// the address they resolved.
+    ///
+    /// # Panics
+    /// When the tunnel is malformed (a test bug; see [`Tunnel::check`]).
+    pub fn set_tunnel(&self, tunnel: Option<Tunnel>) {
+        if let Some(problem) = tunnel.as_ref().and_then(|t| t.check().err()) {
+            panic!("tunnel refused: {problem}");
+        }
+        self.state.http.set_tunnel(tunnel);
     }
 
     /// A fresh one-time login code for `user`, as `tt.login` would return.
@@ -122,6 +144,13 @@ impl Sandbox {
         douyin::payment::expire(&self.state, out_order_no)
             .map(drop)
             .map_err(|e| e.to_string())
+    }
+
+    /// Moves the paid order's payment `days` into the past (1 to 3650), as if that
+    /// much time had gone by since: the platform settles an order only 7 days after
+    /// its payment. Fails for unknown and unpaid orders.
+    pub fn age_order(&self, out_order_no: &str, days: i64) -> Result<SandboxOrder, String> {
+        douyin::payment::age(&self.state, out_order_no, days).map_err(|e| e.to_string())
     }
 
     /// The order as the platform holds it now.
@@ -316,7 +345,10 @@ impl Sandbox {
 
     /// The user asks for `amount` back on the platform's order page: sends
     /// `pre_create_refund`, and makes the refund (PROCESSING) with the `out_refund_no`
-    /// of the first good synchronous reply; with no good reply there is no refund.
+    /// of the first good synchronous reply; with no good reply there is no refund yet,
+    /// and the application waits for [`Sandbox::trade_retry_user_refund`]. The order
+    /// only has to be paid on the platform: paid with no callback delivered, it stages
+    /// a refund application for an order the backend does not know as paid yet.
     pub async fn trade_user_refund(
         &self,
         out_order_no: &str,
@@ -325,6 +357,20 @@ impl Sandbox {
         options: CallbackOptions,
     ) -> Result<TradeUserRefund, String> {
         trade::user_refund::user_refund(&self.state, out_order_no, amount, reason, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The platform sends the pending refund application `refund_id` again (the same
+    /// `msg`), as it retries one that got no good reply; see
+    /// [`Sandbox::trade_user_refund`]. Fails for unknown ids and for applications whose
+    /// refund was made already.
+    pub async fn trade_retry_user_refund(
+        &self,
+        refund_id: &str,
+        options: CallbackOptions,
+    ) -> Result<TradeUserRefund, String> {
+        trade::user_refund::retry(&self.state, refund_id, options)
             .await
             .map_err(|e| e.to_string())
     }
@@ -354,6 +400,11 @@ impl Sandbox {
         trade::settle_finish::finish(&self.state, out_settle_no, success, options)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// Like [`Sandbox::age_order`], for a paid trade order.
+    pub fn trade_age_order(&self, out_order_no: &str, days: i64) -> Result<TradeOrder, String> {
+        trade::payment::age(&self.state, out_order_no, days).map_err(|e| e.to_string())
     }
 
     /// The trade order as the platform holds it now.

@@ -5,7 +5,10 @@
 //! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`; for the trade
 //! system, both or neither of `SANDBOX_TRADE_APP_PUBLIC_KEY` and
 //! `SANDBOX_TRADE_PLATFORM_PRIVATE_KEY` (PEM; `\n` for newlines), and optionally
-//! `SANDBOX_TRADE_KEY_VERSION` (default "1").
+//! `SANDBOX_TRADE_KEY_VERSION` (default "1"); and both or neither of
+//! `SANDBOX_PUBLIC_ORIGIN` (`https://host`) and `SANDBOX_LOCAL_ORIGIN`
+//! (`http://127.0.0.1:PORT`), the tunnel: notify URLs must be https, and calls to the
+//! public origin go to the local one. Console notify URLs that are not https are refused.
 //!
 //! `sandbox keygen <dir>` instead writes fresh trade key pairs into `<dir>`
 //! (`app_private_key.pem`, `app_public_key.pem`, `platform_private_key.pem`,

@@ -15,8 +15,8 @@ pub type SharedState = Arc<State>;
 
 pub struct State {
     pub config: SandboxConfig,
-    /// Client for the callbacks and notifies the sandbox sends.
-    pub http: reqwest::Client,
+    /// Sends the callbacks and notifies, through the tunnel.
+    pub http: delivery::Notifier,
     pub calls: CallLog,
     pub faults: FaultList,
     pub douyin: Mutex<DouyinState>,
@@ -34,9 +34,10 @@ impl State {
             .trade
             .as_ref()
             .map(|trade| Keyring::load(trade).unwrap_or_else(|e| panic!("{e}")));
+        let http = delivery::Notifier::new(config.tunnel.clone());
         Arc::new(State {
             config,
-            http: delivery::http_client(),
+            http,
             calls: CallLog::default(),
             faults: FaultList::default(),
             douyin: Mutex::new(DouyinState::default()),

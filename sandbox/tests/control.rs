@@ -182,10 +182,6 @@ async fn refunds_and_settlements_are_finished_and_read_over_http() {
         ecpay(&sandbox, CREATE_REFUND, refund_fields("C-4", "C-R1", 100)).await["err_no"],
         0
     );
-    assert_eq!(
-        ecpay(&sandbox, SETTLE, settle_fields("C-4", "C-S1", json!([]))).await["err_no"],
-        0
-    );
 
     let request = json!({ "out_refund_no": "C-R1", "status": "SUCCESS", "deliveries": 2, "notify_url": receiver.url });
     let (status, answer) = post(&sandbox, "/sandbox/finish_refund", &request).await;
@@ -208,6 +204,40 @@ async fn refunds_and_settlements_are_finished_and_read_over_http() {
     // The other outcome now conflicts.
     let request = json!({ "out_refund_no": "C-R1", "status": "FAIL", "notify_url": receiver.url });
     assert_eq!(post(&sandbox, "/sandbox/finish_refund", &request).await.0, 409);
+
+    // Six days after the payment the order cannot be settled yet; eight days after, it can.
+    let paid_at = sandbox.order("C-4").unwrap().paid_at.unwrap();
+    let (status, aged) = post(&sandbox, "/sandbox/orders/C-4/age", &json!({ "days": 6 })).await;
+    assert_eq!((status, &aged["paid_at"]), (200, &json!(paid_at - 6 * 86_400)));
+    let early = ecpay(&sandbox, SETTLE, settle_fields("C-4", "C-S0", json!([]))).await;
+    assert_eq!(early["err_no"], 2010, "{early}");
+    assert!(
+        early["err_tips"].as_str().unwrap().contains("7 days after payment"),
+        "{early}"
+    );
+    assert_eq!(
+        post(&sandbox, "/sandbox/orders/C-4/age", &json!({ "days": 2 })).await.0,
+        200
+    );
+    assert_eq!(
+        ecpay(&sandbox, SETTLE, settle_fields("C-4", "C-S1", json!([]))).await["err_no"],
+        0
+    );
+    assert_eq!(
+        post(&sandbox, "/sandbox/orders/NOPE/age", &json!({ "days": 8 }))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        post(&sandbox, "/sandbox/orders/C-4/age", &json!({ "days": 0 })).await.0,
+        400
+    );
+    create_order(&sandbox, order_fields("C-5")).await;
+    assert_eq!(
+        post(&sandbox, "/sandbox/orders/C-5/age", &json!({ "days": 8 })).await.0,
+        409
+    );
 
     let request = json!({ "out_settle_no": "C-S1", "status": "FAIL", "deliveries": 1, "notify_url": receiver.url });
     let (status, answer) = post(&sandbox, "/sandbox/finish_settle", &request).await;
@@ -337,4 +367,77 @@ fn the_binary_refuses_to_start_without_credentials() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("SANDBOX_APP_ID must be set"));
     assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn the_binary_refuses_an_http_console_notify_url_and_half_a_tunnel() {
+    let start = |extra: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sandbox"));
+        command
+            .env_clear()
+            .env("SANDBOX_PORT", "0")
+            .env("SANDBOX_APP_ID", APP_ID)
+            .env("SANDBOX_APP_SECRET", APP_SECRET)
+            .env("SANDBOX_SALT", SALT)
+            .env("SANDBOX_TOKEN", TOKEN);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let http = start(&[("SANDBOX_NOTIFY_URL", "http://127.0.0.1:9000/notify/douyin")]);
+    assert!(http.contains("the console notify URL"), "{http}");
+    let half = start(&[("SANDBOX_PUBLIC_ORIGIN", "https://minipay.test")]);
+    assert!(half.contains("SANDBOX_LOCAL_ORIGIN"), "{half}");
+}
+
+#[tokio::test]
+async fn the_tunnel_carries_public_urls_where_it_points() {
+    let receiver = Receiver::start(std::time::Duration::ZERO).await;
+    let sandbox = sandbox::Sandbox::start(config(Some(receiver.url.clone()))).await;
+    create_order(&sandbox, order_fields("C-T")).await;
+    let (status, tunnel) = get(&sandbox, "/sandbox/tunnel").await;
+    assert_eq!((status, &tunnel["public_origin"]), (200, &json!(hub::PUBLIC_ORIGIN)));
+
+    // The backend moved: bound, but not listening, so each call is refused.
+    let moved = tokio::net::TcpSocket::new_v4().unwrap();
+    moved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let elsewhere = json!({
+        "public_origin": hub::PUBLIC_ORIGIN,
+        "local_origin": format!("http://{}", moved.local_addr().unwrap()),
+    });
+    let put = |body: Value| {
+        let sandbox = &sandbox;
+        async move {
+            let response = http()
+                .put(format!("{}/sandbox/tunnel", sandbox.base_url))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(put(elsewhere.clone()).await, (200, elsewhere));
+    let (_, paid) = post(&sandbox, "/sandbox/pay", &json!({ "out_order_no": "C-T" })).await;
+    assert_eq!(paid["deliveries"][0]["status"], 0, "{paid}");
+    assert!(receiver.bodies().is_empty());
+
+    // Back where it was: the resent callback arrives.
+    assert_eq!(put(tunnel.clone()).await.0, 200);
+    let (_, paid) = post(&sandbox, "/sandbox/pay", &json!({ "out_order_no": "C-T" })).await;
+    assert_eq!(paid["deliveries"][0]["status"], 200, "{paid}");
+    assert_eq!(receiver.bodies().len(), 1);
+
+    let (status, refused) =
+        put(json!({ "public_origin": "http://minipay.test", "local_origin": "http://127.0.0.1:1" })).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["error"].as_str().unwrap().contains("public origin"),
+        "{refused}"
+    );
+    assert_eq!(delete(&sandbox, "/sandbox/tunnel").await, 200);
+    assert_eq!(get(&sandbox, "/sandbox/tunnel").await.1, Value::Null);
 }

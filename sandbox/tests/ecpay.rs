@@ -3,8 +3,6 @@
 mod common;
 
 use common::*;
-use minipay::domain::time::parse_beijing_time;
-use minipay::douyin::sign::ecpay_sign;
 use sandbox::{OrderStatus, PayOptions};
 use serde_json::{Map, Value, json};
 
@@ -19,7 +17,7 @@ async fn refused(sandbox: &sandbox::Sandbox, body: &Value) -> (i64, String) {
 
 #[tokio::test]
 async fn create_order_with_a_correct_sign_succeeds() {
-    let sandbox = sandbox::Sandbox::start(config(Some("http://127.0.0.1:1/console".into()))).await;
+    let sandbox = sandbox::Sandbox::start(config(Some("https://minipay.test/console".into()))).await;
     let data = create_order(&sandbox, order_fields("NO-1")).await;
     let order_id = data["order_id"].as_str().unwrap();
     assert_eq!(order_id.len(), 19);
@@ -36,7 +34,7 @@ async fn create_order_with_a_correct_sign_succeeds() {
     );
     assert_eq!(order.status, OrderStatus::Processing);
     // No notify_url in the request: the console one is recorded.
-    assert_eq!(order.notify_url.as_deref(), Some("http://127.0.0.1:1/console"));
+    assert_eq!(order.notify_url.as_deref(), Some("https://minipay.test/console"));
 }
 
 #[tokio::test]
@@ -77,9 +75,14 @@ async fn a_wrong_or_missing_sign_gets_2008() {
     // Signed with another SALT.
     let mut fields: Map<String, Value> = order_fields("NO-4").as_object().unwrap().clone();
     fields.insert("app_id".into(), json!(APP_ID));
-    let sign = ecpay_sign(&fields, "another salt").unwrap();
+    let sign = sign_with(&fields, "another salt");
     fields.insert("sign".into(), json!(sign));
     assert_eq!(refused(&sandbox, &Value::Object(fields)).await.0, 2008);
+
+    // The right digest in upper-case hex: the platform compares the lower-case text (§4).
+    let mut body = signed(order_fields("NO-4"));
+    body["sign"] = json!(body["sign"].as_str().unwrap().to_uppercase());
+    assert_eq!(refused(&sandbox, &body).await.0, 2008);
 
     // The sign is checked before the business parameters.
     let mut body = order_fields("NO-4");
@@ -137,13 +140,15 @@ async fn subject_and_body_limits_count_characters_and_bytes() {
 #[tokio::test]
 async fn other_business_parameters_are_checked() {
     let sandbox = sandbox().await;
-    let cases: [(&str, Value); 7] = [
+    let cases: [(&str, Value); 9] = [
         ("valid_time", json!(299)),
         ("valid_time", json!(172_801)),
         ("valid_time", json!("900")),
         ("out_order_no", json!("has space")),
         ("notify_url", json!(7)),
-        ("notify_url", json!(format!("http://x/{}", "a".repeat(256)))),
+        ("notify_url", json!(format!("https://x/{}", "a".repeat(256)))),
+        ("notify_url", json!("http://127.0.0.1:9000/notify/douyin")),
+        ("notify_url", json!("https://minipay.test:8443/notify/douyin")),
         ("cp_extra", json!(12)),
     ];
     for (index, (field, value)) in cases.into_iter().enumerate() {
@@ -173,11 +178,11 @@ async fn a_number_whose_first_call_failed_stays_failed() {
 async fn order_notify_url_and_cp_extra_are_recorded() {
     let sandbox = sandbox().await;
     let mut fields = order_fields("NO-12");
-    fields["notify_url"] = json!("http://127.0.0.1:1/mine");
+    fields["notify_url"] = json!("https://minipay.test/mine");
     fields["cp_extra"] = json!("中".repeat(700)); // 2100 bytes: silently truncated
     create_order(&sandbox, fields).await;
     let order = sandbox.order("NO-12").unwrap();
-    assert_eq!(order.notify_url.as_deref(), Some("http://127.0.0.1:1/mine"));
+    assert_eq!(order.notify_url.as_deref(), Some("https://minipay.test/mine"));
     assert_eq!(order.cp_extra, "中".repeat(682));
     let answer = query_order(&sandbox, "NO-12").await;
     assert_eq!(answer["payment_info"]["cp_extra"], "中".repeat(682));
@@ -215,7 +220,8 @@ async fn query_order_reports_each_state() {
     let paid = query_order(&sandbox, "Q-PAID").await;
     assert_eq!(paid["payment_info"]["order_status"], "SUCCESS");
     let pay_time = paid["payment_info"]["pay_time"].as_str().unwrap();
-    assert_eq!(parse_beijing_time(pay_time), sandbox.order("Q-PAID").unwrap().paid_at);
+    let paid_at = sandbox.order("Q-PAID").unwrap().paid_at.unwrap();
+    assert_eq!(pay_time, sandbox::clock::beijing_datetime(paid_at));
 
     sandbox.fail_order("Q-FAIL").unwrap();
     assert_eq!(
@@ -255,4 +261,33 @@ async fn malformed_ecpay_bodies_are_a_400_with_an_err_no() {
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["err_no"], 2010);
     assert_eq!(sandbox.calls(CREATE_ORDER), 1);
+}
+
+#[test]
+fn the_test_signers_reproduce_the_published_vectors() {
+    // douyin.md §9 (a), with its own SALT.
+    let vector_a = json!({
+        "app_id": "tt-not-signed",
+        "out_order_no": "202406100423024876",
+        "total_amount": 1,
+        "subject": "闫嵩达 - test - subject - 01",
+        "body": "闫嵩达 - test - body - 01",
+        "valid_time": 600,
+        "notify_url": "https://yansongda.cn/douyin/notify",
+    });
+    let salt = "oDxWDBr4U7FAAQ8hnGDm29i4A6pbTMDKme4WLLvA";
+    assert_eq!(
+        sign_with(vector_a.as_object().unwrap(), salt),
+        "771c1952ffb5e0744fc0ad1337aafa6a"
+    );
+    // (c): the test Token is the vector's.
+    let msg = r#"{"appid":"tt226e54d3bd581bf801","cp_orderno":"202408041111312119","cp_extra":"","way":"2","channel_no":"","channel_gateway_no":"","payment_order_no":"","out_channel_order_no":"","total_amount":1,"status":"SUCCESS","seller_uid":"73744242495132490630","extra":"","item_id":"","paid_at":1722769986,"message":"","order_id":"7398108028895054107"}"#;
+    let signature = "840bdf067c1d6056becfe88735c8ebb7e1ab809c";
+    assert!(callback_signature_matches("1722769986", "5280", msg, signature));
+    assert!(!callback_signature_matches(
+        "1722769986",
+        "5280",
+        msg,
+        &signature.to_uppercase()
+    ));
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::trade::{self, REFUND_CREATE, SETTLE_CREATE, client_token, developer, paid_trade_order, trade_err};
+use common::trade::{
+    self, REFUND_CREATE, SETTLE_CREATE, client_token, developer, paid_trade_order, settleable_trade_order, trade_err,
+};
 use common::wechat::{
     CLOSE_ORDER, REFUND, fields, outcome, paid_wechat_order, pay_call, place_order, wechat_refund_fields,
     wechat_sandbox,
@@ -61,7 +63,7 @@ async fn an_ecpay_refund_is_made_though_both_answers_are_lost() {
 #[tokio::test]
 async fn an_ecpay_settlement_is_made_though_the_answer_is_a_platform_error() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "LA-2").await;
+    settleable_order(&sandbox, "LA-2").await;
     sandbox.set_fault(Fault::after(SETTLE, platform_error(1000), 2));
     for _ in 0..2 {
         let answer = ecpay(&sandbox, SETTLE, settle_fields("LA-2", "LA-2-s", json!([]))).await;
@@ -87,7 +89,7 @@ async fn a_trade_refund_is_made_though_the_answer_is_garbage() {
     let body = json!({
         "order_id": order_id,
         "out_refund_no": "LA-3-r",
-        "refund_reason": [{ "code": 101, "text": "不想要了" }],
+        "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 101, "text": "不想要了" }],
         "item_order_detail": [{ "item_order_id": item_order_id, "refund_amount": 200 }],
     });
     sandbox.set_fault(Fault::after(REFUND_CREATE, FaultKind::Garbage, 2));
@@ -120,7 +122,7 @@ async fn a_trade_refund_is_made_though_the_answer_is_garbage() {
 #[tokio::test]
 async fn a_trade_settlement_is_made_though_the_answer_is_an_error_then_it_exists() {
     let sandbox = trade::trade_sandbox().await;
-    paid_trade_order(&sandbox, "LA-4", 1000, 1).await;
+    settleable_trade_order(&sandbox, "LA-4", 1000, 1).await;
     let token = client_token(&sandbox).await;
     let body = json!({ "out_order_no": "LA-4", "out_settle_no": "LA-4-s", "settle_desc": "主动结算" });
     sandbox.set_fault(Fault::after(SETTLE_CREATE, platform_error(13000), 2));

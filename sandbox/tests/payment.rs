@@ -45,10 +45,6 @@ async fn pay_delivers_a_callback_that_verifies() {
     assert_eq!(msg["way"], "2");
     assert_eq!(msg["order_id"], json!(order.order_id));
     assert_eq!(msg["paid_at"], json!(order.paid_at.unwrap()));
-    // The backend's own parser accepts it.
-    let callback = minipay::douyin::Callback::verify(serde_json::to_string(envelope).unwrap().as_bytes(), TOKEN);
-    let payment = callback.unwrap().payment().unwrap();
-    assert_eq!((payment.cp_orderno.as_str(), payment.total_amount), ("PAY-1", 1990));
 }
 
 #[tokio::test]
@@ -122,13 +118,19 @@ async fn callbacks_go_to_the_override_then_the_order_then_the_console_url() {
 async fn paying_again_resends_without_changing_the_order() {
     let (sandbox, receiver) = paid_setup(Duration::ZERO).await;
     sandbox.pay("PAY-1", PayOptions::default()).await.unwrap();
-    let paid = sandbox.order("PAY-1").unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A day passes: paying again now must not restamp the payment.
+    let paid = sandbox.age_order("PAY-1", 1).unwrap();
     sandbox.pay("PAY-1", PayOptions::default()).await.unwrap();
     assert_eq!(sandbox.order("PAY-1").unwrap(), paid);
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 2);
-    assert_eq!(bodies[0]["msg"], bodies[1]["msg"]);
+    let (first, again) = (msg_of(&bodies[0]), msg_of(&bodies[1]));
+    assert_eq!(again["paid_at"], json!(paid.paid_at.unwrap()), "the aged payment time");
+    assert_eq!(first["paid_at"].as_i64().unwrap() - 86_400, paid.paid_at.unwrap());
+    assert_eq!(
+        (&first["payment_order_no"], &first["order_id"]),
+        (&again["payment_order_no"], &again["order_id"])
+    );
 }
 
 #[tokio::test]
@@ -203,13 +205,10 @@ async fn refused_payments() {
 async fn an_unreachable_notify_url_is_reported_as_status_0() {
     let sandbox = sandbox().await;
     create_order(&sandbox, order_fields("PAY-5")).await;
-    // Bind then drop a listener: nothing listens on that port any more.
-    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound but not listening: the port stays ours, and every connection is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let options = PayOptions {
         notify_url: Some(format!("http://127.0.0.1:{port}/notify")),
         ..PayOptions::default()
@@ -217,4 +216,39 @@ async fn an_unreachable_notify_url_is_reported_as_status_0() {
     let deliveries = sandbox.pay("PAY-5", options).await.unwrap();
     assert_eq!(deliveries[0].status, 0);
     assert!(deliveries[0].body.contains("delivery failed"), "{}", deliveries[0].body);
+    drop(socket);
+}
+
+#[tokio::test]
+async fn callbacks_can_carry_escaped_unicode_and_reordered_keys() {
+    let (sandbox, receiver) = paid_setup(Duration::ZERO).await;
+    let options = PayOptions {
+        reorder_keys: true,
+        escape_unicode: true,
+        ..PayOptions::default()
+    };
+    assert_eq!(
+        sandbox.pay("PAY-1", options).await.unwrap()[0].status,
+        200,
+        "it verifies"
+    );
+    let raw_msg = receiver.bodies()[0]["msg"].as_str().unwrap().to_owned();
+    assert!(raw_msg.starts_with(r#"{"order_id":"#), "{raw_msg}");
+    assert_eq!(msg_of(&receiver.bodies()[0])["cp_orderno"], "PAY-1");
+
+    // A refund that fails says so in Chinese: escaped, and signed over the escapes.
+    ecpay(&sandbox, CREATE_REFUND, refund_fields("PAY-1", "PAY-1-r", 100)).await;
+    let options = sandbox::CallbackOptions {
+        escape_unicode: true,
+        ..sandbox::CallbackOptions::default()
+    };
+    let deliveries = sandbox.finish_refund("PAY-1-r", false, options).await.unwrap();
+    assert_eq!(deliveries[0].status, 200, "it verifies");
+    let refund = receiver.bodies()[1].clone();
+    let raw_msg = refund["msg"].as_str().unwrap();
+    assert!(
+        raw_msg.is_ascii() && raw_msg.contains(r#""message":"\u9000\u6b3e\u5931\u8d25"#),
+        "{raw_msg}"
+    );
+    assert_eq!(msg_of(&refund)["message"], "退款失败 (sandbox)");
 }

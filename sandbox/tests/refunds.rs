@@ -106,7 +106,7 @@ async fn refunds_cannot_exceed_the_order_total() {
 fn no_callback() -> CallbackOptions {
     CallbackOptions {
         deliveries: 0,
-        notify_url: Some("http://127.0.0.1:1/unused".into()),
+        notify_url: Some(hub::NOWHERE.into()),
         ..CallbackOptions::default()
     }
 }
@@ -114,7 +114,7 @@ fn no_callback() -> CallbackOptions {
 #[tokio::test]
 async fn a_settled_order_is_refunded_only_with_all_settle() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "RO-5").await;
+    settleable_order(&sandbox, "RO-5").await;
     assert_eq!(
         ecpay(&sandbox, SETTLE, settle_fields("RO-5", "ST-1", json!([]))).await["err_no"],
         0
@@ -190,7 +190,7 @@ async fn create_refund_replays_the_first_answer() {
 async fn refund_parameters_are_strict() {
     let sandbox = sandbox().await;
     paid_order(&sandbox, "RO-8").await;
-    let cases: [(&str, Value); 12] = [
+    let cases: [(&str, Value); 13] = [
         ("refund_amount", json!(0)),
         ("refund_amount", json!(10.0)),
         ("refund_amount", json!("10")),
@@ -200,7 +200,8 @@ async fn refund_parameters_are_strict() {
         ("all_settle", json!(2)),
         ("all_settle", json!("1")),
         ("cp_extra", json!("x".repeat(2049))),
-        ("notify_url", json!(format!("http://x/{}", "a".repeat(256)))),
+        ("notify_url", json!(format!("https://x/{}", "a".repeat(256)))),
+        ("notify_url", json!("http://127.0.0.1:9000/notify/douyin")),
         ("disable_msg", json!("0")),
         ("msg_page", json!(1)),
     ];

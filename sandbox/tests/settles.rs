@@ -22,6 +22,12 @@ fn assert_refused(answer: &Value, needle: &str) {
     assert!(tips.contains(needle), "{tips:?} should mention {needle:?}");
 }
 
+/// `fields` as a partial settle (`finish` "false"): the order stays open for more.
+fn partial(mut fields: Value) -> Value {
+    fields["finish"] = json!("false");
+    fields
+}
+
 fn receivers(count: usize, amount: i64) -> Value {
     let list: Vec<Value> = (0..count)
         .map(|i| json!({ "merchant_uid": format!("7000000000000000{i}"), "amount": amount }))
@@ -32,10 +38,9 @@ fn receivers(count: usize, amount: i64) -> Value {
 #[tokio::test]
 async fn a_settlement_of_a_paid_order_is_accepted_as_processing() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "SO-1").await; // total 1990: receivers may get 597
-    let mut fields = settle_fields("SO-1", "ST-1", receivers(2, 298));
+    settleable_order(&sandbox, "SO-1").await; // total 1990: receivers may get 597
+    let mut fields = partial(settle_fields("SO-1", "ST-1", receivers(2, 298)));
     fields["cp_extra"] = json!("extra-1");
-    fields["finish"] = json!("true");
     let answer = settle(&sandbox, fields).await;
     assert_eq!(answer.as_object().unwrap().len(), 3, "{answer}");
     assert_eq!((&answer["err_no"], &answer["err_tips"]), (&json!(0), &json!("")));
@@ -57,8 +62,8 @@ async fn a_settlement_of_a_paid_order_is_accepted_as_processing() {
         }
     );
     assert_eq!(
-        (stored.status, stored.finish.as_deref()),
-        (TransferStatus::Processing, Some("true"))
+        (stored.status, stored.finish.as_deref(), stored.is_final),
+        (TransferStatus::Processing, Some("false"), false)
     );
 
     let answer = query_settle(&sandbox, "ST-1").await;
@@ -66,24 +71,27 @@ async fn a_settlement_of_a_paid_order_is_accepted_as_processing() {
     assert_eq!(
         answer["settle_info"],
         json!({
-            "settle_no": settle_no, "settle_amount": 1990, "settle_status": "PROCESSING", "settle_detail": "",
+            // A partial settle moves only the receivers' shares.
+            "settle_no": settle_no, "settle_amount": 596, "settle_status": "PROCESSING", "settle_detail": "",
             "settled_at": 0, "rake": 19, "commission": 0, "cp_extra": "extra-1", "msg": "",
         })
     );
 
-    // No receivers at all is a settlement too.
+    // No receivers at all is a settlement too; without `finish` it is the final one,
+    // and settles what the partial one left.
     assert_eq!(
         settle(&sandbox, settle_fields("SO-1", "ST-2", json!([]))).await["err_no"],
         0
     );
     let empty = sandbox.settle("ST-2").unwrap();
     assert_eq!((empty.settle_params, empty.receivers.len()), (json!([]), 0));
+    assert_eq!((empty.is_final, empty.settle_amount), (true, 1990 - 596));
 }
 
 #[tokio::test]
 async fn settle_params_sent_as_json_instead_of_a_string_fail_the_sign() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "SO-2").await;
+    settleable_order(&sandbox, "SO-2").await;
     for nested in [
         receivers(1, 10),
         json!({ "merchant_uid": "m", "amount": 10 }),
@@ -104,20 +112,20 @@ async fn settle_params_sent_as_json_instead_of_a_string_fail_the_sign() {
 #[tokio::test]
 async fn receivers_are_limited_in_number_and_share() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "SO-3").await; // total 1990
-    let five = settle(&sandbox, settle_fields("SO-3", "ST-4", receivers(5, 1))).await;
+    settleable_order(&sandbox, "SO-3").await; // total 1990
+    let five = settle(&sandbox, partial(settle_fields("SO-3", "ST-4", receivers(5, 1)))).await;
     assert_refused(&five, "settle_params");
     assert_refused(&five, "at most 4");
     assert_eq!(
-        settle(&sandbox, settle_fields("SO-3", "ST-5", receivers(4, 1))).await["err_no"],
+        settle(&sandbox, partial(settle_fields("SO-3", "ST-5", receivers(4, 1)))).await["err_no"],
         0
     );
 
     // 30% of 1990 is 597.
-    let greedy = settle(&sandbox, settle_fields("SO-3", "ST-6", receivers(3, 200))).await;
+    let greedy = settle(&sandbox, partial(settle_fields("SO-3", "ST-6", receivers(3, 200)))).await;
     assert_refused(&greedy, "30%");
     assert_eq!(
-        settle(&sandbox, settle_fields("SO-3", "ST-7", receivers(3, 199))).await["err_no"],
+        settle(&sandbox, partial(settle_fields("SO-3", "ST-7", receivers(3, 199)))).await["err_no"],
         0
     );
 
@@ -151,13 +159,14 @@ async fn receivers_are_limited_in_number_and_share() {
 #[tokio::test]
 async fn settle_parameters_are_strict() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "SO-4").await;
-    let cases: [(&str, Value); 7] = [
+    settleable_order(&sandbox, "SO-4").await;
+    let cases: [(&str, Value); 8] = [
         ("settle_desc", json!("")),
         ("settle_desc", json!("字".repeat(81))),
         ("settle_params", json!("")),
         ("cp_extra", json!("x".repeat(2049))),
-        ("notify_url", json!(format!("http://x/{}", "a".repeat(256)))),
+        ("notify_url", json!(format!("https://x/{}", "a".repeat(256)))),
+        ("notify_url", json!("http://127.0.0.1:9000/notify/douyin")),
         ("finish", json!(1)),
         ("out_settle_no", json!("S 1")),
     ];
@@ -196,7 +205,7 @@ async fn only_paid_orders_are_settled() {
 #[tokio::test]
 async fn settle_replays_the_first_answer() {
     let sandbox = sandbox().await;
-    paid_order(&sandbox, "SO-6").await;
+    settleable_order(&sandbox, "SO-6").await;
     let first = settle(&sandbox, settle_fields("SO-6", "ST-13", receivers(1, 100))).await;
     let mut changed = settle_fields("SO-6", "ST-13", receivers(2, 5));
     changed["settle_desc"] = json!("changed");
@@ -213,12 +222,13 @@ async fn settle_replays_the_first_answer() {
             "SO-7",
             sandbox::PayOptions {
                 deliveries: 0,
-                notify_url: Some("http://127.0.0.1:1/unused".into()),
+                notify_url: Some(hub::NOWHERE.into()),
                 ..sandbox::PayOptions::default()
             },
         )
         .await
         .unwrap();
+    sandbox.age_order("SO-7", 8).unwrap();
     assert_eq!(
         settle(&sandbox, settle_fields("SO-7", "ST-14", json!([]))).await,
         refused
@@ -242,19 +252,23 @@ async fn an_unknown_settlement_is_not_found() {
 async fn a_finished_settlement_calls_back_with_the_amounts_and_a_verifiable_signature() {
     let receiver = Receiver::start(Duration::ZERO).await;
     let sandbox = Sandbox::start(config(Some(receiver.url.clone()))).await;
-    paid_order(&sandbox, "SO-8").await; // total 1990: rake 19
+    settleable_order(&sandbox, "SO-8").await; // total 1990: rake 19
     let done = ecpay(&sandbox, CREATE_REFUND, refund_fields("SO-8", "RF-1", 500)).await;
     assert_eq!(done["err_no"], 0);
-    ecpay(&sandbox, CREATE_REFUND, refund_fields("SO-8", "RF-2", 300)).await; // stays PROCESSING
+    ecpay(&sandbox, CREATE_REFUND, refund_fields("SO-8", "RF-2", 300)).await; // fails
     ecpay(&sandbox, CREATE_REFUND, refund_fields("SO-8", "RF-3", 200)).await; // fails
-    let answer = settle(&sandbox, settle_fields("SO-8", "ST-16", receivers(1, 100))).await;
-    let settle_no = answer["settle_no"].clone();
     let quiet = CallbackOptions {
         deliveries: 0,
         ..CallbackOptions::default()
     };
     sandbox.finish_refund("RF-1", true, quiet.clone()).await.unwrap();
+    sandbox.finish_refund("RF-2", false, quiet.clone()).await.unwrap();
+    // A refund in flight holds the settlement.
+    let held = settle(&sandbox, settle_fields("SO-8", "ST-16-early", receivers(1, 100))).await;
+    assert_refused(&held, "a refund of 200 is in flight");
     sandbox.finish_refund("RF-3", false, quiet).await.unwrap();
+    let answer = settle(&sandbox, settle_fields("SO-8", "ST-16", receivers(1, 100))).await;
+    let settle_no = answer["settle_no"].clone();
 
     let deliveries = sandbox
         .finish_settle("ST-16", true, CallbackOptions::default())
@@ -332,7 +346,7 @@ async fn a_failed_settlement_calls_back_fail_to_its_own_url() {
     let console = Receiver::start(Duration::ZERO).await;
     let own = Receiver::start(Duration::ZERO).await;
     let sandbox = Sandbox::start(config(Some(console.url.clone()))).await;
-    paid_order(&sandbox, "SO-9").await;
+    settleable_order(&sandbox, "SO-9").await;
     let mut fields = settle_fields("SO-9", "ST-17", json!([]));
     fields["notify_url"] = json!(own.url);
     settle(&sandbox, fields).await;
@@ -351,4 +365,60 @@ async fn a_failed_settlement_calls_back_fail_to_its_own_url() {
     );
     let unknown = sandbox.finish_settle("NOPE", true, CallbackOptions::default()).await;
     assert!(unknown.unwrap_err().contains("unknown settlement"));
+}
+
+#[tokio::test]
+async fn an_order_is_settled_seven_days_after_its_payment() {
+    let sandbox = sandbox().await;
+    paid_order(&sandbox, "SO-10").await;
+    let now = settle(&sandbox, settle_fields("SO-10", "ST-20", json!([]))).await;
+    assert_refused(&now, "can be settled 7 days after payment");
+    sandbox.age_order("SO-10", 6).unwrap();
+    let six_days = settle(&sandbox, settle_fields("SO-10", "ST-21", json!([]))).await;
+    assert_refused(&six_days, "7 days after payment");
+    sandbox.age_order("SO-10", 1).unwrap();
+    let seven_days = settle(&sandbox, settle_fields("SO-10", "ST-22", json!([]))).await;
+    assert_eq!(seven_days["err_no"], 0, "{seven_days}");
+    assert!(sandbox.settle("ST-20").is_none() && sandbox.settle("ST-21").is_none());
+}
+
+#[tokio::test]
+async fn an_order_has_at_most_fifty_settles_and_the_fiftieth_is_final() {
+    let sandbox = sandbox().await;
+    settleable_order(&sandbox, "SO-11").await; // total 1990
+    for index in 1..50 {
+        let answer = settle(
+            &sandbox,
+            partial(settle_fields("SO-11", &format!("ST-P{index}"), receivers(1, 1))),
+        )
+        .await;
+        assert_eq!(answer["err_no"], 0, "settle {index}: {answer}");
+    }
+    // The 50th asks to stay open, and is final all the same.
+    let fiftieth = settle(&sandbox, partial(settle_fields("SO-11", "ST-P50", receivers(1, 1)))).await;
+    assert_eq!(fiftieth["err_no"], 0, "{fiftieth}");
+    let stored = sandbox.settle("ST-P50").unwrap();
+    assert_eq!((stored.is_final, stored.settle_amount), (true, 1990 - 49));
+    let more = settle(&sandbox, partial(settle_fields("SO-11", "ST-P51", receivers(1, 1)))).await;
+    assert_refused(&more, "settled by its final settlement ST-P50");
+
+    // A final settlement that failed does not count: the order can be settled again.
+    sandbox
+        .finish_settle(
+            "ST-P50",
+            false,
+            CallbackOptions {
+                deliveries: 0,
+                ..CallbackOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let again = settle(&sandbox, settle_fields("SO-11", "ST-P52", json!([]))).await;
+    assert_eq!(again["err_no"], 0, "{again}");
+    let bad_finish = settle(&sandbox, partial(settle_fields("SO-11", "ST-P53", json!([])))).await;
+    assert_refused(&bad_finish, "settled by its final settlement ST-P52");
+    let mut odd = settle_fields("SO-11", "ST-P54", json!([]));
+    odd["finish"] = json!("yes");
+    assert_refused(&settle(&sandbox, odd).await, "finish");
 }

@@ -32,6 +32,12 @@ async fn ecpay_payments_refunds_and_settlements_finish_silently() {
     let refund = ecpay(&sandbox, QUERY_REFUND, json!({ "out_refund_no": "SF-1-r" })).await;
     assert_eq!(refund["refundInfo"]["refund_status"], "SUCCESS", "{refund}");
 
+    assert_eq!(
+        post(&sandbox, "/sandbox/orders/SF-1/age", &json!({ "days": 8 }))
+            .await
+            .0,
+        200
+    );
     ecpay(&sandbox, SETTLE, settle_fields("SF-1", "SF-1-s", json!([]))).await;
     let body = json!({ "out_settle_no": "SF-1-s", "status": "FAIL", "deliveries": 0 });
     assert_eq!(post(&sandbox, "/sandbox/finish_settle", &body).await.0, 200);
@@ -82,7 +88,7 @@ async fn trade_payments_refunds_and_settlements_finish_silently() {
     let refund = json!({
         "order_id": order_id,
         "out_refund_no": "SF-3-r",
-        "refund_reason": [{ "code": 101, "text": "不想要了" }],
+        "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 101, "text": "不想要了" }],
         "item_order_detail": [{ "item_order_id": item_order_id, "refund_amount": 100 }],
     });
     let created = developer(&sandbox, trade::REFUND_CREATE, &token, &refund).await;
@@ -98,6 +104,8 @@ async fn trade_payments_refunds_and_settlements_finish_silently() {
     .await;
     assert_eq!(query["data"]["refund_list"][0]["refund_status"], "SUCCESS", "{query}");
 
+    let age = json!({ "days": 8 });
+    assert_eq!(post(&sandbox, "/sandbox/trade/orders/SF-3/age", &age).await.0, 200);
     let settle = json!({ "out_order_no": "SF-3", "out_settle_no": "SF-3-s", "settle_desc": "主动结算" });
     assert_eq!(
         trade_err(&developer(&sandbox, trade::SETTLE_CREATE, &token, &settle).await).0,

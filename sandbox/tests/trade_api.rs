@@ -237,15 +237,15 @@ async fn refund_create_checks_amounts_per_item_order_and_is_idempotent() {
             "repeats item_order_id",
         ),
         (
-            json!({ "order_id": order_id, "out_refund_no": "R-2", "refund_reason": [{ "code": 101, "text": "x" }], "refund_all": true }),
+            json!({ "order_id": order_id, "out_refund_no": "R-2", "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 101, "text": "x" }], "refund_all": true }),
             "refund_all is only allowed",
         ),
         (
-            json!({ "order_id": order_id, "out_refund_no": "R-2", "refund_reason": [{ "code": 100, "text": "x" }], "item_order_detail": [item(&order, 1, 1)] }),
+            json!({ "order_id": order_id, "out_refund_no": "R-2", "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 100, "text": "x" }], "item_order_detail": [item(&order, 1, 1)] }),
             "code 100",
         ),
         (
-            json!({ "order_id": order_id, "out_refund_no": "R-2", "refund_reason": [{ "code": 101, "text": "x".repeat(50) }], "item_order_detail": [item(&order, 1, 1)] }),
+            json!({ "order_id": order_id, "out_refund_no": "R-2", "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 101, "text": "x".repeat(50) }], "item_order_detail": [item(&order, 1, 1)] }),
             "text is longer than 49 characters",
         ),
     ];
@@ -265,6 +265,22 @@ async fn refund_create_checks_amounts_per_item_order_and_is_idempotent() {
             .1
             .contains("must not start with '/'")
     );
+    // The refund-detail page is required, and a notify URL must be https.
+    let mut no_schema = refund_body(&order_id, "R-2", json!([item(&order, 1, 100)]));
+    no_schema.as_object_mut().unwrap().remove("order_entry_schema");
+    assert_eq!(
+        trade_err(&create(no_schema).await),
+        (10000, "参数错误: order_entry_schema is required".into())
+    );
+    let mut http_notify = refund_body(&order_id, "R-2", json!([item(&order, 1, 100)]));
+    http_notify["notify_url"] = json!("http://127.0.0.1:9000/notify/douyin");
+    let (err_no, msg) = trade_err(&create(http_notify).await);
+    assert_eq!(err_no, 10000);
+    assert!(
+        msg.contains("notify_url \"http://127.0.0.1:9000/notify/douyin\" is not an https URL"),
+        "{msg}"
+    );
+    assert!(sandbox.trade_refund_by_out_no("R-2").is_none());
     assert_eq!(
         trade_err(&create(refund_body("motb0", "R-2", json!([item(&order, 1, 1)]))).await).0,
         20000
@@ -283,7 +299,7 @@ async fn refund_create_checks_amounts_per_item_order_and_is_idempotent() {
 
     // refund_all on an order without refunds; an unpaid order cannot be refunded.
     let other_id = paid_trade_order(&sandbox, "TR-2", 300, 1).await;
-    let all = json!({ "order_id": other_id, "out_refund_no": "R-4", "refund_reason": [{ "code": 999, "text": "其他" }], "refund_all": true, "refund_total_amount": 300 });
+    let all = json!({ "order_id": other_id, "out_refund_no": "R-4", "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 999, "text": "其他" }], "refund_all": true, "refund_total_amount": 300 });
     assert_eq!(trade_err(&create(all).await).0, 0);
     assert_eq!(sandbox.trade_refund_by_out_no("R-4").unwrap().refund_total_amount, 300);
     let unpaid_id = request_order(&sandbox, &order_data("TR-3", 300, 1));
@@ -353,7 +369,14 @@ async fn settle_create_refuses_unpaid_orders_and_repeated_numbers() {
     assert_eq!(trade_err(&answer).0, 23101);
     assert!(sandbox.trade_settle("S-1").is_none());
 
+    // Paid, but not yet 7 days ago: not finished (23107).
     let order_id = paid_trade_order(&sandbox, "TS-2", 1000, 1).await;
+    let early = developer(&sandbox, SETTLE_CREATE, &token, &settle_body("TS-2", "S-2")).await;
+    let (err_no, msg) = trade_err(&early);
+    assert_eq!(err_no, 23107, "{early}");
+    assert!(msg.contains("7 days after payment"), "{msg}");
+    assert!(sandbox.trade_settle("S-2").is_none());
+    sandbox.trade_age_order("TS-2", 8).unwrap();
     let mut body = settle_body("TS-2", "S-2");
     body["settle_params"] = json!(json!([{ "merchant_uid": "7001", "amount": 100 }]).to_string());
     body["cp_extra"] = json!("x-1");
@@ -439,4 +462,30 @@ async fn faults_and_call_counts_cover_the_trade_paths() {
         (&json!(10000), &json!("busy"))
     );
     assert_eq!(sandbox.client_token_fetches(), 1);
+}
+
+#[tokio::test]
+async fn settle_create_waits_for_refunds_in_flight() {
+    let sandbox = trade_sandbox().await;
+    let token = client_token(&sandbox).await;
+    let order_id = settleable_trade_order(&sandbox, "TS-9", 1000, 1).await;
+    let order = sandbox.trade_order("TS-9").unwrap();
+    let refund = developer(
+        &sandbox,
+        REFUND_CREATE,
+        &token,
+        &refund_body(&order_id, "R-9", json!([item(&order, 0, 400)])),
+    )
+    .await;
+    let refund_id = refund["data"]["refund_id"].as_str().unwrap().to_owned();
+
+    let held = developer(&sandbox, SETTLE_CREATE, &token, &settle_body("TS-9", "S-9a")).await;
+    let (err_no, msg) = trade_err(&held);
+    assert_eq!(err_no, 23107, "{held}");
+    assert!(msg.contains("a refund of 400 is in flight"), "{msg}");
+
+    sandbox.trade_finish_refund(&refund_id, true, quiet()).await.unwrap();
+    let answer = developer(&sandbox, SETTLE_CREATE, &token, &settle_body("TS-9", "S-9b")).await;
+    assert_eq!(trade_err(&answer).0, 0, "{answer}");
+    assert_eq!(sandbox.trade_settle("S-9b").unwrap().settle_amount, 600);
 }

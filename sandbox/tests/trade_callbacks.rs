@@ -234,7 +234,7 @@ async fn control_routes_drive_the_whole_trade_flow() {
     // A developer refund and a settlement, finished over HTTP.
     let token = client_token(&sandbox).await;
     let item = &order["item_orders"][0]["item_order_id"];
-    let body = json!({ "order_id": order["order_id"], "out_refund_no": "R-C", "refund_reason": [{ "code": 102, "text": "商家" }], "item_order_detail": [{ "item_order_id": item, "refund_amount": 300 }] });
+    let body = json!({ "order_id": order["order_id"], "out_refund_no": "R-C", "order_entry_schema": { "path": "pages/refund/detail" }, "refund_reason": [{ "code": 102, "text": "商家" }], "item_order_detail": [{ "item_order_id": item, "refund_amount": 300 }] });
     let refund_id = developer(&sandbox, REFUND_CREATE, &token, &body).await["data"]["refund_id"].clone();
     let (status, _) = post(
         &sandbox,
@@ -257,6 +257,8 @@ async fn control_routes_drive_the_whole_trade_flow() {
     .await;
     assert_eq!(status, 200);
 
+    let (status, aged) = post(&sandbox, "/sandbox/trade/orders/TC-5/age", &json!({ "days": 8 })).await;
+    assert_eq!((status, &aged["pay_status"]), (200, &json!("SUCCESS")), "{aged}");
     let settle = json!({ "out_order_no": "TC-5", "out_settle_no": "S-C", "settle_desc": "结算" });
     assert_eq!(
         trade_err(&developer(&sandbox, SETTLE_CREATE, &token, &settle).await).0,
@@ -305,4 +307,82 @@ async fn control_routes_drive_the_whole_trade_flow() {
     assert_eq!(status, 409, "a paid order cannot be cancelled");
     let (status, _) = get(&sandbox, "/sandbox/trade/orders/none").await;
     assert_eq!(status, 404);
+}
+
+fn good_reply(out_refund_no: &str) -> serde_json::Value {
+    json!({
+        "err_no": 0, "err_tips": "success",
+        "data": { "out_refund_no": out_refund_no, "order_entry_schema": { "path": "pages/refund", "params": "{}" } },
+    })
+}
+
+#[tokio::test]
+async fn a_user_refund_without_a_good_reply_is_retried_with_the_same_msg() {
+    let receiver = TradeReceiver::start().await;
+    let sandbox = trade_sandbox().await;
+    paid_trade_order(&sandbox, "TC-6", 500, 1).await;
+    // As a backend that does not know the order as paid yet answers.
+    receiver.reply_with(json!({ "err_no": 3, "err_tips": "order is not paid or has less left to refund" }));
+    let first = sandbox
+        .trade_user_refund("TC-6", 200, "不想要了", to(&receiver))
+        .await
+        .unwrap();
+    assert_eq!(first.out_refund_no, None);
+    assert!(sandbox.trade_refund(&first.refund_id).is_none());
+
+    receiver.reply_with(good_reply("U-6"));
+    let retried = sandbox
+        .trade_retry_user_refund(&first.refund_id, to(&receiver))
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.refund_id.as_str(), retried.out_refund_no.as_deref()),
+        (first.refund_id.as_str(), Some("U-6"))
+    );
+    let [sent, resent] = receiver.received().try_into().unwrap();
+    assert!(sent.verified && resent.verified);
+    assert_eq!(sent.envelope()["msg"], resent.envelope()["msg"], "the same application");
+    let refund = sandbox.trade_refund(&first.refund_id).unwrap();
+    assert_eq!(
+        (refund.out_refund_no.as_str(), refund.refund_total_amount),
+        ("U-6", 200)
+    );
+
+    let again = sandbox.trade_retry_user_refund(&first.refund_id, to(&receiver)).await;
+    assert!(again.unwrap_err().contains("made already, as U-6"));
+    let (status, _) = post(
+        &sandbox,
+        "/sandbox/trade/retry_user_refund",
+        &json!({ "refund_id": "ort0" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn callbacks_can_carry_escaped_unicode_and_reordered_keys() {
+    let receiver = TradeReceiver::start().await;
+    let sandbox = trade_sandbox().await;
+    paid_trade_order(&sandbox, "TC-7", 500, 1).await;
+    receiver.reply_with(good_reply("U-7"));
+    let options = CallbackOptions {
+        escape_unicode: true,
+        reorder_keys: true,
+        ..to(&receiver)
+    };
+    let made = sandbox
+        .trade_user_refund("TC-7", 100, "不想要了", options)
+        .await
+        .unwrap();
+    assert_eq!(made.out_refund_no.as_deref(), Some("U-7"), "{:?}", made.deliveries);
+    let callback = receiver.last();
+    assert!(callback.verified, "signed over the text as sent");
+    let raw_msg = callback.envelope()["msg"].as_str().unwrap().to_owned();
+    assert!(raw_msg.is_ascii(), "{raw_msg}");
+    assert!(
+        raw_msg.contains(r#""refund_reason":["\u4e0d\u60f3\u8981\u4e86"]"#),
+        "{raw_msg}"
+    );
+    assert!(raw_msg.starts_with(r#"{"refund_item_detail":"#), "{raw_msg}");
+    assert_eq!(callback.msg()["refund_reason"], json!(["不想要了"]));
 }

@@ -138,9 +138,11 @@ async fn request_order_is_idempotent_on_the_same_data() {
     let sandbox = trade_sandbox().await;
     let data = order_data("TO-5", 500, 1);
     let first = request_order(&sandbox, &data);
-    // Signed again (new timestamp, same bytes): the same order.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(request_order(&sandbox, &data), first);
+    // Signed again a minute later (another timestamp, the same bytes): the same order.
+    let text = data.to_string();
+    let later = authorization_with(&text, now_secs() + 60, "1", &keys().app_private_pem);
+    assert_ne!(later, authorization(&text));
+    assert_eq!(sandbox.trade_request_order(&text, &later).unwrap(), first);
 
     let other = order_data("TO-5", 600, 1).to_string();
     let error = sandbox.trade_request_order(&other, &authorization(&other)).unwrap_err();

@@ -14,7 +14,7 @@ pub mod watch;
 use minipay::App;
 use minipay::config::Config;
 use minipay::store::{DynamoStore, Store};
-use sandbox::{Sandbox, SandboxConfig, TradeKeys, WechatSandboxConfig};
+use sandbox::{Sandbox, SandboxConfig, TradeKeys, Tunnel, WechatSandboxConfig};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,22 +31,42 @@ pub const WECHAT_API_KEY: &str = "qazwsxedcrfvtgbyhnujmikolp111111";
 /// Every secret the tests configure, to prove none of them leaks.
 pub const SECRETS: [&str; 6] = [APP_SECRET, SALT, TOKEN, ADMIN_KEY, WECHAT_APP_SECRET, WECHAT_API_KEY];
 
-/// The sandbox's view of the test credentials.
+/// The public https origin the backend under test is reached at, as behind a tunnel:
+/// the platforms refuse http notify URLs, and the sandbox carries calls to this origin
+/// to wherever the backend listens (see [`tunnel_to`]).
+pub const PUBLIC_ORIGIN: &str = "https://minipay.test";
+
+/// The public URL of `path` on the backend, e.g. the notify URLs it is configured with.
+pub fn public_url(path: &str) -> String {
+    format!("{PUBLIC_ORIGIN}{path}")
+}
+
+/// The tunnel from [`PUBLIC_ORIGIN`] to a backend listening at `local_origin`.
+pub fn tunnel_to(local_origin: &str) -> Tunnel {
+    Tunnel {
+        public_origin: PUBLIC_ORIGIN.into(),
+        local_origin: local_origin.into(),
+    }
+}
+
+/// The sandbox's view of the test credentials, with the consoles' notify URLs set to
+/// the backend's public ones. Set its tunnel once the backend listens.
 pub fn sandbox_config() -> SandboxConfig {
     SandboxConfig {
         app_id: APP_ID.into(),
         app_secret: APP_SECRET.into(),
         salt: SALT.into(),
         token: TOKEN.into(),
-        notify_url: None,
+        notify_url: Some(public_url("/notify/douyin")),
         wechat: Some(WechatSandboxConfig {
             app_id: WECHAT_APP_ID.into(),
             app_secret: WECHAT_APP_SECRET.into(),
             mch_id: WECHAT_MCH_ID.into(),
             api_key: WECHAT_API_KEY.into(),
-            notify_url: None,
+            notify_url: Some(public_url("/notify/wechat")),
         }),
         trade: Some(trade_keys().sandbox_config(KEY_VERSION)),
+        tunnel: None,
     }
 }
 
@@ -139,16 +159,24 @@ impl Stack {
 
     pub async fn start_custom(options: StackOptions) -> Stack {
         let endpoint = options.endpoint.unwrap_or_else(table::endpoint);
+        let listener = local::Listener::bind().await;
+        let tunnel = tunnel_to(&listener.base_url);
         let (sandbox, table) = match options.reuse {
-            Some(reused) => reused,
+            Some((sandbox, table)) => {
+                sandbox.set_tunnel(Some(tunnel));
+                (sandbox, table)
+            }
             None => (
-                Sandbox::start(sandbox_config()).await,
+                Sandbox::start(SandboxConfig {
+                    tunnel: Some(tunnel),
+                    ..sandbox_config()
+                })
+                .await,
                 table::create_fresh_table_at(&endpoint).await,
             ),
         };
-        let listener = local::Listener::bind().await;
-        let douyin_notify = format!("{}/notify/douyin", listener.base_url);
-        let wechat_notify = format!("{}/notify/wechat", listener.base_url);
+        let douyin_notify = public_url("/notify/douyin");
+        let wechat_notify = public_url("/notify/wechat");
         let mut env: HashMap<String, String> = [
             ("TABLE_NAME", table.as_str()),
             ("DOUYIN_APP_ID", APP_ID),

@@ -290,6 +290,8 @@ async fn one_order_with_its_refunds_settlement_and_timeline() {
         .finish_refund("RF-1", true, CallbackOptions::default())
         .await
         .unwrap();
+    // Seven days on: the platform settles an order only then.
+    stack.sandbox.age_order(&no, 8).unwrap();
     let settle = json!({"out_order_no": no, "out_settle_no": "ST-1", "settle_desc": "课程分账"});
     let answer = api.post("/settle", Some(ADMIN_KEY), &settle).await;
     assert_eq!(answer.status, 200, "{}", answer.text);

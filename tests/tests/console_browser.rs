@@ -124,6 +124,8 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
     // A webhook that failed for 24 hours: the operator redelivers it from the console.
     let webhook = undelivered_webhook(&stack, &refunded).await;
     let (_, settled) = paid_order(&stack, "bo", "course").await;
+    // Seven days on: the platform settles an order only then.
+    stack.sandbox.age_order(&settled, 8).unwrap();
     let (_, stuck) = paid_order(&stack, "cy", "course").await;
     // A refund in flight for two days: someone must look at it.
     let now = minipay::domain::time::now_secs();

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use harness::money::{paid_order, raw_item, stream_record};
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::App;
-use sandbox::CallbackOptions;
+use sandbox::{CallbackOptions, PayOptions};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -151,6 +151,47 @@ async fn a_failed_refund_gives_the_amount_back_and_duplicate_callbacks_apply_onc
     assert_eq!(item["refunding_amount"], AttributeValue::N("0".into()));
 }
 
+/// Platform encoders escape non-ASCII text and order keys as they like; the signature
+/// covers the text as sent, so the backend must verify the raw `msg`, then parse it.
+#[tokio::test]
+async fn callbacks_with_escaped_unicode_and_reordered_keys_verify_and_apply() {
+    let stack = stack_with(1000).await;
+    let api = &stack.client;
+    let session = api.login(&stack.sandbox.login_code("uli")).await;
+    let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+    let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+    let styled = PayOptions {
+        escape_unicode: true,
+        reorder_keys: true,
+        ..PayOptions::default()
+    };
+    let paid = stack.sandbox.pay(&no, styled).await.unwrap();
+    assert_eq!(paid[0].status, 200, "{}", paid[0].body);
+    let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(
+        (&order.body["status"], &order.body["total_amount"]),
+        (&json!("PAID"), &json!(1000))
+    );
+
+    assert_eq!(
+        api.post("/refund", Some(ADMIN_KEY), &refund_body(&no, "U-1", 400))
+            .await
+            .status,
+        200
+    );
+    // The failure message is Chinese: every character of it arrives as a \u escape.
+    let styled = CallbackOptions {
+        escape_unicode: true,
+        reorder_keys: true,
+        ..CallbackOptions::default()
+    };
+    let failed = stack.sandbox.finish_refund("U-1", false, styled).await.unwrap();
+    assert_eq!(failed[0].status, 200, "{}", failed[0].body);
+    assert_eq!(api.get("/refunds/U-1", Some(ADMIN_KEY)).await.body["status"], "FAIL");
+    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(item["refundable"], AttributeValue::N("1000".into()));
+}
+
 #[tokio::test]
 async fn admin_routes_refuse_without_the_key_and_unpaid_orders_are_conflicts() {
     let stack = stack_with(100).await;
@@ -193,6 +234,8 @@ async fn a_settled_order_is_refunded_from_the_settled_balance() {
     let stack = stack_with(1000).await;
     let api = &stack.client;
     let (_, no) = paid_order(&stack, "vic", "course").await;
+    // Seven days on: the platform settles an order only then.
+    stack.sandbox.age_order(&no, 8).unwrap();
     let settle = json!({"out_order_no": no, "out_settle_no": "ST-1", "settle_desc": "课程分账",
                         "settle_params": [{"merchant_uid": "7011234567890123456", "amount": 100}]});
     let answer = api.post("/settle", Some(ADMIN_KEY), &settle).await;

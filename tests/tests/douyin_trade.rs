@@ -168,6 +168,8 @@ async fn settlement_is_asked_once_and_finished_by_its_callback() {
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (_, no, _) = placed_order(api, sandbox, "sam", 1).await;
     sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    // Seven days on: the platform settles a content-recharge order only then.
+    sandbox.trade_age_order(&no, 8).unwrap();
     let body = json!({"out_order_no": no, "out_settle_no": "TS-1", "settle_desc": "课程结算"});
     let settled = api.post("/settle", Some(ADMIN_KEY), &body).await;
     assert_eq!(settled.status, 200, "{}", settled.text);
@@ -320,17 +322,8 @@ async fn ecpay_orders_made_before_the_switch_still_complete_and_trade_orders_are
     })
     .await;
     let (api, sandbox) = (&after.client, &after.sandbox);
-    let notify = format!("{}/notify/douyin", after.api.base_url);
-    let paid = sandbox
-        .pay(
-            &ecpay_no,
-            PayOptions {
-                notify_url: Some(notify),
-                ..PayOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    // The order's public notify URL now leads to the new deployment (the tunnel moved).
+    let paid = sandbox.pay(&ecpay_no, PayOptions::default()).await.unwrap();
     assert_eq!(paid[0].status, 200, "{}", paid[0].body);
     assert_eq!(order(api, &session, &ecpay_no).await["status"], "PAID");
     // Its refund still goes to ecpay, and its callback is still verified with the Token.
@@ -367,4 +360,97 @@ async fn ecpay_orders_made_before_the_switch_still_complete_and_trade_orders_are
     assert_eq!(pushed.len(), 1, "only the ecpay order is pushed");
     assert!(format!("{:?}", pushed[0]).contains(&ecpay_no));
     assert_eq!(TransferStatus::Success, sandbox.refund("ER-1").unwrap().status);
+}
+
+fn quiet_pay() -> TradePayOptions {
+    TradePayOptions {
+        callback: CallbackOptions {
+            deliveries: 0,
+            ..CallbackOptions::default()
+        },
+        ..TradePayOptions::default()
+    }
+}
+
+/// A bad day: the user asks for a refund on the platform before the payment callback
+/// reached the backend. The backend must answer so that the platform asks again (not
+/// take it for an unpaid order's refund, not lose it), and take it once it knows.
+#[tokio::test]
+async fn a_user_refund_before_the_payment_callback_is_refused_then_taken_on_the_retry() {
+    let stack = trade_stack(600).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    // No GET /orders here: a query of a pending order asks the platform and finds it paid.
+    let (_, no, _) = placed_order(api, sandbox, "rio", 1).await;
+    sandbox.trade_pay(&no, quiet_pay()).await.unwrap();
+    let stored = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(
+        stored["status"],
+        aws_sdk_dynamodb::types::AttributeValue::S("PENDING".into())
+    );
+
+    let asked = sandbox
+        .trade_user_refund(&no, 600, "不想要了", CallbackOptions::default())
+        .await
+        .unwrap();
+    let answer = &asked.deliveries[0];
+    assert_ne!(answer.status, 200, "a 200 would be taken as an answer: {}", answer.body);
+    assert_eq!(asked.out_refund_no, None, "no refund without the backend's number");
+    let no_refund = minipay::domain::refund::user_refund_no(&asked.refund_id);
+    assert_eq!(
+        api.get(&format!("/refunds/{no_refund}"), Some(ADMIN_KEY)).await.status,
+        404
+    );
+
+    // The payment callback arrives (the platform resends it), then the platform asks again.
+    let paid = sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    assert_eq!(paid[0].status, 200, "{}", paid[0].body);
+    let retried = sandbox
+        .trade_retry_user_refund(&asked.refund_id, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(retried.deliveries[0].status, 200, "{}", retried.deliveries[0].body);
+    let out_refund_no = retried.out_refund_no.expect("taken this time");
+    assert_eq!(out_refund_no, no_refund);
+    let recorded = api.get(&format!("/refunds/{out_refund_no}"), Some(ADMIN_KEY)).await;
+    assert_eq!(
+        (&recorded.body["refund_amount"], &recorded.body["status"]),
+        (&json!(600), &json!("PROCESSING"))
+    );
+    assert_eq!(
+        sandbox.trade_refund(&asked.refund_id).unwrap().out_refund_no,
+        out_refund_no
+    );
+}
+
+/// Platform encoders escape non-ASCII text and order keys as they like; the signature
+/// covers the body as sent, so the backend must verify the raw bytes, then parse them.
+#[tokio::test]
+async fn callbacks_with_escaped_unicode_and_reordered_keys_verify_and_apply() {
+    let stack = trade_stack(600).await;
+    let (api, sandbox) = (&stack.client, &stack.sandbox);
+    let (session, no, _) = placed_order(api, sandbox, "ivy", 1).await;
+    let styled = CallbackOptions {
+        escape_unicode: true,
+        reorder_keys: true,
+        ..CallbackOptions::default()
+    };
+    let pay = TradePayOptions {
+        callback: styled.clone(),
+        ..TradePayOptions::default()
+    };
+    let paid = sandbox.trade_pay(&no, pay).await.unwrap();
+    assert_eq!(paid[0].status, 200, "{}", paid[0].body);
+    assert_eq!(order(api, &session, &no).await["status"], "PAID");
+
+    let asked = sandbox.trade_user_refund(&no, 200, "不想要了", styled).await.unwrap();
+    assert_eq!(asked.deliveries[0].status, 200, "{}", asked.deliveries[0].body);
+    let out_refund_no = asked.out_refund_no.expect("the backend answered with its number");
+    let stored = raw_item(&stack, &format!("REFUND#{out_refund_no}"), "REFUND")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["reason"],
+        aws_sdk_dynamodb::types::AttributeValue::S("不想要了".into()),
+        "the escaped reason, decoded"
+    );
 }

@@ -243,13 +243,17 @@ async fn a_lost_payment_callback_recovered_by_reconcile_through_the_lambda_binar
     }
 }
 
-/// The variables a deployment sets, pointed at moto and the sandbox, plus `extra`.
+/// The variables a deployment sets, pointed at moto and the sandbox, plus `extra`; and
+/// the sandbox's tunnel pointed at the functions, whose notify URL is public https.
 fn function_env<const N: usize>(
     table: &str,
     sandbox: &Sandbox,
     api: &ApiClient,
     extra: [(&str, String); N],
 ) -> Vec<(String, String)> {
+    sandbox.set_tunnel(Some(harness::tunnel_to(&api.base_url)));
+    let notify_path = api.url("/notify/douyin");
+    let notify_path = notify_path.strip_prefix(&api.base_url).expect("a URL on the API");
     [
         ("TABLE_NAME", table.to_owned()),
         ("AWS_REGION", "us-east-1".into()),
@@ -259,7 +263,7 @@ fn function_env<const N: usize>(
         ("DOUYIN_APP_ID", APP_ID.into()),
         ("DOUYIN_APP_SECRET", APP_SECRET.into()),
         ("DOUYIN_API_BASE", sandbox.base_url.clone()),
-        ("DOUYIN_NOTIFY_URL", api.url("/notify/douyin")),
+        ("DOUYIN_NOTIFY_URL", harness::public_url(notify_path)),
         ("ADMIN_API_KEY", ADMIN_KEY.into()),
     ]
     .into_iter()

@@ -171,6 +171,8 @@ async fn a_settlement_whose_answer_is_lost_is_finished_by_the_reconciler() {
     let stack = stack().await;
     let api = &stack.client;
     let (_, no) = paid_order(&stack, "otto", "course").await;
+    // Seven days on: the platform settles an order only then.
+    stack.sandbox.age_order(&no, 8).unwrap();
     stack.sandbox.set_fault(answers_lost(ECPAY_SETTLE, FaultKind::Garbage));
     let body = json!({"out_order_no": no, "out_settle_no": "ST-LOST", "settle_desc": "课程分账"});
     let lost = api.post("/settle", Some(ADMIN_KEY), &body).await;
@@ -207,6 +209,8 @@ async fn a_settlement_waits_for_refunds_in_flight() {
     let stack = stack().await;
     let api = &stack.client;
     let (_, no) = paid_order(&stack, "pia", "course").await;
+    // Seven days on: the platform settles an order only then.
+    stack.sandbox.age_order(&no, 8).unwrap();
     let refund = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "RF-FLY", 100))
         .await;

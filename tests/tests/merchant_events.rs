@@ -469,6 +469,8 @@ async fn every_other_transition_becomes_its_one_event() {
     for (user, settle_no, success) in [("st1", "ST-OK", true), ("st2", "ST-NO", false)] {
         let (_, no, _) = new_order(&stack, user).await;
         pay(&stack, &no).await;
+        // Seven days on: the platform settles an order only then.
+        stack.sandbox.age_order(&no, 8).unwrap();
         let body = json!({"out_order_no": no, "out_settle_no": settle_no, "settle_desc": "分账"});
         let answer = stack.client.post("/settle", Some(ADMIN_KEY), &body).await;
         assert_eq!(answer.status, 200, "{}", answer.text);

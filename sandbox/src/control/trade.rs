@@ -4,8 +4,8 @@
 //! [`crate::Sandbox`]; bodies and answers are the JSON forms of their arguments and
 //! results. Without a trade config every operation answers 400.
 
-use super::error_response;
 use super::transfers::Outcome;
+use super::{AgeRequest, error_response};
 use crate::delivery::Delivery;
 use crate::douyin::CallbackOptions;
 use crate::error::SandboxError;
@@ -26,9 +26,11 @@ pub fn routes() -> Router<SharedState> {
         .route("/sandbox/trade/pay", post(pay))
         .route("/sandbox/trade/cancel", post(cancel))
         .route("/sandbox/trade/user_refund", post(user_refund))
+        .route("/sandbox/trade/retry_user_refund", post(retry_user_refund))
         .route("/sandbox/trade/finish_refund", post(finish_refund))
         .route("/sandbox/trade/finish_settle", post(finish_settle))
         .route("/sandbox/trade/orders/{out_order_no}", get(order))
+        .route("/sandbox/trade/orders/{out_order_no}/age", post(age_order))
         .route("/sandbox/trade/refunds/{refund_id}", get(refund))
         .route(
             "/sandbox/trade/refunds_by_out_no/{out_refund_no}",
@@ -97,7 +99,9 @@ async fn cancel(State(state): State<SharedState>, ControlJson(request): ControlJ
 }
 
 /// `{"out_order_no", "amount", "reason", "deliveries", …}` →
-/// `{"refund_id", "deliveries", "out_refund_no"}` (`out_refund_no` null: no refund).
+/// `{"refund_id", "deliveries", "out_refund_no"}` (`out_refund_no` null: no refund yet;
+/// the application is pending, see `retry_user_refund`). The order need only be paid on
+/// the platform: paid with `"deliveries": 0`, the backend does not know it as paid yet.
 #[derive(Deserialize)]
 struct UserRefundRequest {
     out_order_no: String,
@@ -119,6 +123,25 @@ async fn user_refund(
         request.options,
     )
     .await;
+    result.map_or_else(error_response, |made| Json(made).into_response())
+}
+
+/// `{"refund_id", "deliveries", …}`.
+#[derive(Deserialize)]
+struct RetryUserRefundRequest {
+    refund_id: String,
+    #[serde(flatten)]
+    options: CallbackOptions,
+}
+
+/// `POST /sandbox/trade/retry_user_refund`: the platform sends a pending refund
+/// application (`pre_create_refund` with no good reply yet) again, the same `msg`. →
+/// like `user_refund`; 409 when its refund was made already, 404 for an unknown id.
+async fn retry_user_refund(
+    State(state): State<SharedState>,
+    ControlJson(request): ControlJson<RetryUserRefundRequest>,
+) -> Response {
+    let result = trade::user_refund::retry(&state, &request.refund_id, request.options).await;
     result.map_or_else(error_response, |made| Json(made).into_response())
 }
 
@@ -160,6 +183,19 @@ async fn finish_settle(
 ) -> Response {
     let success = matches!(request.status, Outcome::Success);
     deliveries_response(trade::settle_finish::finish(&state, &request.out_settle_no, success, request.options).await)
+}
+
+/// `POST /sandbox/trade/orders/{out_order_no}/age` `{"days"}`: like the ecpay route,
+/// for a paid trade order. → the order.
+async fn age_order(
+    State(state): State<SharedState>,
+    Path(out_order_no): Path<String>,
+    ControlJson(request): ControlJson<AgeRequest>,
+) -> Response {
+    match trade::payment::age(&state, &out_order_no, request.days) {
+        Ok(order) => Json(order).into_response(),
+        Err(error) => error_response(error),
+    }
 }
 
 async fn order(State(state): State<SharedState>, Path(out_order_no): Path<String>) -> Response {

@@ -2,19 +2,20 @@
 //! and its concurrent delivery. Generic over the callback `type` so refunds and
 //! settlements can reuse it.
 
+use super::callback_sign::callback_signature;
 use super::orders::SandboxOrder;
 use crate::clock::now_secs;
 use crate::config::SandboxConfig;
-use crate::delivery::{deliver_concurrently, tampered, target};
+use crate::delivery::{Notifier, deliver_concurrently, tampered, target};
 use crate::error::SandboxError;
+use crate::msg_style::MsgStyle;
 use crate::random;
-use minipay::douyin::sign::callback_signature;
 use serde::{Deserialize, Serialize};
 
-pub use crate::delivery::{CALLBACK_TIMEOUT, Delivery, MAX_DELIVERIES, http_client};
+pub use crate::delivery::{CALLBACK_TIMEOUT, Delivery, MAX_DELIVERIES};
 
-/// How a refund or settlement callback is delivered (payments have [`super::PayOptions`],
-/// which can also forge the amount).
+/// How a refund or settlement callback is delivered (ecpay payments have
+/// [`super::PayOptions`], which can also forge the amount).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CallbackOptions {
@@ -25,6 +26,11 @@ pub struct CallbackOptions {
     pub tamper_signature: bool,
     /// Overrides where the callback goes.
     pub notify_url: Option<String>,
+    /// Douyin callbacks (ecpay and the trade system): writes every non-ASCII character
+    /// of `msg` as a `\uXXXX` escape, signed over that text (see [`MsgStyle`]).
+    pub escape_unicode: bool,
+    /// Douyin callbacks: writes the keys of `msg` in reverse order.
+    pub reorder_keys: bool,
 }
 
 impl Default for CallbackOptions {
@@ -33,6 +39,8 @@ impl Default for CallbackOptions {
             deliveries: 1,
             tamper_signature: false,
             notify_url: None,
+            escape_unicode: false,
+            reorder_keys: false,
         }
     }
 }
@@ -46,9 +54,18 @@ impl CallbackOptions {
         target(candidates, self.deliveries, what)
     }
 
+    /// How `msg` is written.
+    pub fn msg_style(&self) -> MsgStyle {
+        MsgStyle {
+            escape_unicode: self.escape_unicode,
+            reorder_keys: self.reorder_keys,
+        }
+    }
+
     /// Delivers `msg` as a callback of type `kind`, as these options say.
-    pub async fn send(&self, http: &reqwest::Client, url: &str, token: &str, kind: &str, msg: &str) -> Vec<Delivery> {
-        deliver(http, url, token, kind, msg, self.deliveries, self.tamper_signature).await
+    pub async fn send(&self, http: &Notifier, url: &str, token: &str, kind: &str, msg: &str) -> Vec<Delivery> {
+        let msg = self.msg_style().write(msg);
+        deliver(http, url, token, kind, &msg, self.deliveries, self.tamper_signature).await
     }
 }
 
@@ -130,7 +147,7 @@ pub fn signed_body(token: &str, kind: &str, msg: &str, tamper: bool) -> String {
 /// Sends `count` callbacks at once, each with the same `msg` and its own timestamp
 /// and nonce (see [`deliver_concurrently`]). Results are in sending order.
 pub async fn deliver(
-    http: &reqwest::Client,
+    http: &Notifier,
     url: &str,
     token: &str,
     kind: &str,
@@ -150,7 +167,6 @@ pub async fn deliver(
 mod tests {
     use super::*;
     use crate::douyin::orders::OrderStatus;
-    use minipay::douyin::sign::verify_callback;
     use serde_json::Value;
 
     fn paid_order() -> SandboxOrder {
@@ -217,14 +233,8 @@ mod tests {
             assert_eq!(body["type"], "payment");
             assert_eq!(body["msg"], msg.as_str());
             let field = |name: &str| body[name].as_str().unwrap().to_owned();
-            let verified = verify_callback(
-                "tok",
-                &field("timestamp"),
-                &field("nonce"),
-                &field("msg"),
-                &field("msg_signature"),
-            );
-            assert_eq!(verified, !tamper);
+            let expected = callback_signature("tok", &field("timestamp"), &field("nonce"), &field("msg"));
+            assert_eq!(field("msg_signature") == expected, !tamper);
         }
     }
 }

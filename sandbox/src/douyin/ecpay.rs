@@ -9,6 +9,7 @@ use super::orders::{NewOrder, OrderBook, OrderStatus, SandboxOrder};
 use super::params::{self, ParamError};
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::SandboxConfig;
+use crate::notify_url;
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
@@ -19,7 +20,6 @@ pub const AMOUNT_RANGE: std::ops::RangeInclusive<i64> = 1..=10_000_000_000;
 const VALID_TIME_RANGE: std::ops::RangeInclusive<i64> = 300..=172_800;
 const TEXT_MAX_BYTES: usize = 128;
 const TEXT_MAX_CHARS: usize = 42;
-pub const NOTIFY_URL_MAX_BYTES: usize = 256;
 pub const CP_EXTRA_MAX_BYTES: usize = 2048;
 
 fn out_order_no(params: &Map<String, Value>) -> Result<&str, ParamError> {
@@ -37,7 +37,7 @@ fn new_order(params: &Map<String, Value>, config: &SandboxConfig) -> Result<NewO
         params::max_chars(field, text, TEXT_MAX_CHARS)?;
     }
     let valid_time = params::required_int(params, "valid_time", VALID_TIME_RANGE)?;
-    let notify_url = params::optional_bounded_str(params, "notify_url", NOTIFY_URL_MAX_BYTES)?;
+    let notify_url = params::optional_notify_url(params, "notify_url", notify_url::ECPAY)?;
     let cp_extra = params::optional_str(params, "cp_extra")?.unwrap_or_default();
     check_optional_fields(params)?;
     Ok(NewOrder {

@@ -4,11 +4,11 @@
 //! sign, then business parameters.
 
 use super::codes;
+use super::ecpay_sign::ecpay_sign;
 use super::envelope::{DouyinBody, error};
 use super::params::{self, ParamError};
 use crate::config::SandboxConfig;
 use axum::Json;
-use minipay::douyin::sign::ecpay_sign;
 use serde_json::{Map, Value};
 
 /// Ecpay bodies that are not JSON are a business-parameter error.
@@ -20,8 +20,12 @@ pub const ID_MAX_BYTES: usize = 64;
 
 /// Checks the app and the sign. The sign is computed over the body exactly as
 /// received, so a client that signs one value and sends another (`"1"` vs `1` is
-/// fine, `1.0` vs `1` is not) fails here, and so does any object or array value:
-/// nested values have no agreed signing rule (douyin.md §4), so no sign can match.
+/// fine, `1.0` vs `1` is not) fails here, and so does any object, array or float
+/// value: those have no agreed signing rule (douyin.md §4), so no sign can match.
+///
+/// The sign is compared as text with the lower-case hex of §4 step 5: every official
+/// demo sends lower case, and the platform compares the strings, so an upper-case
+/// sign of the right digest is refused (2008) like any other wrong sign.
 pub fn authenticate(config: &SandboxConfig, params: &Map<String, Value>) -> Result<(), Json<Value>> {
     if params.get("app_id").and_then(Value::as_str) != Some(config.app_id.as_str()) {
         return Err(error(codes::BAD_APP_ID, "app_id 不存在或不匹配 (bad app_id)"));
@@ -34,7 +38,7 @@ pub fn authenticate(config: &SandboxConfig, params: &Map<String, Value>) -> Resu
         .get("sign")
         .and_then(Value::as_str)
         .filter(|s| s.len() <= SIGN_MAX_BYTES);
-    let expected = ecpay_sign(params, &config.salt).ok();
+    let expected = ecpay_sign(params, &config.salt);
     match (received, expected) {
         (Some(received), Some(expected)) if received == expected => Ok(()),
         _ => Err(error(codes::BAD_SIGN, "验签异常")),

@@ -4,9 +4,11 @@
 
 pub mod access_token;
 pub mod callback;
+pub mod callback_sign;
 pub mod codes;
 pub mod ecpay;
 pub mod ecpay_auth;
+pub mod ecpay_sign;
 pub mod envelope;
 pub mod first_answers;
 pub mod login;

@@ -174,6 +174,21 @@ impl OrderBook {
         Ok(order.view_at(now))
     }
 
+    /// Moves the paid order's payment (and creation) `secs` into the past: tests cannot
+    /// wait out the days before an order may be settled. A resent callback then
+    /// reports the earlier `paid_at`, as the platform would.
+    pub fn age(&mut self, out_order_no: &str, secs: i64, now: i64) -> Result<SandboxOrder, SandboxError> {
+        let order = self.existing(out_order_no)?;
+        match (order.status_at(now), order.paid_at) {
+            (OrderStatus::Success, Some(paid_at)) => {
+                order.paid_at = Some(paid_at - secs);
+                order.created_at -= secs;
+            }
+            (status, _) => return Err(conflict(out_order_no, "aged (only a payment ages)", status)),
+        }
+        Ok(order.view_at(now))
+    }
+
     /// Moves the creation time back so that the unpaid order has timed out now: tests
     /// cannot wait out the minimum `valid_time` of five minutes.
     pub fn expire(&mut self, out_order_no: &str, now: i64) -> Result<SandboxOrder, SandboxError> {
@@ -266,6 +281,23 @@ mod tests {
         book.create(new_order("A1", 100), 1000);
         assert_eq!(book.expire("A1", 1005).unwrap().status, OrderStatus::Timeout);
         assert!(book.mark_paid("A1", 1005, false).is_err());
+    }
+
+    #[test]
+    fn only_paid_orders_age() {
+        let mut book = OrderBook::default();
+        book.create(new_order("A1", 100), 1000);
+        assert!(
+            book.age("A1", 86_400, 1001)
+                .unwrap_err()
+                .to_string()
+                .contains("PROCESSING")
+        );
+        book.mark_paid("A1", 1010, false).unwrap();
+        let aged = book.age("A1", 86_400, 1020).unwrap();
+        assert_eq!((aged.paid_at, aged.created_at), (Some(1010 - 86_400), 1000 - 86_400));
+        assert_eq!(aged.status, OrderStatus::Success);
+        assert!(matches!(book.age("nope", 1, 1), Err(SandboxError::UnknownOrder(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! JSON integers, because the platform signs and stores what it receives and a client
 //! that sends `"100"` or `100.0` is a bug the sandbox must surface.
 
+use crate::notify_url::{self, UrlRules};
 use serde_json::{Map, Value};
 use std::ops::RangeInclusive;
 
@@ -138,6 +139,19 @@ pub fn optional_bounded_str<'a>(
     let value = optional_str(params, field)?;
     if let Some(text) = value {
         max_bytes(field, text, max)?;
+    }
+    Ok(value)
+}
+
+/// An optional notify URL, checked by `rules` (public https, see [`crate::notify_url`]).
+pub fn optional_notify_url<'a>(
+    params: &'a Map<String, Value>,
+    field: &str,
+    rules: UrlRules,
+) -> Result<Option<&'a str>, ParamError> {
+    let value = optional_str(params, field)?;
+    if let Some(url) = value {
+        notify_url::check(url, rules).map_err(|problem| ParamError::new(field, problem))?;
     }
     Ok(value)
 }

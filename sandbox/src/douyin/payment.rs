@@ -6,6 +6,7 @@ use super::orders::SandboxOrder;
 use crate::clock::now_secs;
 use crate::delivery::target;
 use crate::error::SandboxError;
+use crate::msg_style::MsgStyle;
 use crate::state::{State, lock};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,10 @@ pub struct PayOptions {
     /// completes after the order ended, as real platforms sometimes take. Without it
     /// such an order is refused.
     pub late: bool,
+    /// Writes every non-ASCII character of `msg` as a `\uXXXX` escape (see [`MsgStyle`]).
+    pub escape_unicode: bool,
+    /// Writes the keys of `msg` in reverse order.
+    pub reorder_keys: bool,
 }
 
 impl Default for PayOptions {
@@ -36,6 +41,8 @@ impl Default for PayOptions {
             tamper_signature: false,
             notify_url: None,
             late: false,
+            escape_unicode: false,
+            reorder_keys: false,
         }
     }
 }
@@ -53,7 +60,11 @@ pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Resu
         let url = target(candidates, options.deliveries, &format!("order {out_order_no}"))?;
         (douyin.orders.mark_paid(out_order_no, now, options.late)?, url)
     };
-    let msg = callback::payment_msg(&state.config.app_id, &order, options.amount);
+    let style = MsgStyle {
+        escape_unicode: options.escape_unicode,
+        reorder_keys: options.reorder_keys,
+    };
+    let msg = style.write(&callback::payment_msg(&state.config.app_id, &order, options.amount));
     let token = &state.config.token;
     Ok(callback::deliver(
         &state.http,
@@ -70,6 +81,12 @@ pub async fn pay(state: &State, out_order_no: &str, options: PayOptions) -> Resu
 /// Marks the order failed; the platform sends no callback for failures.
 pub fn fail(state: &State, out_order_no: &str) -> Result<SandboxOrder, SandboxError> {
     lock(&state.douyin).orders.mark_failed(out_order_no, now_secs())
+}
+
+/// Moves the paid order's payment `days` into the past.
+pub fn age(state: &State, out_order_no: &str, days: i64) -> Result<SandboxOrder, SandboxError> {
+    let secs = crate::settlement_rules::age_secs(days)?;
+    lock(&state.douyin).orders.age(out_order_no, secs, now_secs())
 }
 
 /// Makes an unpaid order time out now.

@@ -3,12 +3,13 @@
 
 use super::DouyinState;
 use super::codes;
-use super::ecpay::{AMOUNT_RANGE, CP_EXTRA_MAX_BYTES, NOTIFY_URL_MAX_BYTES, paid_order};
+use super::ecpay::{AMOUNT_RANGE, CP_EXTRA_MAX_BYTES, paid_order};
 use super::ecpay_auth::{EcpayBody, authenticate};
 use super::envelope::{DouyinBody, error};
 use super::params::{self, ParamError};
 use super::refunds::{NewRefund, SandboxRefund};
 use crate::clock::now_secs;
+use crate::notify_url;
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
@@ -47,7 +48,7 @@ fn accept(douyin: &mut DouyinState, params: &Map<String, Value>, now: i64) -> Re
     params::max_chars("reason", reason, REASON_MAX_CHARS)?;
     let refund_amount = params::required_int(params, "refund_amount", AMOUNT_RANGE)?;
     let cp_extra = params::optional_bounded_str(params, "cp_extra", CP_EXTRA_MAX_BYTES)?;
-    let notify_url = params::optional_bounded_str(params, "notify_url", NOTIFY_URL_MAX_BYTES)?;
+    let notify_url = params::optional_notify_url(params, "notify_url", notify_url::ECPAY)?;
     let all_settle = params::optional_int(params, "all_settle", 0..=1)? == Some(1);
     // Accepted and type-checked; the sandbox sends no Douyin messages anyway.
     params::optional_int(params, "disable_msg", 0..=1)?;

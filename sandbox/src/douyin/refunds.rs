@@ -77,6 +77,14 @@ impl RefundBook {
             .sum()
     }
 
+    /// What the order's refunds in flight (PROCESSING) may still take back.
+    pub fn processing_total(&self, out_order_no: &str) -> i64 {
+        self.of_order(out_order_no)
+            .filter(|r| r.status == TransferStatus::Processing)
+            .map(|r| r.refund_amount)
+            .sum()
+    }
+
     /// What the order's refunds have actually taken back.
     pub fn refunded_total(&self, out_order_no: &str) -> i64 {
         self.of_order(out_order_no)

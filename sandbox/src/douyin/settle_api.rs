@@ -3,13 +3,16 @@
 
 use super::DouyinState;
 use super::codes;
-use super::ecpay::{CP_EXTRA_MAX_BYTES, NOTIFY_URL_MAX_BYTES, paid_order};
+use super::ecpay::{CP_EXTRA_MAX_BYTES, paid_order};
 use super::ecpay_auth::{EcpayBody, authenticate};
 use super::envelope::{DouyinBody, error};
+use super::orders::SandboxOrder;
 use super::params::{self, ParamError};
 use super::settle_params;
 use super::settles::{NewSettle, SandboxSettle};
 use crate::clock::now_secs;
+use crate::notify_url;
+use crate::settlement_rules::{self, MAX_SETTLES_PER_ORDER};
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
@@ -40,7 +43,8 @@ pub async fn settle(State(state): State<SharedState>, DouyinBody(params): EcpayB
     Json(douyin.settles.answers.remember(out_settle_no, answer))
 }
 
-/// Checks the parameters, then the order: paid, and split at most 30% to receivers.
+/// Checks the parameters, then the order: paid, split at most 30% to receivers, and
+/// settleable now (see [`check_settleable`]).
 fn accept(douyin: &mut DouyinState, params: &Map<String, Value>, now: i64) -> Result<SandboxSettle, ParamError> {
     let out_settle_no = params::required_merchant_no(params, "out_settle_no")?;
     let out_order_no = params::required_merchant_no(params, "out_order_no")?;
@@ -48,12 +52,29 @@ fn accept(douyin: &mut DouyinState, params: &Map<String, Value>, now: i64) -> Re
     params::max_chars("settle_desc", settle_desc, SETTLE_DESC_MAX_CHARS)?;
     let split = settle_params::parse(params::required_str(params, "settle_params")?)?;
     let cp_extra = params::optional_bounded_str(params, "cp_extra", CP_EXTRA_MAX_BYTES)?;
-    let notify_url = params::optional_bounded_str(params, "notify_url", NOTIFY_URL_MAX_BYTES)?;
-    // Documented as a string ("true"/"false"); only its type is checked.
+    let notify_url = params::optional_notify_url(params, "notify_url", notify_url::ECPAY)?;
     let finish = params::optional_str(params, "finish")?;
+    let asks_final = match finish {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(ParamError::new(
+                "finish",
+                format!("{other:?} is neither \"true\" nor \"false\""),
+            ));
+        }
+    };
 
     let order = paid_order(&douyin.orders, out_order_no, now)?;
     settle_params::check_share(&split.receivers, order.total_amount)?;
+    let earlier = check_settleable(douyin, &order, now)?;
+    // The 50th settle is final whatever it asks for.
+    let is_final = asks_final || earlier + 1 == MAX_SETTLES_PER_ORDER;
+    let settle_amount = if is_final {
+        order.total_amount - douyin.refunds.refunded_total(out_order_no) - douyin.settles.partial_total(out_order_no)
+    } else {
+        split.receivers.iter().map(|r| r.amount).sum()
+    };
     let settle = NewSettle {
         out_settle_no: out_settle_no.to_owned(),
         out_order_no: out_order_no.to_owned(),
@@ -64,9 +85,33 @@ fn accept(douyin: &mut DouyinState, params: &Map<String, Value>, now: i64) -> Re
         cp_extra: cp_extra.unwrap_or_default().to_owned(),
         notify_url: notify_url.map(str::to_owned).or(order.notify_url),
         finish: finish.map(str::to_owned),
-        settle_amount: order.total_amount - douyin.refunds.refunded_total(out_order_no),
+        is_final,
+        settle_amount,
     };
     Ok(douyin.settles.create(settle, now))
+}
+
+/// The platform's settlement rules (douyin.md §3): 7 days after payment, not while a
+/// refund of the order is in flight, and no more once its final settle (at the latest
+/// the 50th) was made. The reference gives these refusals no code of their own: they
+/// are answered 2010, its business-parameter error, the closest documented one.
+/// Returns how many settles the order had so far (failed ones do not count).
+fn check_settleable(douyin: &DouyinState, order: &SandboxOrder, now: i64) -> Result<usize, ParamError> {
+    let no = order.out_order_no.as_str();
+    if let Some(problem) = settlement_rules::too_early(order.paid_at.unwrap_or(now), now) {
+        return Err(ParamError::new("out_order_no", format!("{no}: {problem}")));
+    }
+    let refunding = douyin.refunds.processing_total(no);
+    if refunding > 0 {
+        let problem = format!("{no}: a refund of {refunding} is in flight; settle once it has ended");
+        return Err(ParamError::new("out_order_no", problem));
+    }
+    let (earlier, final_settle) = douyin.settles.standing(no);
+    if let Some(final_settle) = final_settle {
+        let problem = format!("{no}: settled by its final settlement {final_settle}; nothing is left to settle");
+        return Err(ParamError::new("out_order_no", problem));
+    }
+    Ok(earlier)
 }
 
 /// `POST /api/apps/ecpay/v1/query_settle`.

@@ -54,9 +54,9 @@ pub fn settle_msg(app_id: &str, settle: &SandboxSettle) -> String {
     serde_json::to_string(&msg).expect("plain fields serialize")
 }
 
-/// Finishes the settlement (SUCCESS or FAIL, once), settling the order total minus
-/// the refunds done by now, and sends the settle callback; a repeat with the same
-/// outcome only resends it.
+/// Finishes the settlement (SUCCESS or FAIL, once), a final one settling the order
+/// total minus the refunds and partial settlements done by now, and sends the settle
+/// callback; a repeat with the same outcome only resends it.
 pub async fn finish(
     state: &State,
     out_settle_no: &str,
@@ -72,14 +72,18 @@ pub async fn finish(
             .ok_or_else(|| SandboxError::UnknownSettle(out_settle_no.into()))?;
         let what = format!("settlement {out_settle_no}");
         let url = options.target(current.notify_url.as_deref(), &state.config, &what)?;
-        let settle_amount = douyin
+        // Used only by a final settlement: the order total less the refunds done and
+        // the partial settlements (failed ones aside) by now.
+        let rest_of_order = douyin
             .orders
             .get(&current.out_order_no, now)
             .map_or(current.settle_amount, |order| {
-                order.total_amount - douyin.refunds.refunded_total(&current.out_order_no)
+                order.total_amount
+                    - douyin.refunds.refunded_total(&current.out_order_no)
+                    - douyin.settles.partial_total(&current.out_order_no)
             });
         let outcome = TransferStatus::outcome(success);
-        (douyin.settles.finish(out_settle_no, outcome, settle_amount, now)?, url)
+        (douyin.settles.finish(out_settle_no, outcome, rest_of_order, now)?, url)
     };
     let msg = settle_msg(&state.config.app_id, &settle);
     Ok(options
@@ -108,6 +112,7 @@ mod tests {
             cp_extra: String::new(),
             notify_url: None,
             finish: None,
+            is_final: true,
             status: TransferStatus::Success,
             created_at: 1_722_769_900,
             settled_at: Some(1_722_769_986),

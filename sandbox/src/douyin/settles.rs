@@ -30,13 +30,18 @@ pub struct SandboxSettle {
     pub cp_extra: String,
     /// Where settle callbacks go: the settlement's own `notify_url`, else the order's.
     pub notify_url: Option<String>,
-    /// `finish` as sent; the sandbox does not act on it.
+    /// `finish` as sent.
     pub finish: Option<String>,
+    /// Whether it settles the rest of the order (`finish` absent or "true", or the
+    /// order's 50th settle); a non-final one moves only the receivers' shares.
+    pub is_final: bool,
     pub status: TransferStatus,
     pub created_at: i64,
     /// When the money moved; only for SUCCESS.
     pub settled_at: Option<i64>,
-    /// The order total minus the refunds done; fixed when the settlement finishes.
+    /// What leaves escrow: a final settlement the order total minus the refunds done
+    /// and the earlier partial settlements, fixed when it finishes; a partial one the
+    /// receivers' shares.
     pub settle_amount: i64,
     /// The platform's fee: 1% of the order total, rounded down.
     pub rake: i64,
@@ -67,6 +72,7 @@ pub struct NewSettle {
     pub cp_extra: String,
     pub notify_url: Option<String>,
     pub finish: Option<String>,
+    pub is_final: bool,
     /// The amount it would settle now.
     pub settle_amount: i64,
 }
@@ -91,6 +97,31 @@ impl SettleBook {
             .any(|s| s.out_order_no == out_order_no && s.status != TransferStatus::Fail)
     }
 
+    fn of_order<'a>(&'a self, out_order_no: &'a str) -> impl Iterator<Item = &'a SandboxSettle> {
+        self.settles
+            .values()
+            .filter(move |s| s.out_order_no == out_order_no && s.status != TransferStatus::Fail)
+    }
+
+    /// How many settlements the order has (failed ones do not count), and the
+    /// `out_settle_no` of its final one if it has one.
+    pub fn standing(&self, out_order_no: &str) -> (usize, Option<String>) {
+        let count = self.of_order(out_order_no).count();
+        let final_one = self
+            .of_order(out_order_no)
+            .find(|s| s.is_final)
+            .map(|s| s.out_settle_no.clone());
+        (count, final_one)
+    }
+
+    /// What the order's partial (non-final) settlements move, failed ones aside.
+    pub fn partial_total(&self, out_order_no: &str) -> i64 {
+        self.of_order(out_order_no)
+            .filter(|s| !s.is_final)
+            .map(|s| s.settle_amount)
+            .sum()
+    }
+
     /// Accepts the settlement (PROCESSING); an existing one is returned unchanged.
     pub fn create(&mut self, new: NewSettle, now: i64) -> SandboxSettle {
         self.settles
@@ -106,6 +137,7 @@ impl SettleBook {
                 cp_extra: new.cp_extra,
                 notify_url: new.notify_url,
                 finish: new.finish,
+                is_final: new.is_final,
                 status: TransferStatus::Processing,
                 created_at: now,
                 settled_at: None,
@@ -117,13 +149,13 @@ impl SettleBook {
             .clone()
     }
 
-    /// The money moved (SUCCESS) or could not (FAIL), `settle_amount` being what the
-    /// order holds now; see [`TransferStatus::finish`].
+    /// The money moved (SUCCESS) or could not (FAIL), a final settlement's amount
+    /// being `rest_of_order`, what the order holds now; see [`TransferStatus::finish`].
     pub fn finish(
         &mut self,
         out_settle_no: &str,
         outcome: TransferStatus,
-        settle_amount: i64,
+        rest_of_order: i64,
         now: i64,
     ) -> Result<SandboxSettle, SandboxError> {
         let settle = self
@@ -136,7 +168,9 @@ impl SettleBook {
             .map_err(|reason| SandboxError::Conflict(format!("settlement {out_settle_no} {reason}")))?;
         if finished == Finished::Now {
             settle.status = outcome;
-            settle.settle_amount = settle_amount;
+            if settle.is_final {
+                settle.settle_amount = rest_of_order;
+            }
             if outcome == TransferStatus::Success {
                 settle.settled_at = Some(now);
                 settle.settle_detail = detail(&settle.receivers);
@@ -177,6 +211,7 @@ mod tests {
             cp_extra: String::new(),
             notify_url: None,
             finish: None,
+            is_final: true,
             settle_amount: 1990,
         }
     }

@@ -5,7 +5,7 @@
 use super::envelope::log_id;
 use super::keyring::Keyring;
 use crate::clock::now_secs;
-use crate::delivery::{Delivery, deliver_concurrently};
+use crate::delivery::{Delivery, Notifier, deliver_concurrently};
 use crate::douyin::CallbackOptions;
 use crate::random;
 use base64::Engine as _;
@@ -80,14 +80,14 @@ pub fn signature(keys: &Keyring, timestamp: &str, nonce: &str, body: &str, tampe
 /// Sends `msg` as a callback of `kind` to `url`, `options.deliveries` copies at once,
 /// each with its own timestamp, nonce and signature. Results are in sending order.
 pub async fn send(
-    http: &reqwest::Client,
+    http: &Notifier,
     keys: &Keyring,
     url: &str,
     kind: Kind,
     msg: &str,
     options: &CallbackOptions,
 ) -> Vec<Delivery> {
-    let body = body(kind, msg);
+    let body = body(kind, &options.msg_style().write(msg));
     deliver_concurrently(options.deliveries, |_| {
         let timestamp = now_secs().to_string();
         let nonce = random::alphanumeric(32);

@@ -13,6 +13,11 @@ pub const NOT_FOUND: i64 = 20000;
 pub const SETTLE_ORDER_NOT_FOUND: i64 = 23101;
 /// `settle_create/`: order not paid.
 pub const SETTLE_ORDER_NOT_PAID: i64 = 23102;
+/// `settle_create/`: the order is not ready to settle ("not finished"). The table
+/// names fulfilment; the sandbox also answers it before the 7 days after payment and
+/// while a refund is in flight (the order has not reached its final state), for which
+/// the reference has no code of its own.
+pub const SETTLE_NOT_FINISHED: i64 = 23107;
 /// `settle_create/`: `out_settle_no` exists (the platform is not idempotent here).
 pub const SETTLE_NO_EXISTS: i64 = 23111;
 /// `settle_create/`: nothing left to settle (settled already, or refunded in full).

@@ -64,6 +64,8 @@ pub struct TradeState {
     pub orders: orders::TradeOrderBook,
     pub refunds: refunds::TradeRefundBook,
     pub settles: settles::TradeSettleBook,
+    /// Refund applications (`pre_create_refund`) without a good reply yet, by refund id.
+    pub pending_user_refunds: std::collections::HashMap<String, user_refund::PendingUserRefund>,
 }
 
 impl TradeState {

@@ -201,6 +201,21 @@ impl TradeOrderBook {
         Ok(order.clone())
     }
 
+    /// Moves the paid order's payment (and creation) `ms` into the past: tests cannot
+    /// wait out the days before an order may be settled.
+    pub fn age(&mut self, out_order_no: &str, ms: i64) -> Result<TradeOrder, SandboxError> {
+        let order = self.live(out_order_no)?;
+        let Some(payment) = order.payment.as_mut() else {
+            return Err(SandboxError::Conflict(format!(
+                "order {out_order_no} is not paid; only a payment ages"
+            )));
+        };
+        payment.pay_time -= ms;
+        order.trade_time -= ms;
+        order.expires_at -= ms;
+        Ok(order.clone())
+    }
+
     /// Ends an unpaid order with `message`; a repeat with the same message changes
     /// nothing (the callback is resent), another message or a paid order is refused.
     pub fn cancel(&mut self, out_order_no: &str, message: &str, now: i64) -> Result<TradeOrder, SandboxError> {
@@ -303,6 +318,20 @@ mod tests {
         );
         assert!(book.cancel("C", "TIME_OUT", 300_000).is_ok(), "expiry is then reported");
         assert!(matches!(book.pay("Z", 10, 0, true), Err(SandboxError::UnknownOrder(_))));
+    }
+
+    #[test]
+    fn only_paid_orders_age() {
+        let mut book = TradeOrderBook::default();
+        book.create(new_order("A", 1), 1_000);
+        assert!(book.age("A", 5_000).unwrap_err().to_string().contains("not paid"));
+        book.pay("A", 10, 2_000, false).unwrap();
+        let aged = book.age("A", 86_400_000).unwrap();
+        assert_eq!(aged.payment.as_ref().unwrap().pay_time, 2_000 - 86_400_000);
+        assert_eq!(
+            (aged.trade_time, aged.status_at(3_000)),
+            (1_000 - 86_400_000, TradePayStatus::Success)
+        );
     }
 
     #[test]

@@ -121,6 +121,14 @@ pub async fn cancel(
     .await
 }
 
+/// Moves the paid order's payment `days` into the past.
+pub fn age(state: &State, out_order_no: &str, days: i64) -> Result<TradeOrder, SandboxError> {
+    let ms = crate::settlement_rules::age_secs(days)? * 1000;
+    let mut trade = lock(&state.trade);
+    let aged = trade.orders.age(out_order_no, ms)?;
+    Ok(trade.order_view(&aged, now_millis()))
+}
+
 /// Applies `change` to the order, then sends its payment callback.
 async fn apply_and_notify(
     state: &State,

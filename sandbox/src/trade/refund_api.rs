@@ -7,6 +7,7 @@ use super::refunds::{AUDIT_WINDOW_MS, ItemRefund, NewTradeRefund, RefundOrigin, 
 use super::{TradeState, codes, schema};
 use crate::clock::now_millis;
 use crate::douyin::params::{self, ParamError};
+use crate::notify_url;
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
@@ -18,7 +19,6 @@ const MAX_REASONS: usize = 10;
 const REASON_TEXT_MAX_CHARS: usize = 49;
 /// "under 100 entries".
 const MAX_ITEM_DETAILS: usize = 99;
-const URL_MAX_BYTES: usize = 512;
 const CP_EXTRA_MAX_BYTES: usize = 2048;
 
 /// Why a refund is refused: the `err_no` and the message.
@@ -62,10 +62,13 @@ fn create(trade: &mut TradeState, params: Map<String, Value>, now: i64) -> Resul
         Some(_) => return Err(ParamError::new("refund_all", "must be a boolean").into()),
     };
     let stated_total = params::optional_int(&params, "refund_total_amount", 1..=i64::MAX)?;
-    if let Some(entry_schema) = params.get("order_entry_schema") {
-        schema::check("order_entry_schema", entry_schema)?;
-    }
-    let notify_url = params::optional_bounded_str(&params, "notify_url", URL_MAX_BYTES)?;
+    // The refund-detail page, required (douyin-trade.md §5, [ZY]); a missing one is the
+    // common parameter error 10000, as the reference names no code of its own.
+    let entry_schema = params
+        .get("order_entry_schema")
+        .ok_or_else(|| ParamError::new("order_entry_schema", "is required"))?;
+    schema::check("order_entry_schema", entry_schema)?;
+    let notify_url = params::optional_notify_url(&params, "notify_url", notify_url::TRADE)?;
     let cp_extra = params::optional_bounded_str(&params, "cp_extra", CP_EXTRA_MAX_BYTES)?;
     if let Some(currency) = params::optional_str(&params, "currency")?
         && !matches!(currency, "CNY" | "DIAMOND")

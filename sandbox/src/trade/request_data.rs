@@ -5,6 +5,7 @@ use super::SANDBOX_MERCHANT_UID;
 use super::orders::NewTradeOrder;
 use super::schema;
 use crate::douyin::params::{self, ParamError};
+use crate::notify_url;
 use serde_json::{Map, Value};
 use std::ops::RangeInclusive;
 
@@ -38,7 +39,6 @@ pub const DEFAULT_PAY_EXPIRE_SECONDS: i64 = 300;
 const OUT_ORDER_NO_MAX_BYTES: usize = 64;
 const TITLE_MAX_BYTES: usize = 256;
 const IMAGE_URL_MAX_BYTES: usize = 512;
-const URL_MAX_BYTES: usize = 512;
 
 /// The order `data` asks for; `console_notify_url` is used when it names none.
 pub fn parse(data: &str, console_notify_url: Option<&str>) -> Result<NewTradeOrder, ParamError> {
@@ -80,7 +80,7 @@ pub fn parse(data: &str, console_notify_url: Option<&str>) -> Result<NewTradeOrd
         None | Some(0) => DEFAULT_PAY_EXPIRE_SECONDS,
         Some(seconds) => seconds,
     };
-    let notify_url = params::optional_bounded_str(&fields, "payNotifyUrl", URL_MAX_BYTES)?;
+    let notify_url = params::optional_notify_url(&fields, "payNotifyUrl", notify_url::TRADE)?;
     let merchant_uid = params::optional_bounded_str(&fields, "merchantUid", 64)?;
     let entry_schema = fields
         .get("orderEntrySchema")
@@ -155,7 +155,8 @@ fn sku(item: &Map<String, Value>) -> Result<Sku, ParamError> {
     })
 }
 
-/// Exactly one image URL: an empty list is the classic "签名验签错误" on the platform.
+/// Exactly one https image URL: an empty list is the classic "签名验签错误" on the
+/// platform, and the cashier, itself served over https, loads only https images.
 fn image_list(item: &Map<String, Value>) -> Result<(), ParamError> {
     let urls = match item.get("imageList") {
         Some(Value::Array(urls)) => urls,
@@ -169,10 +170,10 @@ fn image_list(item: &Map<String, Value>) -> Result<(), ParamError> {
         ));
     };
     match url {
-        Value::String(url) if url.starts_with("https://") || url.starts_with("http://") => {
+        Value::String(url) if url.starts_with("https://") && url.len() > "https://".len() => {
             params::max_bytes("imageList[0]", url, IMAGE_URL_MAX_BYTES)
         }
-        Value::String(url) => Err(ParamError::new("imageList[0]", format!("{url:?} is not a URL"))),
+        Value::String(url) => Err(ParamError::new("imageList[0]", format!("{url:?} is not an https URL"))),
         _ => Err(ParamError::new("imageList[0]", "must be a URL string")),
     }
 }
@@ -226,11 +227,11 @@ mod tests {
     #[test]
     fn a_good_data_gives_the_order() {
         let text = data().to_string();
-        let order = parse(&text, Some("http://console")).unwrap();
+        let order = parse(&text, Some("https://console.test/n")).unwrap();
         assert_eq!((order.total_amount, order.quantity, order.goods_type), (1980, 2, 401));
         assert_eq!(
             (order.pay_expire_seconds, order.notify_url.as_deref()),
-            (300, Some("http://console"))
+            (300, Some("https://console.test/n"))
         );
         assert_eq!((order.merchant_uid.as_str(), order.data), (SANDBOX_MERCHANT_UID, text));
     }
@@ -239,6 +240,14 @@ mod tests {
     fn bad_fields_are_named() {
         assert!(problem(|d| d["skuList"][0]["price"] = json!("990")).contains("skuList[0].price must be an integer"));
         assert!(problem(|d| d["skuList"][0]["imageList"] = json!([])).contains("skuList[0].imageList has 0 URLs"));
+        assert!(
+            problem(|d| d["skuList"][0]["imageList"] = json!(["http://example.com/a.png"]))
+                .contains("skuList[0].imageList[0] \"http://example.com/a.png\" is not an https URL")
+        );
+        assert!(
+            problem(|d| d["payNotifyUrl"] = json!("http://127.0.0.1:9000/notify/douyin"))
+                .contains("payNotifyUrl \"http://127.0.0.1:9000/notify/douyin\" is not an https URL")
+        );
         assert!(problem(|d| d["totalAmount"] = json!(1990)).contains("totalAmount 1990 is not price 990 × quantity 2"));
         assert!(problem(|d| d["orderEntrySchema"]["path"] = json!("/pages/a")).contains("must not start with '/'"));
         assert!(problem(|d| d["skuList"][0]["quantity"] = json!(101)).contains("quantity must be in [1, 100]"));

@@ -10,13 +10,14 @@ use crate::clock::now_millis;
 use crate::douyin::TransferStatus;
 use crate::douyin::params::{self, ParamError};
 use crate::douyin::settle_params;
+use crate::notify_url;
+use crate::settlement_rules;
 use crate::state::{SharedState, lock};
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 const SETTLE_DESC_MAX_CHARS: usize = 80;
-const URL_MAX_BYTES: usize = 512;
 const CP_EXTRA_MAX_BYTES: usize = 2048;
 
 /// `POST /api/trade_basic/v1/developer/settle_create/`.
@@ -34,7 +35,7 @@ fn create(trade: &mut TradeState, params: &Map<String, Value>, now: i64) -> Resu
     let out_settle_no = params::required_merchant_no(params, "out_settle_no").map_err(parameter)?;
     let settle_desc = params::required_str(params, "settle_desc").map_err(parameter)?;
     params::max_chars("settle_desc", settle_desc, SETTLE_DESC_MAX_CHARS).map_err(parameter)?;
-    let notify_url = params::optional_bounded_str(params, "notify_url", URL_MAX_BYTES).map_err(parameter)?;
+    let notify_url = params::optional_notify_url(params, "notify_url", notify_url::TRADE).map_err(parameter)?;
     let cp_extra = params::optional_bounded_str(params, "cp_extra", CP_EXTRA_MAX_BYTES).map_err(parameter)?;
     let receivers = match params::optional_str(params, "settle_params").map_err(parameter)? {
         Some(text) => settle_params::parse(text).map_err(parameter)?.receivers,
@@ -53,6 +54,17 @@ fn create(trade: &mut TradeState, params: &Map<String, Value>, now: i64) -> Resu
     if order.pay_status != TradePayStatus::Success {
         let msg = format!("order {out_order_no} is {}, not paid", order.pay_status.as_str());
         return Err((codes::SETTLE_ORDER_NOT_PAID, msg));
+    }
+    let paid_at = order.payment.as_ref().map_or(now, |payment| payment.pay_time);
+    if let Some(problem) = settlement_rules::too_early(paid_at.div_euclid(1000), now.div_euclid(1000)) {
+        return Err((codes::SETTLE_NOT_FINISHED, format!("order {out_order_no}: {problem}")));
+    }
+    if order.refunding_amount > 0 {
+        let msg = format!(
+            "order {out_order_no}: a refund of {} is in flight; settle once it has ended",
+            order.refunding_amount
+        );
+        return Err((codes::SETTLE_NOT_FINISHED, msg));
     }
     let settle_amount = order.total_amount - order.refunded_amount;
     if trade.settles.is_settled(&order.order_id) || settle_amount <= 0 {

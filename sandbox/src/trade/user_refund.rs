@@ -1,6 +1,7 @@
 //! A user asking for a refund on the platform's order page: the `pre_create_refund`
 //! callback, whose synchronous reply must give the refund the backend's
-//! `out_refund_no` (douyin-trade.md §6). Without a good reply there is no refund.
+//! `out_refund_no` (douyin-trade.md §6). Without a good reply there is no refund yet:
+//! the application stays pending and the platform sends it again.
 
 use super::callback::{self, Kind};
 use super::orders::TradePayStatus;
@@ -11,6 +12,7 @@ use crate::delivery::Delivery;
 use crate::douyin::params::{self, ParamError};
 use crate::douyin::{CallbackOptions, login};
 use crate::error::SandboxError;
+use crate::notify_url;
 use crate::state::{State, lock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,8 +58,23 @@ pub struct TradeUserRefund {
     pub out_refund_no: Option<String>,
 }
 
+/// A refund application the backend has not accepted yet: the platform keeps it and
+/// sends the same `pre_create_refund` again (douyin-trade.md §6: "No correct reply:
+/// retries, a stuck refund").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUserRefund {
+    pub out_order_no: String,
+    pub amount: i64,
+    pub reason: String,
+    /// The `msg` exactly as first sent: a retry carries the same one.
+    pub msg: String,
+    /// Unix ms of the application.
+    pub created_at: i64,
+}
+
 /// Sends `pre_create_refund` for `amount` of a paid order and, on a good reply,
-/// makes the refund (PROCESSING).
+/// makes the refund (PROCESSING); without one the application stays pending, for
+/// [`retry`].
 pub async fn user_refund(
     state: &State,
     out_order_no: &str,
@@ -65,11 +82,11 @@ pub async fn user_refund(
     reason: &str,
     options: CallbackOptions,
 ) -> Result<TradeUserRefund, SandboxError> {
-    let (_, keys) = configured(state)?;
+    configured(state)?;
     let now = now_millis();
     let refund_id = new_refund_id();
-    let (msg, url) = {
-        let trade = lock(&state.trade);
+    {
+        let mut trade = lock(&state.trade);
         let order = trade
             .orders
             .get(out_order_no)
@@ -80,11 +97,9 @@ pub async fn user_refund(
             return Err(SandboxError::Conflict(problem));
         }
         let detail = refundable(&trade.refunds.remaining(&order), amount)?;
-        let url = options.target(
-            order.notify_url.as_deref(),
-            &state.config,
-            &format!("order {out_order_no}"),
-        )?;
+        // Checked before anything is kept, so that a refused call changes nothing.
+        let what = format!("order {out_order_no}");
+        options.target(order.notify_url.as_deref(), &state.config, &what)?;
         let open_id = login::openid_of(&state.config.app_id, TRADE_USER);
         let msg = PreCreateRefundMsg {
             app_id: &state.config.app_id,
@@ -106,40 +121,94 @@ pub async fn user_refund(
                 item_order_detail: &detail,
             },
         };
-        let msg = serde_json::to_string(&msg).expect("plain fields serialize");
-        (msg, url)
+        let pending = PendingUserRefund {
+            out_order_no: out_order_no.to_owned(),
+            amount,
+            reason: reason.to_owned(),
+            msg: serde_json::to_string(&msg).expect("plain fields serialize"),
+            created_at: now,
+        };
+        trade.pending_user_refunds.insert(refund_id.clone(), pending);
+    }
+    deliver(state, &refund_id, &options).await
+}
+
+/// Sends the pending application `refund_id` again, the same `msg`, as the platform
+/// retries an application the backend did not accept; on a good reply the refund is
+/// made. Refused for an unknown id and for one whose refund was made already.
+pub async fn retry(state: &State, refund_id: &str, options: CallbackOptions) -> Result<TradeUserRefund, SandboxError> {
+    configured(state)?;
+    let unsent = {
+        let trade = lock(&state.trade);
+        match (
+            trade.pending_user_refunds.contains_key(refund_id),
+            trade.refunds.get(refund_id),
+        ) {
+            (true, _) => None,
+            (false, Some(made)) => Some(SandboxError::Conflict(format!(
+                "refund {refund_id} was made already, as {}",
+                made.out_refund_no
+            ))),
+            (false, None) => Some(SandboxError::UnknownRefund(refund_id.to_owned())),
+        }
     };
-    let deliveries = callback::send(&state.http, keys, &url, Kind::PreCreateRefund, &msg, &options).await;
+    match unsent {
+        Some(error) => Err(error),
+        None => deliver(state, refund_id, &options).await,
+    }
+}
+
+/// Delivers the pending application and, on the first good reply, makes its refund.
+async fn deliver(state: &State, refund_id: &str, options: &CallbackOptions) -> Result<TradeUserRefund, SandboxError> {
+    let (_, keys) = configured(state)?;
+    let (pending, url) = {
+        let trade = lock(&state.trade);
+        let pending = trade
+            .pending_user_refunds
+            .get(refund_id)
+            .cloned()
+            .ok_or_else(|| SandboxError::UnknownRefund(refund_id.to_owned()))?;
+        let order_url = trade
+            .orders
+            .get(&pending.out_order_no)
+            .and_then(|order| order.notify_url.clone());
+        let what = format!("order {}", pending.out_order_no);
+        (pending, options.target(order_url.as_deref(), &state.config, &what)?)
+    };
+    let deliveries = callback::send(&state.http, keys, &url, Kind::PreCreateRefund, &pending.msg, options).await;
     let Some(reply) = deliveries.iter().find_map(|delivery| good_reply(delivery).ok()) else {
         return Ok(TradeUserRefund {
-            refund_id,
+            refund_id: refund_id.to_owned(),
             deliveries,
             out_refund_no: None,
         });
     };
     // The order may have changed while the backend answered: check again.
     let mut trade = lock(&state.trade);
-    let order = trade.orders.get(out_order_no).cloned();
+    let order = trade.orders.get(&pending.out_order_no).cloned();
     let made = order.and_then(|order| {
-        let detail = refundable(&trade.refunds.remaining(&order), amount).ok()?;
-        if trade.refunds.by_out_refund_no(&reply.out_refund_no).is_some() {
+        let detail = refundable(&trade.refunds.remaining(&order), pending.amount).ok()?;
+        if trade.refunds.by_out_refund_no(&reply.out_refund_no).is_some() || trade.refunds.get(refund_id).is_some() {
             return None;
         }
         let new = NewTradeRefund {
-            refund_id: refund_id.clone(),
+            refund_id: refund_id.to_owned(),
             out_refund_no: reply.out_refund_no,
             item_order_detail: detail,
             origin: RefundOrigin::User,
-            reasons: vec![reason.to_owned()],
+            reasons: vec![pending.reason.clone()],
             cp_extra: String::new(),
             notify_url: reply.notify_url,
-            refund_audit_deadline: now + AUDIT_WINDOW_MS,
+            refund_audit_deadline: pending.created_at + AUDIT_WINDOW_MS,
             request: None,
         };
-        Some(trade.refunds.create(&order, new, now).out_refund_no)
+        Some(trade.refunds.create(&order, new, pending.created_at).out_refund_no)
     });
+    if made.is_some() {
+        trade.pending_user_refunds.remove(refund_id);
+    }
     Ok(TradeUserRefund {
-        refund_id,
+        refund_id: refund_id.to_owned(),
         deliveries,
         out_refund_no: made,
     })
@@ -180,7 +249,7 @@ pub fn good_reply(delivery: &Delivery) -> Result<Reply, String> {
             .get("order_entry_schema")
             .ok_or_else(|| ParamError::new("order_entry_schema", "is required"))?;
         schema::check("order_entry_schema", entry_schema)?;
-        let notify_url = params::optional_bounded_str(data, "notify_url", 512)?;
+        let notify_url = params::optional_notify_url(data, "notify_url", notify_url::TRADE)?;
         Ok(Reply {
             out_refund_no: out_refund_no.to_owned(),
             notify_url: notify_url.map(str::to_owned),

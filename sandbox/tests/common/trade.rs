@@ -2,14 +2,12 @@
 //! signed here (independently of the sandbox's own code), the developer APIs with a
 //! client token, and a callback receiver that verifies `Byte-Signature` like a backend.
 
-use super::{config, http, post};
+use super::{config, http, hub, post};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey};
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sandbox::trade_keys::{self, TradeKeys};
@@ -23,8 +21,7 @@ pub const REFUND_CREATE: &str = "/api/trade_basic/v1/developer/refund_create/";
 pub const REFUND_QUERY: &str = "/api/trade_basic/v1/developer/refund_query/";
 pub const SETTLE_CREATE: &str = "/api/trade_basic/v1/developer/settle_create/";
 pub const SETTLE_QUERY: &str = "/api/trade_basic/v1/developer/settle_query/";
-/// Where unused callbacks go: nothing listens there.
-pub const NOWHERE: &str = "http://127.0.0.1:1/notify";
+pub use super::hub::NOWHERE;
 
 /// One set of keys per test process (RSA generation is slow in debug builds).
 pub fn keys() -> &'static TradeKeys {
@@ -128,6 +125,14 @@ pub async fn paid_trade_order(sandbox: &Sandbox, out_order_no: &str, price: i64,
     order_id
 }
 
+/// Makes and pays an order without a callback, then lets the 7 days pass after which
+/// the platform settles it; returns its order id.
+pub async fn settleable_trade_order(sandbox: &Sandbox, out_order_no: &str, price: i64, quantity: i64) -> String {
+    let order_id = paid_trade_order(sandbox, out_order_no, price, quantity).await;
+    sandbox.trade_age_order(out_order_no, 8).unwrap();
+    order_id
+}
+
 pub fn quiet() -> CallbackOptions {
     CallbackOptions {
         deliveries: 0,
@@ -202,6 +207,7 @@ impl TradeCallback {
 /// (by default `{"err_no":0,"err_tips":"success"}`).
 #[derive(Clone)]
 pub struct TradeReceiver {
+    /// Its public https URL (see [`hub`]).
     pub url: String,
     received: Arc<Mutex<Vec<TradeCallback>>>,
     reply: Arc<Mutex<String>>,
@@ -209,16 +215,15 @@ pub struct TradeReceiver {
 
 impl TradeReceiver {
     pub async fn start() -> TradeReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let receiver = TradeReceiver {
-            url: format!("http://{}/trade/notify", listener.local_addr().unwrap()),
+        let mut receiver = TradeReceiver {
+            url: String::new(),
             received: Arc::default(),
             reply: Arc::new(Mutex::new(r#"{"err_no":0,"err_tips":"success"}"#.into())),
         };
-        let app = Router::new()
-            .route("/trade/notify", routing::post(receive))
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let serving = receiver.clone();
+        receiver.url = hub::mount("trade/notify", move |headers, body| {
+            receive(serving.clone(), headers, body)
+        });
         receiver
     }
 
@@ -235,7 +240,7 @@ impl TradeReceiver {
     }
 }
 
-async fn receive(State(receiver): State<TradeReceiver>, headers: HeaderMap, body: Bytes) -> String {
+async fn receive(receiver: TradeReceiver, headers: HeaderMap, body: Bytes) -> Response {
     let body = String::from_utf8(body.to_vec()).unwrap();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let signed = format!("{}\n{}\n{body}\n", header("Byte-Timestamp"), header("Byte-Nonce-Str"));
@@ -245,5 +250,6 @@ async fn receive(State(receiver): State<TradeReceiver>, headers: HeaderMap, body
         body,
         verified,
     });
-    receiver.reply.lock().unwrap().clone()
+    let reply = receiver.reply.lock().unwrap().clone();
+    reply.into_response()
 }

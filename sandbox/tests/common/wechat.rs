@@ -1,12 +1,10 @@
 //! WeChat test helpers: a sandbox with WeChat credentials, signed XML requests, and a
 //! notify receiver that keeps what WeChat sent.
 
-use super::config;
-use axum::Router;
+use super::{config, hub};
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing;
+use axum::response::{IntoResponse, Response};
 use minipay::wechat::sign::{SignType, sign, verify};
 use minipay::wechat::xml::{parse_flat, to_xml};
 use sandbox::{Sandbox, SandboxConfig, WechatPayOptions, WechatSandboxConfig};
@@ -27,8 +25,7 @@ pub const ORDER_QUERY: &str = "/pay/orderquery";
 pub const CLOSE_ORDER: &str = "/pay/closeorder";
 pub const REFUND: &str = "/secapi/pay/refund";
 pub const REFUND_QUERY: &str = "/pay/refundquery";
-/// Where unused notifies go: nothing listens there.
-pub const NOWHERE: &str = "http://127.0.0.1:1/notify";
+pub use super::hub::NOWHERE;
 
 pub fn wechat_config(notify_url: Option<String>) -> SandboxConfig {
     SandboxConfig {
@@ -179,16 +176,14 @@ pub const ACK: &str =
 
 impl XmlReceiver {
     pub async fn start(delay: Duration) -> XmlReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut receiver = XmlReceiver {
             delay,
             ..XmlReceiver::default()
         };
-        receiver.url = format!("http://{}/wechat/notify", listener.local_addr().unwrap());
-        let app = Router::new()
-            .route("/wechat/notify", routing::post(receive))
-            .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let serving = receiver.clone();
+        receiver.url = hub::mount("wechat/notify", move |headers, body| {
+            receive(serving.clone(), headers, body)
+        });
         receiver
     }
 
@@ -201,7 +196,7 @@ impl XmlReceiver {
     }
 }
 
-async fn receive(State(receiver): State<XmlReceiver>, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn receive(receiver: XmlReceiver, headers: HeaderMap, body: Bytes) -> Response {
     let now = receiver.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     receiver.max_in_flight.fetch_max(now, Ordering::SeqCst);
     tokio::time::sleep(receiver.delay).await;
@@ -213,5 +208,5 @@ async fn receive(State(receiver): State<XmlReceiver>, headers: HeaderMap, body: 
     let body = String::from_utf8(body.to_vec()).unwrap();
     receiver.received.lock().unwrap().push(Received { content_type, body });
     receiver.in_flight.fetch_sub(1, Ordering::SeqCst);
-    ACK
+    ACK.into_response()
 }
