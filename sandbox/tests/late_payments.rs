@@ -8,8 +8,8 @@ mod common;
 use common::trade::{self, TradeReceiver, client_token, developer, request_order};
 use common::wechat::{self, XmlReceiver, fields, outcome, pay_call, wechat_sandbox};
 use common::*;
-use minipay::wechat::sign::verify;
 use sandbox::Sandbox;
+use sandbox::wechat::sign::verifies as verify;
 use serde_json::{Value, json};
 use std::time::Duration;
 

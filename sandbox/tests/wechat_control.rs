@@ -4,8 +4,8 @@ mod common;
 
 use common::wechat::*;
 use common::*;
-use minipay::wechat::refund_notify::decrypt_req_info;
-use minipay::wechat::sign::verify;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
+use sandbox::wechat::sign::verifies as verify;
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,11 +1,11 @@
 //! `wechat_pay` and the payment notify over HTTP: XML that verifies with
-//! `minipay::wechat::sign::verify` after `parse_flat`, a bare `total_fee`, extra
+//! the sandbox's own `wechat::sign::verifies` after `parse_flat`, a bare `total_fee`, extra
 //! fields, concurrent duplicates, and forged variants.
 
 mod common;
 
 use common::wechat::*;
-use minipay::wechat::sign::{SignType, verify};
+use sandbox::wechat::sign::{SignType, verifies as verify};
 use sandbox::{Sandbox, TradeState, WechatPayOptions};
 use std::time::Duration;
 

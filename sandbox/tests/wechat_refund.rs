@@ -4,7 +4,7 @@
 mod common;
 
 use common::wechat::*;
-use minipay::wechat::refund_notify::decrypt_req_info;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
 use sandbox::{CallbackOptions, Sandbox, WechatRefundStatus};
 use std::time::Duration;
 

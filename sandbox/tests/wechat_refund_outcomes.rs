@@ -6,7 +6,7 @@ mod common;
 
 use common::wechat::*;
 use common::{get, post};
-use minipay::wechat::refund_notify::decrypt_req_info;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
 use sandbox::{CallbackOptions, WechatRefundStatus};
 use serde_json::json;
 use std::time::Duration;
