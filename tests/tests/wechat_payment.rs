@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::money::raw_item;
 use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
-use minipay::wechat::sign::{SignType, pay_sign};
+use sandbox::wechat::sign::{SignType, pay_sign};
 use sandbox::{CallbackOptions, WechatPayOptions};
 use serde_json::{Value, json};
 
@@ -46,7 +46,8 @@ async fn a_wechat_payment_runs_end_to_end() {
     let session = wechat_session(&stack, "wang").await;
     let (no, pay) = order(&stack, &session).await;
 
-    // The five wx.requestPayment fields, signed with the API key.
+    // The five wx.requestPayment fields, signed with the API key (checked with the
+    // sandbox's own signing code, not the backend's).
     let package = pay["package"].as_str().unwrap();
     let prepay_id = package
         .strip_prefix("prepay_id=")
@@ -77,10 +78,13 @@ async fn a_wechat_payment_runs_end_to_end() {
         (json!("PENDING"), json!("wechat"))
     );
 
-    // Five concurrent deliveries, one with a field WeChat added later: all acknowledged.
+    // Five concurrent deliveries with a field WeChat added later, elements out of name
+    // order and non-ASCII values as character references: all acknowledged.
     let options = WechatPayOptions {
         deliveries: 5,
         extra_field: true,
+        reordered: true,
+        escaped_unicode: true,
         ..WechatPayOptions::default()
     };
     for d in stack.sandbox.wechat_pay(&no, options).await.unwrap() {
