@@ -58,6 +58,11 @@ pub struct WechatSandboxConfig {
     /// (the merchant-platform setting).
     #[serde(default)]
     pub notify_url: Option<String>,
+    /// The merchant's API client certificate (PEM; a key after it is ignored): the only
+    /// one `/secapi/` calls are accepted with. `None`, as for a merchant that never
+    /// downloaded one, refuses every refund.
+    #[serde(default)]
+    pub client_cert_pem: Option<String>,
 }
 
 impl SandboxConfig {
@@ -135,9 +140,23 @@ const WECHAT_VARIABLES: [&str; 4] = [
 impl WechatSandboxConfig {
     /// WeChat is on when all of `SANDBOX_WECHAT_APP_ID`, `_APP_SECRET`, `_MCH_ID` and
     /// `_API_KEY` are set, off when none is; some but not all is refused, for the same
-    /// reason as missing Douyin settings. `SANDBOX_WECHAT_NOTIFY_URL` is optional.
+    /// reason as missing Douyin settings. `SANDBOX_WECHAT_NOTIFY_URL` is optional, and so
+    /// is `SANDBOX_WECHAT_CLIENT_CERT`, the merchant certificate refunds must be sent
+    /// with (PEM, where a literal `\n` stands for a newline).
     pub fn from_env() -> Result<Option<WechatSandboxConfig>, String> {
-        Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))
+        let config = Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))?;
+        let client_cert = env("SANDBOX_WECHAT_CLIENT_CERT").map(|pem| unescape_newlines(&pem));
+        match (config, client_cert) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err("SANDBOX_WECHAT_CLIENT_CERT needs the SANDBOX_WECHAT_* credentials too".into()),
+            (Some(_), Some(pem)) if crate::tls::first_certificate_der(&pem).is_none() => {
+                Err("SANDBOX_WECHAT_CLIENT_CERT holds no PEM CERTIFICATE".into())
+            }
+            (Some(config), client_cert_pem) => Ok(Some(WechatSandboxConfig {
+                client_cert_pem,
+                ..config
+            })),
+        }
     }
 
     fn from_values(
@@ -151,6 +170,7 @@ impl WechatSandboxConfig {
                 mch_id,
                 api_key,
                 notify_url,
+                client_cert_pem: None,
             })),
             [None, None, None, None] => Ok(None),
             partial => {

@@ -9,6 +9,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod client_cert;
 pub mod close_order;
 pub mod fault_answers;
 pub mod fields;

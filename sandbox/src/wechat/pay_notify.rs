@@ -146,7 +146,7 @@ mod tests {
             app_secret: "s".into(),
             mch_id: "1900000109".into(),
             api_key: "192006250b4c09247ec02edce69f6a2d".into(),
-            notify_url: None,
+            ..WechatSandboxConfig::default()
         }
     }
 

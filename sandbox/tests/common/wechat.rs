@@ -1,5 +1,6 @@
-//! WeChat test helpers: a sandbox with WeChat credentials, signed XML requests, and a
-//! notify receiver that keeps what WeChat sent.
+//! WeChat test helpers: a sandbox with WeChat credentials and a merchant certificate,
+//! signed XML requests (`/secapi/` over TLS with that certificate), and a notify
+//! receiver that keeps what WeChat sent.
 
 use super::config;
 use axum::Router;
@@ -7,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing;
+use sandbox::tls::MerchantCertificate;
 use sandbox::wechat::sign::{SignType, sign, verifies as verify};
 use sandbox::wechat::xml::{parse_flat, to_xml};
 use sandbox::{Sandbox, SandboxConfig, WechatPayOptions, WechatSandboxConfig};
@@ -38,9 +40,47 @@ pub fn wechat_config(notify_url: Option<String>) -> SandboxConfig {
             mch_id: MCH_ID.into(),
             api_key: API_KEY.into(),
             notify_url,
+            client_cert_pem: Some(merchant_certificate().cert_pem.clone()),
         }),
         ..config(None)
     }
+}
+
+/// The merchant's API certificate, registered with every test sandbox.
+pub fn merchant_certificate() -> &'static MerchantCertificate {
+    static MERCHANT: std::sync::OnceLock<MerchantCertificate> = std::sync::OnceLock::new();
+    MERCHANT.get_or_init(|| MerchantCertificate::generate(MCH_ID))
+}
+
+/// A client of the sandbox's TLS listener, presenting `identity` (certificate and key
+/// PEM) when given.
+pub fn tls_client(identity: Option<&str>) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(Sandbox::tls_ca_pem().as_bytes()).unwrap();
+    let builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .tls_certs_only([ca]);
+    match identity {
+        Some(pem) => builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap()),
+        None => builder,
+    }
+    .build()
+    .unwrap()
+}
+
+/// POSTs `body` to `path` over TLS as `client`; the status and the body text.
+pub async fn post_tls(
+    sandbox: &Sandbox,
+    client: &reqwest::Client,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
+    let response = client
+        .post(format!("{}{path}", sandbox.tls_url))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 pub async fn wechat_sandbox() -> Sandbox {
@@ -68,9 +108,15 @@ pub fn signed_xml(mut fields: Fields, sign_type: SignType) -> String {
     to_xml(&fields)
 }
 
-/// POSTs a raw body to a WeChat Pay path; the answer's fields (always HTTP 200, XML).
+/// POSTs a raw body to a WeChat Pay path (`/secapi/` over TLS with the merchant
+/// certificate, as WeChat requires); the answer's fields (always HTTP 200, XML).
 pub async fn pay_raw(sandbox: &Sandbox, path: &str, body: impl Into<reqwest::Body>) -> Fields {
-    let (status, text) = super::post_raw(sandbox, path, body).await;
+    let (status, text) = if path.starts_with("/secapi/") {
+        let merchant = tls_client(Some(&merchant_certificate().identity_pem()));
+        post_tls(sandbox, &merchant, path, body).await
+    } else {
+        super::post_raw(sandbox, path, body).await
+    };
     assert_eq!(status, 200, "{path} answered {text}");
     parse_flat(text.as_bytes()).unwrap_or_else(|e| panic!("{path} answered non-XML {text:?}: {e}"))
 }
