@@ -3,6 +3,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::money::raw_item;
 use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
+use minipay::store::OrderStore as _;
+use sandbox::tls::MerchantCertificate;
 use sandbox::wechat::sign::{SignType, pay_sign};
 use sandbox::{CallbackOptions, WechatPayOptions};
 use serde_json::{Value, json};
@@ -224,4 +226,52 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         .send("POST", "/notify/wechat", None, Some(forged.as_bytes().to_vec()))
         .await;
     assert!(answer.status >= 400 && answer.text.contains("FAIL"), "{}", answer.text);
+}
+
+/// A paid WeChat order of 880 fen on a stack whose backend sends refunds with
+/// `client_cert` (`""`: none configured).
+async fn paid_order_with_client_cert(client_cert: &str) -> (Stack, String) {
+    let stack = Stack::start_with(&[("WECHAT_CLIENT_CERT", client_cert)]).await;
+    table::put_catalog_item(&table::client().await, &stack.table, "course", 880, "微信小程序课程").await;
+    let session = wechat_session(&stack, "sun").await;
+    let (no, _) = order(&stack, &session).await;
+    let delivered = stack
+        .sandbox
+        .wechat_pay(&no, WechatPayOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(delivered[0].status, 200, "{}", delivered[0].body);
+    (stack, no)
+}
+
+#[tokio::test]
+async fn a_refund_sent_with_another_certificate_is_refused_and_its_amount_released() {
+    let stranger = MerchantCertificate::generate(harness::WECHAT_MCH_ID).identity_pem();
+    let (stack, no) = paid_order_with_client_cert(&stranger).await;
+    let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-C1", "refund_amount": 300});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_ne!(refund.status, 200, "{}", refund.text);
+    assert!(refund.text.contains("certificate not match"), "{}", refund.text);
+    // WeChat said for certain it did nothing: the refund failed and its amount is free.
+    assert!(stack.sandbox.wechat_refund("WX-RF-C1").is_none());
+    let state = stack.client.get("/refunds/WX-RF-C1", Some(ADMIN_KEY)).await;
+    assert_eq!(state.body["status"], "FAIL", "{}", state.text);
+    let order = stack.store.get_order(&no).await.unwrap().unwrap();
+    assert_eq!((order.refunded_amount, order.refunding_amount), (0, 0));
+}
+
+#[tokio::test]
+async fn without_a_certificate_no_refund_is_sent_and_its_amount_stays_reserved() {
+    let (stack, no) = paid_order_with_client_cert("").await;
+    let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-C2", "refund_amount": 300});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_ne!(refund.status, 200, "{}", refund.text);
+    assert!(refund.text.contains("WECHAT_CLIENT_CERT"), "{}", refund.text);
+    assert_eq!(stack.sandbox.calls("/secapi/pay/refund"), 0);
+    // Refused before asking, but the backend keeps an unsent refund in flight like one
+    // whose answer was lost: the amount stays reserved until the platform is asked.
+    let state = stack.client.get("/refunds/WX-RF-C2", Some(ADMIN_KEY)).await;
+    assert_eq!(state.body["status"], "PROCESSING", "{}", state.text);
+    let order = stack.store.get_order(&no).await.unwrap().unwrap();
+    assert_eq!((order.refunded_amount, order.refunding_amount), (0, 300));
 }
