@@ -91,7 +91,7 @@ async fn wechat_order(sandbox: &Sandbox, out_trade_no: &str, receiver: &XmlRecei
 
 #[tokio::test]
 async fn wechat_pays_closed_and_failed_orders_late() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     wechat_order(&sandbox, "LP-4", &receiver).await;
     let closed = pay_call(&sandbox, wechat::CLOSE_ORDER, fields(&[("out_trade_no", "LP-4")])).await;

@@ -10,7 +10,6 @@ use sandbox::wechat::req_info::decrypt as decrypt_req_info;
 use sandbox::wechat::sign::SignType;
 use sandbox::wechat::xml::parse_flat;
 use sandbox::{CallbackOptions, Sandbox, WechatRefundStatus};
-use std::time::Duration;
 
 #[tokio::test]
 async fn a_refund_is_accepted_as_processing() {
@@ -112,16 +111,19 @@ async fn only_paid_orders_with_their_total_can_be_refunded() {
     assert_eq!(outcome(&pay_call(&sandbox, REFUND, missing).await), "LACK_PARAMS");
 }
 
+/// Concurrent deliveries, all held until every one is in.
+const GATHER: usize = 3;
+
 #[tokio::test]
 async fn the_refund_notify_decrypts_with_the_api_key() {
-    let receiver = XmlReceiver::start(Duration::from_millis(200)).await;
+    let receiver = XmlReceiver::gathering(GATHER).await;
     let sandbox = wechat_sandbox().await;
     paid_wechat_order(&sandbox, "RN-1").await;
     let mut fields = wechat_refund_fields("RN-1", "RN-1-a", 700);
     fields.insert("notify_url".into(), receiver.url.clone());
     pay_call(&sandbox, REFUND, fields).await;
     let three = CallbackOptions {
-        deliveries: 3,
+        deliveries: GATHER,
         ..CallbackOptions::default()
     };
     let deliveries = sandbox.wechat_finish_refund("RN-1-a", true, three).await.unwrap();
@@ -129,10 +131,10 @@ async fn the_refund_notify_decrypts_with_the_api_key() {
         deliveries.iter().all(|d| d.status == 200 && d.body == ACK),
         "{deliveries:?}"
     );
-    assert!(receiver.max_in_flight() >= 2, "deliveries ran one after another");
+    assert_eq!(receiver.max_in_flight(), GATHER, "deliveries ran one after another");
 
     let received = receiver.received();
-    assert_eq!(received.len(), 3);
+    assert_eq!(received.len(), GATHER);
     assert_eq!(received[0].content_type, "text/xml");
     let outer = received[0].fields();
     assert!(!outer.contains_key("sign"), "WeChat does not sign refund notifies");
@@ -167,7 +169,7 @@ async fn the_refund_notify_decrypts_with_the_api_key() {
 
 #[tokio::test]
 async fn closed_refunds_and_forged_notifies() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = Sandbox::start(wechat_config(Some(receiver.url.clone()))).await;
     paid_wechat_order(&sandbox, "RN-2").await;
     pay_call(&sandbox, REFUND, wechat_refund_fields("RN-2", "RN-2-a", 700)).await;

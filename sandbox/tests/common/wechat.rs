@@ -208,26 +208,39 @@ impl Received {
     }
 }
 
-/// A stand-in backend notify endpoint: keeps every body, answers WeChat's SUCCESS XML
-/// after `delay`, and measures how many were in flight at once.
+/// A stand-in backend notify endpoint: keeps every body, answers WeChat's SUCCESS XML,
+/// and measures how many were in flight at once.
 #[derive(Clone, Default)]
 pub struct XmlReceiver {
     pub url: String,
     received: Arc<Mutex<Vec<Received>>>,
     in_flight: Arc<AtomicUsize>,
-    max_in_flight: Arc<AtomicUsize>,
-    delay: Duration,
+    /// The most requests ever in at once; each waits until it reaches `gather`.
+    max_in_flight: Arc<tokio::sync::watch::Sender<usize>>,
+    gather: usize,
 }
+
+/// How long a request waits for the others of its group before answering alone (then
+/// `max_in_flight` shows that they did not come together).
+const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a backend answers a notify it accepted (wechat.md §7).
 pub const ACK: &str =
     "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
 
 impl XmlReceiver {
-    pub async fn start(delay: Duration) -> XmlReceiver {
+    /// Answers each notify at once.
+    pub async fn start() -> XmlReceiver {
+        Self::gathering(1).await
+    }
+
+    /// Holds each notify until `gather` are in at the same time (or [`GATHER_TIMEOUT`]
+    /// has passed): concurrent deliveries then show as `max_in_flight() >= gather`,
+    /// with no timing guesses.
+    pub async fn gathering(gather: usize) -> XmlReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut receiver = XmlReceiver {
-            delay,
+            gather,
             ..XmlReceiver::default()
         };
         receiver.url = format!("http://{}/wechat/notify", listener.local_addr().unwrap());
@@ -243,14 +256,21 @@ impl XmlReceiver {
     }
 
     pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
+        *self.max_in_flight.borrow()
     }
 }
 
 async fn receive(State(receiver): State<XmlReceiver>, headers: HeaderMap, body: Bytes) -> &'static str {
     let now = receiver.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    receiver.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(receiver.delay).await;
+    receiver.max_in_flight.send_if_modified(|max| {
+        let higher = now > *max;
+        *max = (*max).max(now);
+        higher
+    });
+    // The most ever in at once only grows, so no waiter misses the moment the group was
+    // complete. Either the group came in together, or the wait ends alone: both answer.
+    let mut max_in_flight = receiver.max_in_flight.subscribe();
+    let _ = tokio::time::timeout(GATHER_TIMEOUT, max_in_flight.wait_for(|max| *max >= receiver.gather)).await;
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
