@@ -146,6 +146,13 @@ impl WechatSandboxConfig {
     pub fn from_env() -> Result<Option<WechatSandboxConfig>, String> {
         let config = Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))?;
         let client_cert = env("SANDBOX_WECHAT_CLIENT_CERT").map(|pem| unescape_newlines(&pem));
+        Self::with_client_cert(config, client_cert)
+    }
+
+    fn with_client_cert(
+        config: Option<WechatSandboxConfig>,
+        client_cert: Option<String>,
+    ) -> Result<Option<WechatSandboxConfig>, String> {
         match (config, client_cert) {
             (None, None) => Ok(None),
             (None, Some(_)) => Err("SANDBOX_WECHAT_CLIENT_CERT needs the SANDBOX_WECHAT_* credentials too".into()),
@@ -212,6 +219,21 @@ mod tests {
         assert_eq!(all.unwrap().unwrap().notify_url.as_deref(), Some("http://n"));
         let partial = WechatSandboxConfig::from_values([some("wx1"), None, some("m"), None], None).unwrap_err();
         assert!(partial.starts_with("SANDBOX_WECHAT_APP_SECRET, SANDBOX_WECHAT_API_KEY must be set"));
+    }
+
+    #[test]
+    fn the_merchant_certificate_needs_wechat_and_a_certificate() {
+        let wechat = || WechatSandboxConfig::from_values([some("wx1"), some("s"), some("m"), some("k")], None).unwrap();
+        assert_eq!(WechatSandboxConfig::with_client_cert(wechat(), None), Ok(wechat()));
+        let merchant = crate::tls::MerchantCertificate::generate("m");
+        let registered = WechatSandboxConfig::with_client_cert(wechat(), Some(merchant.identity_pem()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(registered.client_cert_pem, Some(merchant.identity_pem()));
+        let key_only = WechatSandboxConfig::with_client_cert(wechat(), Some(merchant.key_pem)).unwrap_err();
+        assert!(key_only.contains("no PEM CERTIFICATE"), "{key_only}");
+        let alone = WechatSandboxConfig::with_client_cert(None, Some(merchant.cert_pem)).unwrap_err();
+        assert!(alone.contains("needs the SANDBOX_WECHAT_* credentials"), "{alone}");
     }
 
     #[test]
