@@ -6,7 +6,7 @@ use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
 use minipay::store::OrderStore as _;
 use sandbox::tls::MerchantCertificate;
 use sandbox::wechat::sign::{SignType, pay_sign};
-use sandbox::{CallbackOptions, WechatPayOptions};
+use sandbox::{CallbackOptions, Fault, FaultKind, WechatPayOptions};
 use serde_json::{Value, json};
 
 async fn stack() -> Stack {
@@ -274,4 +274,47 @@ async fn without_a_certificate_no_refund_is_sent_and_its_amount_stays_reserved()
     assert_eq!(state.body["status"], "PROCESSING", "{}", state.text);
     let order = stack.store.get_order(&no).await.unwrap().unwrap();
     assert_eq!((order.refunded_amount, order.refunding_amount), (0, 300));
+}
+
+#[tokio::test]
+async fn an_order_wechat_never_accepted_is_not_placed_again_with_under_five_minutes_left() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "zhou").await;
+    // unifiedorder fails twice (the call and its retry): the order waits unplaced.
+    stack
+        .sandbox
+        .set_fault(Fault::before("/pay/unifiedorder", FaultKind::Status(502), 2));
+    let failed = stack
+        .client
+        .post("/prepay", Some(&session), &json!({"sku": "course"}))
+        .await;
+    assert_ne!(failed.status, 200, "{}", failed.text);
+    let orders: Vec<String> = table::all_items(&stack.table)
+        .await
+        .iter()
+        .filter_map(|item| item.get("pk")?.as_s().ok()?.strip_prefix("ORDER#").map(str::to_owned))
+        .collect();
+    let [unplaced] = orders.as_slice() else {
+        panic!("one order expected: {orders:?}");
+    };
+    // Time passes: four minutes of its pay window are left, too few for WeChat's
+    // `time_expire`, though enough for the order to be reused otherwise.
+    let four_minutes_left = (sandbox::clock::now_secs() + 240).to_string();
+    table::client()
+        .await
+        .update_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S(format!("ORDER#{unplaced}")))
+        .key("sk", AttributeValue::S("ORDER".into()))
+        .update_expression("SET pay_deadline = :soon")
+        .expression_attribute_values(":soon", AttributeValue::N(four_minutes_left))
+        .send()
+        .await
+        .unwrap();
+
+    let (placed, _) = order(&stack, &session).await;
+    assert_ne!(&placed, unplaced, "a new order, not the one WeChat would refuse");
+    assert!(stack.sandbox.wechat_order(&placed).is_some());
+    assert!(stack.sandbox.wechat_order(unplaced).is_none());
+    assert_eq!(stack.sandbox.calls("/pay/unifiedorder"), 3);
 }
