@@ -44,10 +44,15 @@ DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
 DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 
 SANDBOX_PORT=$(free_port)
+SANDBOX_TLS_PORT=$(free_port)
 HOOK_PORT=$(free_port)
 WATCH_PORT=$(free_port)
 TRADE_PORT=$(free_port)
 SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
+# WeChat Pay is reached over TLS, refunds with the merchant certificate; the functions
+# trust the sandbox's CA through SSL_CERT_FILE, which rustls reads on Linux.
+WECHAT_PAY_URL="https://127.0.0.1:$SANDBOX_TLS_PORT"
+SANDBOX_CA="$state/sandbox-ca.pem"
 API_URL="http://127.0.0.1:$WATCH_PORT"
 HOOK_URL="http://127.0.0.1:$HOOK_PORT"
 # The platforms call https notify URLs only: the functions are configured with public
@@ -63,6 +68,8 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   SANDBOX_NOTIFY_URL=$DOUYIN_NOTIFY_URL SANDBOX_WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL \
   SANDBOX_WECHAT_APP_ID=$WECHAT_APP_ID SANDBOX_WECHAT_APP_SECRET=$WECHAT_APP_SECRET \
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
+  SANDBOX_WECHAT_CLIENT_CERT="$(cat "$state/apiclient_cert.pem")" \
+  SANDBOX_TLS_PORT=$SANDBOX_TLS_PORT SANDBOX_TLS_CA_FILE=$SANDBOX_CA \
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
@@ -93,7 +100,7 @@ WECHAT_APP_ID=$WECHAT_APP_ID
 WECHAT_APP_SECRET=$WECHAT_APP_SECRET
 WECHAT_MCH_ID=$WECHAT_MCH_ID
 WECHAT_API_KEY=$WECHAT_API_KEY
-WECHAT_API_BASE=$SANDBOX_URL
+WECHAT_API_BASE=$WECHAT_PAY_URL
 WECHAT_LOGIN_BASE=$SANDBOX_URL
 WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
@@ -113,7 +120,7 @@ cp "$state/functions.env" "$state/functions-trade.env"
 echo "DOUYIN_PAY_MODE=trade" >> "$state/functions-trade.env"
 
 log "starting cargo lambda watch on $API_URL"
-start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
+SSL_CERT_FILE=$SANDBOX_CA start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
 wait_for_http "$API_URL" 120
 
 log "feeding the table's stream to push and events (as Lambda's event source mappings would), and the events schedule every minute"
@@ -128,7 +135,7 @@ python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-k
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
 log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"
-start_bg "$state/watch-trade.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$TRADE_PORT" --env-file "$state/functions-trade.env"
+SSL_CERT_FILE=$SANDBOX_CA start_bg "$state/watch-trade.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$TRADE_PORT" --env-file "$state/functions-trade.env"
 wait_for_http "$TRADE_URL" 120
 log "pointing the tunnel ($PUBLIC_ORIGIN) at the trade-mode API"
 curl -sf -X PUT "$SANDBOX_URL/sandbox/tunnel" -H 'content-type: application/json' \

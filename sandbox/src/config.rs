@@ -115,6 +115,11 @@ pub struct WechatSandboxConfig {
     /// (the merchant-platform setting).
     #[serde(default)]
     pub notify_url: Option<String>,
+    /// The merchant's API client certificate (PEM; a key after it is ignored): the only
+    /// one `/secapi/` calls are accepted with. `None`, as for a merchant that never
+    /// downloaded one, refuses every refund.
+    #[serde(default)]
+    pub client_cert_pem: Option<String>,
 }
 
 impl SandboxConfig {
@@ -221,9 +226,30 @@ const WECHAT_VARIABLES: [&str; 4] = [
 impl WechatSandboxConfig {
     /// WeChat is on when all of `SANDBOX_WECHAT_APP_ID`, `_APP_SECRET`, `_MCH_ID` and
     /// `_API_KEY` are set, off when none is; some but not all is refused, for the same
-    /// reason as missing Douyin settings. `SANDBOX_WECHAT_NOTIFY_URL` is optional.
+    /// reason as missing Douyin settings. `SANDBOX_WECHAT_NOTIFY_URL` is optional, and so
+    /// is `SANDBOX_WECHAT_CLIENT_CERT`, the merchant certificate refunds must be sent
+    /// with (PEM, where a literal `\n` stands for a newline).
     pub fn from_env() -> Result<Option<WechatSandboxConfig>, String> {
-        Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))
+        let config = Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))?;
+        let client_cert = env("SANDBOX_WECHAT_CLIENT_CERT").map(|pem| unescape_newlines(&pem));
+        Self::with_client_cert(config, client_cert)
+    }
+
+    fn with_client_cert(
+        config: Option<WechatSandboxConfig>,
+        client_cert: Option<String>,
+    ) -> Result<Option<WechatSandboxConfig>, String> {
+        match (config, client_cert) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err("SANDBOX_WECHAT_CLIENT_CERT needs the SANDBOX_WECHAT_* credentials too".into()),
+            (Some(_), Some(pem)) if crate::tls::first_certificate_der(&pem).is_none() => {
+                Err("SANDBOX_WECHAT_CLIENT_CERT holds no PEM CERTIFICATE".into())
+            }
+            (Some(config), client_cert_pem) => Ok(Some(WechatSandboxConfig {
+                client_cert_pem,
+                ..config
+            })),
+        }
     }
 
     fn from_values(
@@ -237,6 +263,7 @@ impl WechatSandboxConfig {
                 mch_id,
                 api_key,
                 notify_url,
+                client_cert_pem: None,
             })),
             [None, None, None, None] => Ok(None),
             partial => {
@@ -278,6 +305,21 @@ mod tests {
         assert_eq!(all.unwrap().unwrap().notify_url.as_deref(), Some("https://n"));
         let partial = WechatSandboxConfig::from_values([some("wx1"), None, some("m"), None], None).unwrap_err();
         assert!(partial.starts_with("SANDBOX_WECHAT_APP_SECRET, SANDBOX_WECHAT_API_KEY must be set"));
+    }
+
+    #[test]
+    fn the_merchant_certificate_needs_wechat_and_a_certificate() {
+        let wechat = || WechatSandboxConfig::from_values([some("wx1"), some("s"), some("m"), some("k")], None).unwrap();
+        assert_eq!(WechatSandboxConfig::with_client_cert(wechat(), None), Ok(wechat()));
+        let merchant = crate::tls::MerchantCertificate::generate("m");
+        let registered = WechatSandboxConfig::with_client_cert(wechat(), Some(merchant.identity_pem()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(registered.client_cert_pem, Some(merchant.identity_pem()));
+        let key_only = WechatSandboxConfig::with_client_cert(wechat(), Some(merchant.key_pem)).unwrap_err();
+        assert!(key_only.contains("no PEM CERTIFICATE"), "{key_only}");
+        let alone = WechatSandboxConfig::with_client_cert(None, Some(merchant.cert_pem)).unwrap_err();
+        assert!(alone.contains("needs the SANDBOX_WECHAT_* credentials"), "{alone}");
     }
 
     #[test]

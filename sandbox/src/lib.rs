@@ -23,6 +23,7 @@ pub mod random;
 pub mod router;
 pub mod settlement_rules;
 pub mod state;
+pub mod tls;
 pub mod trade;
 pub mod trade_keys;
 pub mod traffic;
@@ -43,6 +44,7 @@ pub use trade_keys::TradeKeys;
 pub use wechat::{TradeState, WechatOrder, WechatPayOptions, WechatRefund, WechatRefundStatus};
 
 use state::{SharedState, State};
+use tls::TlsIdentity;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -50,8 +52,13 @@ use tokio::task::JoinHandle;
 pub struct Sandbox {
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub base_url: String,
+    /// `https://127.0.0.1:<port>`: the same routes over TLS, as WeChat Pay is served
+    /// (trust [`Sandbox::tls_ca_pem`]); `/secapi/` answers only there, and only with the
+    /// merchant certificate of [`WechatSandboxConfig::client_cert_pem`].
+    pub tls_url: String,
     state: SharedState,
     server: JoinHandle<()>,
+    tls_server: JoinHandle<()>,
 }
 
 impl Sandbox {
@@ -69,18 +76,36 @@ impl Sandbox {
             .await
             .expect("bind a local port for the sandbox");
         let address = listener.local_addr().expect("a bound listener has an address");
+        let tls_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port for the sandbox's TLS");
+        let tls_address = tls_listener.local_addr().expect("a bound listener has an address");
         let state = State::new(config);
         let app = router::app(state.clone());
+        let tls_app = app.clone();
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("sandbox server stopped: {e}");
             }
         });
+        let tls_server = tokio::spawn(async move {
+            if let Err(e) = tls::serve(tls_listener, tls_app, TlsIdentity::shared()).await {
+                eprintln!("sandbox TLS server stopped: {e}");
+            }
+        });
         Sandbox {
             base_url: format!("http://{address}"),
+            tls_url: format!("https://{tls_address}"),
             state,
             server,
+            tls_server,
         }
+    }
+
+    /// The CA certificate (PEM) behind [`Sandbox::tls_url`]: the same for every sandbox
+    /// of the process.
+    pub fn tls_ca_pem() -> &'static str {
+        TlsIdentity::shared().ca_cert_pem()
     }
 
     /// Serves on `listener` until the task is cancelled or serving fails (or at once,
@@ -91,6 +116,24 @@ impl Sandbox {
             trade::keyring::Keyring::load(trade).map_err(std::io::Error::other)?;
         }
         axum::serve(listener, router::app(State::new(config))).await
+    }
+
+    /// Like [`Sandbox::serve`], and the same routes over TLS on `tls_listener` (see
+    /// [`Sandbox::tls_url`]), one state for both, until either stops.
+    pub async fn serve_with_tls(
+        listener: TcpListener,
+        tls_listener: TcpListener,
+        config: SandboxConfig,
+    ) -> std::io::Result<()> {
+        config.check().map_err(std::io::Error::other)?;
+        if let Some(trade) = &config.trade {
+            trade::keyring::Keyring::load(trade).map_err(std::io::Error::other)?;
+        }
+        let app = router::app(State::new(config));
+        tokio::select! {
+            served = axum::serve(listener, app.clone()) => served,
+            served = tls::serve(tls_listener, app, TlsIdentity::shared()) => served,
+        }
     }
 
     /// The configuration it was started with (the tunnel may have moved since).
@@ -459,5 +502,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.server.abort();
+        self.tls_server.abort();
     }
 }

@@ -10,6 +10,11 @@
 //! (`http://127.0.0.1:PORT`), the tunnel: notify URLs must be https, and calls to the
 //! public origin go to the local one. Console notify URLs that are not https are refused.
 //!
+//! With WeChat configured the sandbox also serves over TLS on `SANDBOX_TLS_PORT`
+//! (default 9101), as WeChat Pay is reached; refunds need the merchant certificate
+//! `SANDBOX_WECHAT_CLIENT_CERT`. `SANDBOX_TLS_CA_FILE`, when set, is where the CA
+//! certificate of that listener is written (PEM), for clients to trust (`SSL_CERT_FILE`).
+//!
 //! `sandbox keygen <dir>` instead writes fresh trade key pairs into `<dir>`
 //! (`app_private_key.pem`, `app_public_key.pem`, `platform_private_key.pem`,
 //! `platform_public_key.pem`) and exits.
@@ -20,6 +25,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 const DEFAULT_PORT: u16 = 9100;
+const DEFAULT_TLS_PORT: u16 = 9101;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -53,25 +59,43 @@ fn keygen(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve() -> Result<(), String> {
-    let config = SandboxConfig::from_env()?;
-    let port = match std::env::var("SANDBOX_PORT") {
-        Ok(text) => text
-            .parse::<u16>()
-            .map_err(|_| format!("SANDBOX_PORT={text} is not a port"))?,
-        Err(_) => DEFAULT_PORT,
-    };
+fn port_from_env(name: &str, default: u16) -> Result<u16, String> {
+    match std::env::var(name) {
+        Ok(text) => text.parse::<u16>().map_err(|_| format!("{name}={text} is not a port")),
+        Err(_) => Ok(default),
+    }
+}
+
+async fn bind(port: u16) -> Result<(tokio::net::TcpListener, u16), String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot bind port {port}: {e}"))?;
     // Port 0 picks a free port; report the one actually bound.
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    // Scripts wait for this line: print it once the port accepts connections.
+    let bound = listener.local_addr().map_err(|e| e.to_string())?.port();
+    Ok((listener, bound))
+}
+
+async fn serve() -> Result<(), String> {
+    let config = SandboxConfig::from_env()?;
+    let (listener, port) = bind(port_from_env("SANDBOX_PORT", DEFAULT_PORT)?).await?;
+    let tls = match &config.wechat {
+        Some(_) => Some(bind(port_from_env("SANDBOX_TLS_PORT", DEFAULT_TLS_PORT)?).await?),
+        None => None,
+    };
+    if let Ok(path) = std::env::var("SANDBOX_TLS_CA_FILE") {
+        std::fs::write(&path, Sandbox::tls_ca_pem()).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    // Scripts wait for the first line: print it once the ports accept connections.
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "sandbox listening on http://127.0.0.1:{port}")
-        .and_then(|()| stdout.flush())
-        .map_err(|e| e.to_string())?;
-    Sandbox::serve(listener, config)
-        .await
-        .map_err(|e| format!("serving failed: {e}"))
+    let mut announce = |line: String| writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    announce(format!("sandbox listening on http://127.0.0.1:{port}")).map_err(|e| e.to_string())?;
+    let served = match tls {
+        Some((tls_listener, tls_port)) => {
+            announce(format!("sandbox serving WeChat Pay on https://127.0.0.1:{tls_port}"))
+                .map_err(|e| e.to_string())?;
+            Sandbox::serve_with_tls(listener, tls_listener, config).await
+        }
+        None => Sandbox::serve(listener, config).await,
+    };
+    served.map_err(|e| format!("serving failed: {e}"))
 }

@@ -8,8 +8,8 @@ mod common;
 use common::trade::{self, TradeReceiver, client_token, developer, request_order};
 use common::wechat::{self, XmlReceiver, fields, outcome, pay_call, wechat_sandbox};
 use common::*;
-use minipay::wechat::sign::verify;
 use sandbox::Sandbox;
+use sandbox::wechat::sign::verifies as verify;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -91,7 +91,7 @@ async fn wechat_order(sandbox: &Sandbox, out_trade_no: &str, receiver: &XmlRecei
 
 #[tokio::test]
 async fn wechat_pays_closed_and_failed_orders_late() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     wechat_order(&sandbox, "LP-4", &receiver).await;
     let closed = pay_call(&sandbox, wechat::CLOSE_ORDER, fields(&[("out_trade_no", "LP-4")])).await;

@@ -12,7 +12,7 @@ use common::wechat::{
     wechat_sandbox,
 };
 use common::*;
-use minipay::wechat::sign::verify;
+use sandbox::wechat::sign::verifies as verify;
 use sandbox::{Fault, FaultKind, Sandbox, TradeState, TransferStatus, WechatRefundStatus};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -174,7 +174,7 @@ async fn a_closeorder_that_hangs_after_closing_leaves_the_order_closed() {
         .unwrap();
     let body = common::wechat::signed_xml(
         fields(&[("out_trade_no", "LA-6")]),
-        minipay::wechat::sign::SignType::Md5,
+        sandbox::wechat::sign::SignType::Md5,
     );
     let result = impatient
         .post(format!("{}{CLOSE_ORDER}", sandbox.base_url))

@@ -129,7 +129,7 @@ async fn trade_payments_refunds_and_settlements_finish_silently() {
 
 #[tokio::test]
 async fn wechat_payments_and_refunds_finish_silently() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     let mut fields = wechat::wechat_order_fields("SF-4", &sandbox.wechat_openid_of("alice"));
     fields.insert("notify_url".into(), receiver.url.clone());

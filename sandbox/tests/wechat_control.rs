@@ -4,14 +4,13 @@ mod common;
 
 use common::wechat::*;
 use common::*;
-use minipay::wechat::refund_notify::decrypt_req_info;
-use minipay::wechat::sign::verify;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
+use sandbox::wechat::sign::verifies as verify;
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test]
 async fn orders_are_paid_failed_closed_and_read_back() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     for no in ["K-1", "K-2", "K-3", "K-4"] {
         place_order(&sandbox, no, "alice").await;
@@ -52,7 +51,7 @@ async fn orders_are_paid_failed_closed_and_read_back() {
 
 #[tokio::test]
 async fn refunds_are_finished_and_read_back() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     paid_wechat_order(&sandbox, "K-5").await;
     pay_call(&sandbox, REFUND, wechat_refund_fields("K-5", "K-5-a", 990)).await;

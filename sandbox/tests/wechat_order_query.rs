@@ -5,7 +5,7 @@ mod common;
 
 use common::wechat::*;
 use common::*;
-use minipay::wechat::sign::verify;
+use sandbox::wechat::sign::verifies as verify;
 use sandbox::{Fault, FaultKind, TradeState};
 
 #[tokio::test]

@@ -1,17 +1,19 @@
 //! `wechat_pay` and the payment notify over HTTP: XML that verifies with
-//! `minipay::wechat::sign::verify` after `parse_flat`, a bare `total_fee`, extra
+//! the sandbox's own `wechat::sign::verifies` after `parse_flat`, a bare `total_fee`, extra
 //! fields, concurrent duplicates, and forged variants.
 
 mod common;
 
 use common::wechat::*;
-use minipay::wechat::sign::{SignType, verify};
+use sandbox::wechat::sign::{SignType, verifies as verify};
 use sandbox::{Sandbox, TradeState, WechatPayOptions};
-use std::time::Duration;
+
+/// Concurrent deliveries, all held until every one is in.
+const GATHER: usize = 4;
 
 /// A sandbox and one JSAPI order whose notify URL is a fresh receiver.
-async fn setup(delay: Duration, sign_type: SignType) -> (Sandbox, XmlReceiver) {
-    let receiver = XmlReceiver::start(delay).await;
+async fn setup(gather: usize, sign_type: SignType) -> (Sandbox, XmlReceiver) {
+    let receiver = XmlReceiver::gathering(gather).await;
     let sandbox = wechat_sandbox().await;
     let mut fields = wechat_order_fields("N-1", &sandbox.wechat_openid_of("alice"));
     fields.insert("notify_url".into(), receiver.url.clone());
@@ -22,7 +24,7 @@ async fn setup(delay: Duration, sign_type: SignType) -> (Sandbox, XmlReceiver) {
 
 #[tokio::test]
 async fn the_payment_notify_verifies_and_carries_the_payment() {
-    let (sandbox, receiver) = setup(Duration::ZERO, SignType::Md5).await;
+    let (sandbox, receiver) = setup(1, SignType::Md5).await;
     let options = WechatPayOptions {
         extra_field: true,
         ..WechatPayOptions::default()
@@ -74,7 +76,7 @@ async fn the_payment_notify_verifies_and_carries_the_payment() {
 
 #[tokio::test]
 async fn hmac_orders_get_hmac_notifies_with_or_without_sign_type() {
-    let (sandbox, receiver) = setup(Duration::ZERO, SignType::HmacSha256).await;
+    let (sandbox, receiver) = setup(1, SignType::HmacSha256).await;
     sandbox.wechat_pay("N-1", WechatPayOptions::default()).await.unwrap();
     let with_type = WechatPayOptions {
         sign_type_field: true,
@@ -93,22 +95,26 @@ async fn hmac_orders_get_hmac_notifies_with_or_without_sign_type() {
 
 #[tokio::test]
 async fn deliveries_are_concurrent_duplicates() {
-    let (sandbox, receiver) = setup(Duration::from_millis(300), SignType::Md5).await;
+    let (sandbox, receiver) = setup(GATHER, SignType::Md5).await;
     let options = WechatPayOptions {
-        deliveries: 4,
+        deliveries: GATHER,
         ..WechatPayOptions::default()
     };
     let deliveries = sandbox.wechat_pay("N-1", options).await.unwrap();
-    assert_eq!(deliveries.iter().map(|d| d.status).collect::<Vec<_>>(), [200; 4]);
-    assert!(receiver.max_in_flight() >= 2, "deliveries ran one after another");
+    assert_eq!(
+        deliveries.iter().map(|d| d.status).collect::<Vec<_>>(),
+        [200; GATHER],
+        "{deliveries:?}"
+    );
+    assert_eq!(receiver.max_in_flight(), GATHER, "deliveries ran one after another");
     let received = receiver.received();
-    assert_eq!(received.len(), 4);
+    assert_eq!(received.len(), GATHER);
     assert!(received.iter().all(|r| r.body == received[0].body));
 }
 
 #[tokio::test]
 async fn forged_notifies_still_parse_but_tell_themselves_apart() {
-    let (sandbox, receiver) = setup(Duration::ZERO, SignType::Md5).await;
+    let (sandbox, receiver) = setup(1, SignType::Md5).await;
     let tampered = WechatPayOptions {
         tamper_signature: true,
         ..WechatPayOptions::default()
@@ -129,8 +135,8 @@ async fn forged_notifies_still_parse_but_tell_themselves_apart() {
 
 #[tokio::test]
 async fn notifies_can_go_elsewhere_and_bad_payments_are_refused() {
-    let (sandbox, receiver) = setup(Duration::ZERO, SignType::Md5).await;
-    let other = XmlReceiver::start(Duration::ZERO).await;
+    let (sandbox, receiver) = setup(1, SignType::Md5).await;
+    let other = XmlReceiver::start().await;
     let elsewhere = WechatPayOptions {
         notify_url: Some(other.url.clone()),
         ..WechatPayOptions::default()

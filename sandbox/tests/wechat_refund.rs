@@ -1,12 +1,15 @@
-//! `POST /secapi/pay/refund` over HTTP and the refund notify: paid orders only, amounts
-//! within the order, idempotent numbers, `req_info` that decrypts with the API key.
+//! `POST /secapi/pay/refund` over TLS and the refund notify: the merchant certificate,
+//! paid orders only, amounts within the order, idempotent numbers, `req_info` that
+//! decrypts with the API key.
 
 mod common;
 
 use common::wechat::*;
-use minipay::wechat::refund_notify::decrypt_req_info;
+use sandbox::tls::MerchantCertificate;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
+use sandbox::wechat::sign::SignType;
+use sandbox::wechat::xml::parse_flat;
 use sandbox::{CallbackOptions, Sandbox, WechatRefundStatus};
-use std::time::Duration;
 
 #[tokio::test]
 async fn a_refund_is_accepted_as_processing() {
@@ -108,16 +111,19 @@ async fn only_paid_orders_with_their_total_can_be_refunded() {
     assert_eq!(outcome(&pay_call(&sandbox, REFUND, missing).await), "LACK_PARAMS");
 }
 
+/// Concurrent deliveries, all held until every one is in.
+const GATHER: usize = 3;
+
 #[tokio::test]
 async fn the_refund_notify_decrypts_with_the_api_key() {
-    let receiver = XmlReceiver::start(Duration::from_millis(200)).await;
+    let receiver = XmlReceiver::gathering(GATHER).await;
     let sandbox = wechat_sandbox().await;
     paid_wechat_order(&sandbox, "RN-1").await;
     let mut fields = wechat_refund_fields("RN-1", "RN-1-a", 700);
     fields.insert("notify_url".into(), receiver.url.clone());
     pay_call(&sandbox, REFUND, fields).await;
     let three = CallbackOptions {
-        deliveries: 3,
+        deliveries: GATHER,
         ..CallbackOptions::default()
     };
     let deliveries = sandbox.wechat_finish_refund("RN-1-a", true, three).await.unwrap();
@@ -125,10 +131,10 @@ async fn the_refund_notify_decrypts_with_the_api_key() {
         deliveries.iter().all(|d| d.status == 200 && d.body == ACK),
         "{deliveries:?}"
     );
-    assert!(receiver.max_in_flight() >= 2, "deliveries ran one after another");
+    assert_eq!(receiver.max_in_flight(), GATHER, "deliveries ran one after another");
 
     let received = receiver.received();
-    assert_eq!(received.len(), 3);
+    assert_eq!(received.len(), GATHER);
     assert_eq!(received[0].content_type, "text/xml");
     let outer = received[0].fields();
     assert!(!outer.contains_key("sign"), "WeChat does not sign refund notifies");
@@ -163,7 +169,7 @@ async fn the_refund_notify_decrypts_with_the_api_key() {
 
 #[tokio::test]
 async fn closed_refunds_and_forged_notifies() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = Sandbox::start(wechat_config(Some(receiver.url.clone()))).await;
     paid_wechat_order(&sandbox, "RN-2").await;
     pay_call(&sandbox, REFUND, wechat_refund_fields("RN-2", "RN-2-a", 700)).await;
@@ -196,4 +202,65 @@ async fn closed_refunds_and_forged_notifies() {
         .wechat_finish_refund("nope", true, CallbackOptions::default())
         .await;
     assert_eq!(unknown.unwrap_err(), "unknown refund nope");
+}
+
+#[tokio::test]
+async fn refunds_need_the_merchant_certificate_over_tls() {
+    let sandbox = wechat_sandbox().await;
+    paid_wechat_order(&sandbox, "RC-1").await;
+    let body = signed_xml(wechat_refund_fields("RC-1", "RC-1-a", 100), SignType::Md5);
+
+    // No certificate: over plain HTTP, or over TLS without one, the front end refuses.
+    let (status, page) = common::post_raw(&sandbox, REFUND, body.clone()).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("No required SSL certificate was sent"), "{page}");
+    let (status, page) = post_tls(&sandbox, &tls_client(None), REFUND, body.clone()).await;
+    assert_eq!(
+        (status, page.contains("No required SSL certificate was sent")),
+        (400, true),
+        "{page}"
+    );
+
+    // Another merchant's certificate: WeChat Pay reads the request and refuses it.
+    let stranger = MerchantCertificate::generate(MCH_ID).identity_pem();
+    let (status, text) = post_tls(&sandbox, &tls_client(Some(&stranger)), REFUND, body.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        parse_flat(text.as_bytes()).unwrap(),
+        fields(&[("return_code", "FAIL"), ("return_msg", "certificate not match")])
+    );
+    assert!(sandbox.wechat_refund("RC-1-a").is_none());
+    assert_eq!(sandbox.calls(REFUND), 3);
+
+    // The registered one: accepted.
+    let merchant = tls_client(Some(&merchant_certificate().identity_pem()));
+    let (status, text) = post_tls(&sandbox, &merchant, REFUND, body).await;
+    assert_eq!(status, 200);
+    assert_eq!(outcome(&parse_flat(text.as_bytes()).unwrap()), "SUCCESS");
+    assert!(sandbox.wechat_refund("RC-1-a").is_some());
+}
+
+#[tokio::test]
+async fn a_merchant_without_a_registered_certificate_cannot_refund() {
+    let mut config = wechat_config(None);
+    config.wechat.as_mut().unwrap().client_cert_pem = None;
+    let sandbox = Sandbox::start(config).await;
+    paid_wechat_order(&sandbox, "RC-2").await;
+    let answer = pay_call(&sandbox, REFUND, wechat_refund_fields("RC-2", "RC-2-a", 100)).await;
+    assert_eq!(answer["return_msg"], "certificate not match");
+    assert!(sandbox.wechat_refund("RC-2-a").is_none());
+}
+
+#[tokio::test]
+async fn the_rest_of_wechat_pay_takes_tls_without_a_certificate() {
+    let sandbox = wechat_sandbox().await;
+    paid_wechat_order(&sandbox, "RC-3").await;
+    let body = signed_xml(fields(&[("out_trade_no", "RC-3")]), SignType::Md5);
+    let (status, text) = post_tls(&sandbox, &tls_client(None), ORDER_QUERY, body).await;
+    assert_eq!(status, 200);
+    let answer = parse_flat(text.as_bytes()).unwrap();
+    assert_eq!(
+        (outcome(&answer).as_str(), answer["trade_state"].as_str()),
+        ("SUCCESS", "SUCCESS")
+    );
 }

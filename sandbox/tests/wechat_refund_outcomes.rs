@@ -6,14 +6,13 @@ mod common;
 
 use common::wechat::*;
 use common::{get, post};
-use minipay::wechat::refund_notify::decrypt_req_info;
+use sandbox::wechat::req_info::decrypt as decrypt_req_info;
 use sandbox::{CallbackOptions, WechatRefundStatus};
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test]
 async fn a_change_refund_is_notified_and_stays_change() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     paid_wechat_order(&sandbox, "RO-1").await;
     pay_call(&sandbox, REFUND, wechat_refund_fields("RO-1", "RO-1-a", 1990)).await;
@@ -53,7 +52,7 @@ async fn a_change_refund_is_notified_and_stays_change() {
 
 #[tokio::test]
 async fn refundclose_and_fail_both_close_the_refund() {
-    let receiver = XmlReceiver::start(Duration::ZERO).await;
+    let receiver = XmlReceiver::start().await;
     let sandbox = wechat_sandbox().await;
     paid_wechat_order(&sandbox, "RO-2").await;
     for (out_refund_no, status) in [("RO-2-a", "REFUNDCLOSE"), ("RO-2-b", "FAIL")] {

@@ -4,9 +4,9 @@
 mod common;
 
 use common::wechat::*;
-use minipay::wechat::sign::{SignType, verify};
-use minipay::wechat::xml::parse_flat;
 use sandbox::clock::beijing_datetime;
+use sandbox::wechat::sign::{SignType, verifies as verify};
+use sandbox::wechat::xml::parse_flat;
 use sandbox::{CallbackOptions, Fault, FaultKind, Sandbox};
 
 fn quiet() -> CallbackOptions {

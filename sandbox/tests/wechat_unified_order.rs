@@ -5,9 +5,10 @@ mod common;
 
 use common::wechat::*;
 use common::*;
-use minipay::wechat::sign::{SignType, sign, verify};
-use minipay::wechat::xml::to_xml;
 use sandbox::TradeState;
+use sandbox::clock::{beijing_compact, now_secs};
+use sandbox::wechat::sign::{SignType, sign, verifies as verify};
+use sandbox::wechat::xml::{parse_flat, to_xml};
 
 #[tokio::test]
 async fn an_order_answers_a_signed_prepay_id() {
@@ -64,7 +65,9 @@ async fn a_bad_sign_is_a_communication_failure() {
     unknown_type.insert("sign_type".into(), "SHA1".into());
     unknown_type.insert("sign".into(), sign(&base, API_KEY, SignType::Md5));
     let mut cases = vec![tampered, base.clone()]; // the second has no sign at all
-    for signature in [wrong_key, hmac_unnamed] {
+    // The right MD5 sign in lower-case hex is not WeChat's sign (wechat.md §3: upper case).
+    let lower_case = sign(&base, API_KEY, SignType::Md5).to_lowercase();
+    for signature in [wrong_key, hmac_unnamed, lower_case] {
         let mut signed = base.clone();
         signed.insert("sign".into(), signature);
         cases.push(signed);
@@ -80,6 +83,103 @@ async fn a_bad_sign_is_a_communication_failure() {
     let answer = pay_raw(&sandbox, UNIFIED_ORDER, to_xml(&unknown_type)).await;
     assert_eq!(answer["return_code"], "FAIL");
     assert!(sandbox.wechat_order("WX-S").is_none());
+}
+
+#[tokio::test]
+async fn a_lower_case_hmac_sign_is_refused_too() {
+    let sandbox = wechat_sandbox().await;
+    let mut fields = wechat_order_fields("WX-L", &sandbox.wechat_openid_of("alice"));
+    for (name, value) in [
+        ("appid", WX_APP_ID),
+        ("mch_id", MCH_ID),
+        ("nonce_str", "n1"),
+        ("sign_type", "HMAC-SHA256"),
+    ] {
+        fields.insert(name.into(), value.into());
+    }
+    let upper = sign(&fields, API_KEY, SignType::HmacSha256);
+    fields.insert("sign".into(), upper.to_lowercase());
+    let answer = pay_raw(&sandbox, UNIFIED_ORDER, to_xml(&fields)).await;
+    assert_eq!(answer["return_msg"], "签名错误");
+    fields.insert("sign".into(), upper);
+    assert_eq!(
+        outcome(&pay_raw(&sandbox, UNIFIED_ORDER, to_xml(&fields)).await),
+        "SUCCESS"
+    );
+}
+
+#[tokio::test]
+async fn elements_in_any_order_as_text_cdata_or_references_are_read_alike() {
+    let sandbox = wechat_sandbox().await;
+    let mut fields = wechat_order_fields("WX-X", &sandbox.wechat_openid_of("alice"));
+    fields.insert("body".into(), "月卡 <monthly> & pass".into());
+    let signed: Fields = parse_flat(signed_xml(fields, SignType::Md5).as_bytes()).unwrap();
+    // Hand-written: reverse name order, some values bare, the body as escaped text with
+    // character references, whitespace between elements.
+    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xml>\n");
+    for (n, (name, value)) in signed.iter().rev().enumerate() {
+        let written = match (name.as_str(), n % 2) {
+            ("body", _) => "&#26376;&#21345; &lt;monthly&gt; &amp; pass".to_owned(),
+            (_, 0) => format!("<![CDATA[{value}]]>"),
+            _ => value.replace('&', "&amp;"),
+        };
+        body.push_str(&format!("  <{name}>{written}</{name}>\n"));
+    }
+    body.push_str("</xml>");
+    let answer = pay_raw(&sandbox, UNIFIED_ORDER, body).await;
+    assert_eq!(outcome(&answer), "SUCCESS", "{answer:?}");
+    assert_eq!(sandbox.wechat_order("WX-X").unwrap().body, "月卡 <monthly> & pass");
+}
+
+#[tokio::test]
+async fn time_expire_must_leave_five_minutes_and_follow_time_start() {
+    let sandbox = wechat_sandbox().await;
+    let openid = sandbox.wechat_openid_of("alice");
+    let now = now_secs();
+    let order = |no: &str, times: &[(&str, i64)]| {
+        let mut fields = wechat_order_fields(no, &openid);
+        for (name, at) in times {
+            fields.insert((*name).into(), beijing_compact(*at));
+        }
+        fields
+    };
+    // Checked against the sandbox's clock at the request, a little later than `now`.
+    let short = pay_call(&sandbox, UNIFIED_ORDER, order("WX-T1", &[("time_expire", now + 290)])).await;
+    assert_eq!(outcome(&short), "INVALID_REQUEST");
+    assert_eq!(short["err_code_des"], "time_expire时间过短，刷卡至少1分钟，其他5分钟");
+    let past = pay_call(&sandbox, UNIFIED_ORDER, order("WX-T2", &[("time_expire", now - 60)])).await;
+    assert_eq!(outcome(&past), "INVALID_REQUEST");
+    let before_start = order("WX-T3", &[("time_start", now + 900), ("time_expire", now + 600)]);
+    let answer = pay_call(&sandbox, UNIFIED_ORDER, before_start).await;
+    assert_eq!(outcome(&answer), "INVALID_REQUEST");
+    assert!(answer["err_code_des"].contains("time_start"), "{answer:?}");
+    let mut malformed = order("WX-T4", &[]);
+    malformed.insert("time_expire".into(), "2024-08-04 19:13:06".into());
+    assert_eq!(
+        outcome(&pay_call(&sandbox, UNIFIED_ORDER, malformed).await),
+        "INVALID_REQUEST"
+    );
+    for no in ["WX-T1", "WX-T2", "WX-T3", "WX-T4"] {
+        assert!(sandbox.wechat_order(no).is_none(), "{no}");
+    }
+
+    let fields = order("WX-T5", &[("time_start", now), ("time_expire", now + 310)]);
+    assert_eq!(
+        outcome(&pay_call(&sandbox, UNIFIED_ORDER, fields.clone()).await),
+        "SUCCESS"
+    );
+    assert_eq!(sandbox.wechat_order("WX-T5").unwrap().time_expire, Some(now + 310));
+    // `time_expire` is set once: the same request again is fine, another deadline is not.
+    assert_eq!(
+        outcome(&pay_call(&sandbox, UNIFIED_ORDER, fields.clone()).await),
+        "SUCCESS"
+    );
+    let mut moved = fields;
+    moved.insert("time_expire".into(), beijing_compact(now + 3600));
+    assert_eq!(
+        outcome(&pay_call(&sandbox, UNIFIED_ORDER, moved).await),
+        "INVALID_REQUEST"
+    );
 }
 
 #[tokio::test]

@@ -64,6 +64,9 @@ pub fn sandbox_config() -> SandboxConfig {
             mch_id: WECHAT_MCH_ID.into(),
             api_key: WECHAT_API_KEY.into(),
             notify_url: Some(public_url("/notify/wechat")),
+            // The merchant certificate the backend sends refunds with (its key after
+            // it is ignored).
+            client_cert_pem: Some(client_cert_pem().to_owned()),
         }),
         trade: Some(trade_keys().sandbox_config(KEY_VERSION)),
         tunnel: None,
@@ -112,6 +115,24 @@ pub fn client_cert_pem() -> &'static str {
     })
 }
 
+/// Makes the backend trust the sandbox's TLS listener (WeChat Pay) the standard way:
+/// reqwest's rustls platform verifier reads its roots from `SSL_CERT_FILE` on Linux when
+/// a client is built. Set once per test process, before the first App is built; every
+/// sandbox of the process has the same CA.
+pub fn trust_sandbox_tls() {
+    static TRUSTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    TRUSTED.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("minipay-sandbox-ca-{}.pem", std::process::id()));
+        // Making the CA initialises aws-lc, whose start-up is the one C reader of the
+        // environment here, so that it has finished before the variable is set.
+        std::fs::write(&path, Sandbox::tls_ca_pem()).expect("write the sandbox CA");
+        // SAFETY: the other readers of the environment in a test process (reqwest,
+        // rustls-native-certs, the AWS SDK) read it through `std::env`, which serialises
+        // with `set_var`; no C code reads it concurrently once aws-lc has started.
+        unsafe { std::env::set_var("SSL_CERT_FILE", &path) };
+    });
+}
+
 /// A whole local stack: a fresh table on moto, a sandbox, the routes on a local port.
 pub struct Stack {
     pub client: client::ApiClient,
@@ -158,6 +179,7 @@ impl Stack {
     }
 
     pub async fn start_custom(options: StackOptions) -> Stack {
+        trust_sandbox_tls();
         let endpoint = options.endpoint.unwrap_or_else(table::endpoint);
         let listener = local::Listener::bind().await;
         let tunnel = tunnel_to(&listener.base_url);
@@ -190,7 +212,8 @@ impl Stack {
             ("WECHAT_APP_SECRET", WECHAT_APP_SECRET),
             ("WECHAT_MCH_ID", WECHAT_MCH_ID),
             ("WECHAT_API_KEY", WECHAT_API_KEY),
-            ("WECHAT_API_BASE", sandbox.base_url.as_str()),
+            // WeChat Pay over TLS, as in production: refunds need the client certificate.
+            ("WECHAT_API_BASE", sandbox.tls_url.as_str()),
             ("WECHAT_LOGIN_BASE", sandbox.base_url.as_str()),
             ("WECHAT_NOTIFY_URL", wechat_notify.as_str()),
             ("WECHAT_CLIENT_CERT", client_cert_pem()),

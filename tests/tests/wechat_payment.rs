@@ -3,8 +3,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::money::raw_item;
 use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
-use minipay::wechat::sign::{SignType, pay_sign};
-use sandbox::{CallbackOptions, WechatPayOptions};
+use minipay::store::OrderStore as _;
+use sandbox::tls::MerchantCertificate;
+use sandbox::wechat::sign::{SignType, pay_sign};
+use sandbox::{CallbackOptions, Fault, FaultKind, WechatPayOptions};
 use serde_json::{Value, json};
 
 async fn stack() -> Stack {
@@ -46,7 +48,8 @@ async fn a_wechat_payment_runs_end_to_end() {
     let session = wechat_session(&stack, "wang").await;
     let (no, pay) = order(&stack, &session).await;
 
-    // The five wx.requestPayment fields, signed with the API key.
+    // The five wx.requestPayment fields, signed with the API key (checked with the
+    // sandbox's own signing code, not the backend's).
     let package = pay["package"].as_str().unwrap();
     let prepay_id = package
         .strip_prefix("prepay_id=")
@@ -77,10 +80,13 @@ async fn a_wechat_payment_runs_end_to_end() {
         (json!("PENDING"), json!("wechat"))
     );
 
-    // Five concurrent deliveries, one with a field WeChat added later: all acknowledged.
+    // Five concurrent deliveries with a field WeChat added later, elements out of name
+    // order and non-ASCII values as character references: all acknowledged.
     let options = WechatPayOptions {
         deliveries: 5,
         extra_field: true,
+        reordered: true,
+        escaped_unicode: true,
         ..WechatPayOptions::default()
     };
     for d in stack.sandbox.wechat_pay(&no, options).await.unwrap() {
@@ -220,4 +226,95 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         .send("POST", "/notify/wechat", None, Some(forged.as_bytes().to_vec()))
         .await;
     assert!(answer.status >= 400 && answer.text.contains("FAIL"), "{}", answer.text);
+}
+
+/// A paid WeChat order of 880 fen on a stack whose backend sends refunds with
+/// `client_cert` (`""`: none configured).
+async fn paid_order_with_client_cert(client_cert: &str) -> (Stack, String) {
+    let stack = Stack::start_with(&[("WECHAT_CLIENT_CERT", client_cert)]).await;
+    table::put_catalog_item(&table::client().await, &stack.table, "course", 880, "微信小程序课程").await;
+    let session = wechat_session(&stack, "sun").await;
+    let (no, _) = order(&stack, &session).await;
+    let delivered = stack
+        .sandbox
+        .wechat_pay(&no, WechatPayOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(delivered[0].status, 200, "{}", delivered[0].body);
+    (stack, no)
+}
+
+#[tokio::test]
+async fn a_refund_sent_with_another_certificate_is_refused_and_its_amount_released() {
+    let stranger = MerchantCertificate::generate(harness::WECHAT_MCH_ID).identity_pem();
+    let (stack, no) = paid_order_with_client_cert(&stranger).await;
+    let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-C1", "refund_amount": 300});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_ne!(refund.status, 200, "{}", refund.text);
+    assert!(refund.text.contains("certificate not match"), "{}", refund.text);
+    // WeChat said for certain it did nothing: the refund failed and its amount is free.
+    assert!(stack.sandbox.wechat_refund("WX-RF-C1").is_none());
+    let state = stack.client.get("/refunds/WX-RF-C1", Some(ADMIN_KEY)).await;
+    assert_eq!(state.body["status"], "FAIL", "{}", state.text);
+    let order = stack.store.get_order(&no).await.unwrap().unwrap();
+    assert_eq!((order.refunded_amount, order.refunding_amount), (0, 0));
+}
+
+#[tokio::test]
+async fn without_a_certificate_no_refund_is_sent_and_its_amount_stays_reserved() {
+    let (stack, no) = paid_order_with_client_cert("").await;
+    let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-C2", "refund_amount": 300});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_ne!(refund.status, 200, "{}", refund.text);
+    assert!(refund.text.contains("WECHAT_CLIENT_CERT"), "{}", refund.text);
+    assert_eq!(stack.sandbox.calls("/secapi/pay/refund"), 0);
+    // Refused before asking, but the backend keeps an unsent refund in flight like one
+    // whose answer was lost: the amount stays reserved until the platform is asked.
+    let state = stack.client.get("/refunds/WX-RF-C2", Some(ADMIN_KEY)).await;
+    assert_eq!(state.body["status"], "PROCESSING", "{}", state.text);
+    let order = stack.store.get_order(&no).await.unwrap().unwrap();
+    assert_eq!((order.refunded_amount, order.refunding_amount), (0, 300));
+}
+
+#[tokio::test]
+async fn an_order_wechat_never_accepted_is_not_placed_again_with_under_five_minutes_left() {
+    let stack = stack().await;
+    let session = wechat_session(&stack, "zhou").await;
+    // unifiedorder fails twice (the call and its retry): the order waits unplaced.
+    stack
+        .sandbox
+        .set_fault(Fault::before("/pay/unifiedorder", FaultKind::Status(502), 2));
+    let failed = stack
+        .client
+        .post("/prepay", Some(&session), &json!({"sku": "course"}))
+        .await;
+    assert_ne!(failed.status, 200, "{}", failed.text);
+    let orders: Vec<String> = table::all_items(&stack.table)
+        .await
+        .iter()
+        .filter_map(|item| item.get("pk")?.as_s().ok()?.strip_prefix("ORDER#").map(str::to_owned))
+        .collect();
+    let [unplaced] = orders.as_slice() else {
+        panic!("one order expected: {orders:?}");
+    };
+    // Time passes: four minutes of its pay window are left, too few for WeChat's
+    // `time_expire`, though enough for the order to be reused otherwise.
+    let four_minutes_left = (sandbox::clock::now_secs() + 240).to_string();
+    table::client()
+        .await
+        .update_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S(format!("ORDER#{unplaced}")))
+        .key("sk", AttributeValue::S("ORDER".into()))
+        .update_expression("SET pay_deadline = :soon")
+        .expression_attribute_values(":soon", AttributeValue::N(four_minutes_left))
+        .send()
+        .await
+        .unwrap();
+
+    let (placed, _) = order(&stack, &session).await;
+    assert_ne!(&placed, unplaced, "a new order, not the one WeChat would refuse");
+    assert!(stack.sandbox.wechat_order(&placed).is_some());
+    assert!(stack.sandbox.wechat_order(unplaced).is_none());
+    assert_eq!(stack.sandbox.calls("/pay/unifiedorder"), 3);
 }

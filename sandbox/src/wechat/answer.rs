@@ -4,12 +4,12 @@
 //! through is signed, so that clients can (and should) verify it.
 
 use super::Fields;
+use super::sign::{SignType, sign};
+use super::xml::to_xml;
 use crate::config::WechatSandboxConfig;
 use crate::random;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use minipay::wechat::sign::{SignType, sign};
-use minipay::wechat::xml::to_xml;
 
 /// A WeChat Pay answer body; always HTTP 200, as on the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +99,8 @@ impl Answerer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minipay::wechat::sign::verify;
-    use minipay::wechat::xml::parse_flat;
+    use crate::wechat::sign::verifies as verify;
+    use crate::wechat::xml::parse_flat;
 
     fn config() -> WechatSandboxConfig {
         WechatSandboxConfig {

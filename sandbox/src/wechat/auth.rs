@@ -1,18 +1,19 @@
 //! Who may call WeChat Pay: the checks every request passes first, in WeChat's order.
 //! The sign comes before any business check (a sign error is a communication-level
 //! FAIL); then `appid` and `mch_id` must be the sandbox's pair.
+//!
+//! The sign must be exactly the one WeChat computes with the request's `sign_type` (MD5
+//! when absent): upper-case hex. A lower-case sign, or an HMAC sign without
+//! `sign_type`, is 签名错误 as on the platform, however lenient a receiver may be.
 
 use super::Fields;
 use super::answer::{Answerer, PayError, XmlAnswer, communication_failure};
 use super::fields::required;
+use super::sign::{SignType, sign_matches};
 use crate::config::SandboxConfig;
-use minipay::wechat::sign::{SignType, verify};
 
 /// The `return_msg` of a sign that does not verify.
 pub const SIGN_ERROR: &str = "签名错误";
-
-/// An MD5 sign in hex; a request without `sign_type` must carry one.
-const MD5_SIGN_LEN: usize = 32;
 
 /// The answerer for a request that passed, or the answer that refuses it.
 pub fn authenticate<'a>(config: &'a SandboxConfig, params: &Fields) -> Result<Answerer<'a>, XmlAnswer> {
@@ -25,10 +26,7 @@ pub fn authenticate<'a>(config: &'a SandboxConfig, params: &Fields) -> Result<An
         None => SignType::Md5,
         Some(named) => named.parse().map_err(|()| communication_failure("sign_type参数错误"))?,
     };
-    // `verify` also accepts an HMAC sign without `sign_type` (notifies need that), but
-    // WeChat reads a request without `sign_type` as MD5: refuse what production would.
-    let sign_len_fits = sign_type != SignType::Md5 || params.get("sign").is_some_and(|s| s.len() == MD5_SIGN_LEN);
-    if !sign_len_fits || !verify(params, &wechat.api_key) {
+    if !sign_matches(params, &wechat.api_key, sign_type) {
         return Err(communication_failure(SIGN_ERROR));
     }
     let answerer = Answerer {

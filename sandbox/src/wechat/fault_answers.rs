@@ -4,11 +4,11 @@
 //! text as `err_code_des`.
 
 use super::answer::{Answerer, PayError, communication_failure};
+use super::sign::SignType;
 use super::{LOGIN_PREFIX, PAY_PREFIXES};
 use crate::config::SandboxConfig;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use minipay::wechat::sign::SignType;
 use serde_json::json;
 
 /// The answer for a WeChat path; `None` for other platforms' paths.

@@ -1,12 +1,15 @@
 //! WeChat as the backend sees it: mini-program login (`sns/jscode2session`) and WeChat
 //! Pay API v2 (`unifiedorder`, `orderquery`, `closeorder`, `secapi/pay/refund`,
 //! `refundquery`), and the payment and refund notifies it sends. Protocol: wechat.md.
-//! Signing, XML and `req_info` come from `minipay::wechat`, never re-implemented here.
+//! Signing, XML and `req_info` are the sandbox's own ([`sign`], [`xml`], [`req_info`]),
+//! written from the reference and pinned by its published vectors: a mistake in the
+//! backend's code is not repeated here.
 //!
 //! Everything is off unless [`crate::SandboxConfig::wechat`] is set.
 
 pub mod answer;
 pub mod auth;
+pub mod client_cert;
 pub mod close_order;
 pub mod fault_answers;
 pub mod fields;
@@ -23,8 +26,11 @@ pub mod refund_api;
 pub mod refund_finish;
 pub mod refund_query;
 pub mod refunds;
+pub mod req_info;
+pub mod sign;
 pub mod trade_state;
 pub mod unified_order;
+pub mod xml;
 pub mod xml_body;
 
 use crate::clock::now_secs;

@@ -2,11 +2,11 @@
 //! merchant closing the order) causes.
 
 use super::Fields;
+use super::sign::SignType;
 use super::trade_state::TradeState;
 use crate::clock::beijing_compact;
 use crate::error::SandboxError;
 use crate::random;
-use minipay::wechat::sign::SignType;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -57,6 +57,8 @@ pub struct NewOrder {
     pub trade_type: String,
     pub notify_url: String,
     pub sign_type: SignType,
+    /// When the merchant says the order was made (unix seconds), if it says.
+    pub time_start: Option<i64>,
     pub time_expire: Option<i64>,
 }
 
@@ -205,6 +207,7 @@ mod tests {
             trade_type: "JSAPI".into(),
             notify_url: "http://n".into(),
             sign_type: SignType::Md5,
+            time_start: None,
             time_expire: Some(2000),
         }
     }

@@ -6,12 +6,12 @@ use super::Fields;
 use super::identity::openid_of;
 use super::order_query::BANK_TYPE;
 use super::orders::WechatOrder;
+use super::sign::sign;
+use super::xml::{Form, XmlWriter};
 use crate::clock::beijing_compact;
 use crate::config::WechatSandboxConfig;
 use crate::delivery::tampered;
 use crate::random;
-use minipay::wechat::sign::sign;
-use minipay::wechat::xml::to_xml;
 use serde::{Deserialize, Serialize};
 
 /// The unknown field `extra_field` adds.
@@ -43,6 +43,12 @@ pub struct WechatPayOptions {
     /// `time_expire`): a payment that completes after the order ended, as WeChat
     /// sometimes takes (wechat-v3-reconcile.md C.1). Without it such an order is refused.
     pub late: bool,
+    /// Writes the fields out of name order (`sign` first, the rest backwards): a
+    /// reader must not depend on the order of the elements.
+    pub reordered: bool,
+    /// Writes non-ASCII values as character references (`&#26376;`) instead of CDATA:
+    /// the same values to any XML reader, and signed as such.
+    pub escaped_unicode: bool,
 }
 
 impl Default for WechatPayOptions {
@@ -55,6 +61,8 @@ impl Default for WechatPayOptions {
             sign_type_field: false,
             notify_url: None,
             late: false,
+            reordered: false,
+            escaped_unicode: false,
         }
     }
 }
@@ -100,24 +108,37 @@ pub fn payment_notify(config: &WechatSandboxConfig, order: &WechatOrder, options
         signature = tampered(&signature);
     }
     fields.insert("sign".to_owned(), signature);
-    with_bare_total_fee(fields)
+    notify_xml(&fields, options)
 }
 
-/// The XML of `fields` with `total_fee` as plain text rather than CDATA, as WeChat
-/// sometimes writes it: readers must accept both.
-fn with_bare_total_fee(mut fields: Fields) -> String {
-    let total_fee = fields.remove("total_fee").unwrap_or_default();
-    let xml = to_xml(&fields);
-    let end = xml.rfind("</xml>").expect("to_xml closes the root element");
-    format!("{}<total_fee>{total_fee}</total_fee></xml>", &xml[..end])
+/// The body as WeChat writes it: values in CDATA but `total_fee` bare (readers must
+/// accept both), in name order unless `reordered`.
+fn notify_xml(fields: &Fields, options: &WechatPayOptions) -> String {
+    let mut order: Vec<(&String, &String)> = fields.iter().collect();
+    if options.reordered {
+        order.reverse();
+        order.sort_by_key(|(name, _)| name.as_str() != "sign");
+    }
+    let mut xml = XmlWriter::new("xml", "");
+    for (name, value) in order {
+        let form = if name == "total_fee" {
+            Form::Text
+        } else if options.escaped_unicode && !value.is_ascii() {
+            Form::EscapedUnicode
+        } else {
+            Form::Cdata
+        };
+        xml.field(name, value, form);
+    }
+    xml.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wechat::sign::{SignType, verifies as verify};
     use crate::wechat::trade_state::TradeState;
-    use minipay::wechat::sign::{SignType, verify};
-    use minipay::wechat::xml::parse_flat;
+    use crate::wechat::xml::parse_flat;
 
     fn config() -> WechatSandboxConfig {
         WechatSandboxConfig {
@@ -125,7 +146,7 @@ mod tests {
             app_secret: "s".into(),
             mch_id: "1900000109".into(),
             api_key: "192006250b4c09247ec02edce69f6a2d".into(),
-            notify_url: None,
+            ..WechatSandboxConfig::default()
         }
     }
 
@@ -158,7 +179,7 @@ mod tests {
         };
         for sign_type in [SignType::Md5, SignType::HmacSha256] {
             let xml = payment_notify(&config, &paid_order(sign_type), &options);
-            assert!(xml.contains("<total_fee>1990</total_fee></xml>"), "{xml}");
+            assert!(xml.contains("<total_fee>1990</total_fee>"), "{xml}");
             let fields = parse_flat(xml.as_bytes()).unwrap();
             assert!(verify(&fields, &config.api_key));
             assert_eq!(fields[EXTRA_FIELD], EXTRA_VALUE);
@@ -187,5 +208,28 @@ mod tests {
         };
         let fields = parse_flat(payment_notify(&config, &paid_order(SignType::Md5), &tampered).as_bytes()).unwrap();
         assert!(!verify(&fields, &config.api_key));
+    }
+
+    #[test]
+    fn notifies_can_come_reordered_and_with_escaped_unicode() {
+        let config = config();
+        let plain = payment_notify(&config, &paid_order(SignType::Md5), &WechatPayOptions::default());
+        assert!(plain.starts_with("<xml><appid>"), "{plain}");
+        let varied = WechatPayOptions {
+            reordered: true,
+            escaped_unicode: true,
+            extra_field: true,
+            ..WechatPayOptions::default()
+        };
+        let xml = payment_notify(&config, &paid_order(SignType::Md5), &varied);
+        assert!(xml.starts_with("<xml><sign>"), "{xml}");
+        assert!(xml.find("<transaction_id>") < xml.find("<appid>"), "{xml}");
+        assert!(
+            xml.contains("<sandbox_extra>&#25193;&#23637;&#23383;&#27573; &amp; &lt;more&gt;</sandbox_extra>"),
+            "{xml}"
+        );
+        let fields = parse_flat(xml.as_bytes()).unwrap();
+        assert!(verify(&fields, &config.api_key));
+        assert_eq!(fields[EXTRA_FIELD], EXTRA_VALUE);
     }
 }

@@ -2,20 +2,23 @@
 //! PROCESSING; a test finishes it later. Idempotent on `out_refund_no`: the same order
 //! and amounts get the same `refund_id`, other ones are refused.
 //!
-//! The real endpoint needs the merchant's client certificate (mutual TLS). The sandbox
-//! serves plain HTTP and does not model that, so a backend that forgets its certificate
-//! passes here and fails in production: that part can only be tested against WeChat.
+//! The endpoint needs the merchant's client certificate (mutual TLS): a call over the
+//! sandbox's TLS listener with the registered certificate; see [`super::client_cert`]
+//! for what a call without it, or with another, gets.
 
-use super::answer::{PayError, XmlAnswer};
+use super::answer::PayError;
 use super::auth::authenticate;
+use super::client_cert::{PresentedCertificate, missing_certificate, registered};
 use super::fields::{self, fee, max_chars, merchant_no, one_of, optional, required};
 use super::order_lookup::find_order;
 use super::refunds::{NewRefund, WechatRefund};
-use super::xml_body::WechatXml;
+use super::xml_body::parse;
 use super::{Fields, WechatState};
 use crate::clock::now_secs;
 use crate::state::{SharedState, lock};
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 
 const OUT_REFUND_NO_SYMBOLS: &str = "_-|*@";
 const OUT_REFUND_NO_MAX: usize = 64;
@@ -23,12 +26,28 @@ const REFUND_DESC_MAX_CHARS: usize = 80;
 /// The answer when a repeated `out_refund_no` or the order's total disagree.
 const AMOUNTS_DIFFER: &str = "订单金额或退款金额与之前请求不一致，请核实后再试";
 
-pub async fn refund(State(state): State<SharedState>, WechatXml(params): WechatXml) -> XmlAnswer {
+pub async fn refund(
+    State(state): State<SharedState>,
+    PresentedCertificate(certificate): PresentedCertificate,
+    body: Bytes,
+) -> Response {
+    // The front end turns a call without a certificate away before the body is read.
+    let Some(certificate) = certificate else {
+        return missing_certificate();
+    };
+    let params = match parse(&body) {
+        Ok(params) => params,
+        Err(answer) => return answer.into_response(),
+    };
+    if let Err(answer) = registered(state.config.wechat.as_ref(), &certificate) {
+        return answer.into_response();
+    }
     let answerer = match authenticate(&state.config, &params) {
         Ok(answerer) => answerer,
-        Err(answer) => return answer,
+        Err(answer) => return answer.into_response(),
     };
-    answerer.answer(accept(&mut lock(&state.wechat), &params, now_secs()).map(|refund| answer_fields(&refund)))
+    let result = accept(&mut lock(&state.wechat), &params, now_secs()).map(|refund| answer_fields(&refund));
+    answerer.answer(result).into_response()
 }
 
 fn accept(wechat: &mut WechatState, params: &Fields, now: i64) -> Result<WechatRefund, PayError> {

@@ -6,6 +6,8 @@ use super::Fields;
 use super::configured;
 use super::notify_delivery::deliver_xml;
 use super::refunds::{REFUND_ACCOUNT, REFUND_RECV_ACCOUNT, WechatRefund, WechatRefundStatus};
+use super::req_info;
+use super::xml::to_xml;
 use crate::clock::{beijing_datetime, now_secs};
 use crate::config::WechatSandboxConfig;
 use crate::delivery::{Delivery, target};
@@ -13,8 +15,6 @@ use crate::douyin::CallbackOptions;
 use crate::error::SandboxError;
 use crate::random;
 use crate::state::{State, lock};
-use minipay::wechat::refund_notify::encrypt_req_info;
-use minipay::wechat::xml::to_xml;
 
 /// Finishes the refund as `outcome` (SUCCESS, REFUNDCLOSE or CHANGE, once) and sends
 /// the refund notify, whose `req_info` carries that `refund_status`; a repeat with the
@@ -76,6 +76,13 @@ pub fn req_info_fields(refund: &WechatRefund) -> Fields {
     fields
 }
 
+/// `req_info` for a finished refund, its fields laid out in name order as WeChat's are.
+fn encrypted_req_info(refund: &WechatRefund, key: &str) -> String {
+    let fields = req_info_fields(refund);
+    let plaintext = req_info::plaintext(fields.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+    req_info::encrypt(&plaintext, key)
+}
+
 /// The notify body; `tamper` encrypts with a key the backend does not have.
 pub fn refund_notify(config: &WechatSandboxConfig, refund: &WechatRefund, tamper: bool) -> String {
     let key = if tamper {
@@ -88,7 +95,7 @@ pub fn refund_notify(config: &WechatSandboxConfig, refund: &WechatRefund, tamper
         ("appid".to_owned(), config.app_id.clone()),
         ("mch_id".to_owned(), config.mch_id.clone()),
         ("nonce_str".to_owned(), random::alphanumeric(32)),
-        ("req_info".to_owned(), encrypt_req_info(&req_info_fields(refund), &key)),
+        ("req_info".to_owned(), encrypted_req_info(refund, &key)),
     ]);
     to_xml(&fields)
 }
@@ -96,8 +103,8 @@ pub fn refund_notify(config: &WechatSandboxConfig, refund: &WechatRefund, tamper
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minipay::wechat::refund_notify::decrypt_req_info;
-    use minipay::wechat::xml::parse_flat;
+    use crate::wechat::req_info::decrypt as decrypt_req_info;
+    use crate::wechat::xml::parse_flat;
 
     fn refund(status: WechatRefundStatus) -> WechatRefund {
         WechatRefund {

@@ -8,13 +8,13 @@ use super::auth::authenticate;
 use super::fields::{self, compact_time, fee, max_bytes, merchant_no, one_of, optional, required};
 use super::identity::is_openid_of_app;
 use super::orders::{NewOrder, WechatOrder};
+use super::sign::SignType;
 use super::trade_state::TradeState;
 use super::xml_body::WechatXml;
 use crate::clock::now_secs;
 use crate::random;
 use crate::state::{SharedState, lock};
 use axum::extract::State;
-use minipay::wechat::sign::SignType;
 
 const TRADE_TYPES: [&str; 4] = ["JSAPI", "NATIVE", "APP", "MWEB"];
 /// Symbols allowed in `out_trade_no` besides letters and digits.
@@ -26,6 +26,11 @@ const ATTACH_MAX_BYTES: usize = 127;
 const DEVICE_INFO_MAX_BYTES: usize = 32;
 /// Not part of the request: a repeat may change them freely.
 const PER_CALL_FIELDS: [&str; 2] = ["nonce_str", "sign"];
+/// The shortest time to pay `time_expire` may leave, counted from the request (wechat.md
+/// §4): five minutes, one for 刷卡 (micropay), which the sandbox does not serve.
+pub const MIN_PAY_WINDOW_SECS: i64 = 5 * 60;
+/// WeChat's words for a `time_expire` too close to the request.
+const PAY_WINDOW_TOO_SHORT: &str = "time_expire时间过短，刷卡至少1分钟，其他5分钟";
 
 pub async fn unified_order(State(state): State<SharedState>, WechatXml(params): WechatXml) -> XmlAnswer {
     let answerer = match authenticate(&state.config, &params) {
@@ -43,12 +48,16 @@ pub async fn unified_order(State(state): State<SharedState>, WechatXml(params): 
 fn place(state: &crate::state::State, params: &Fields, app_id: &str, sign_type: SignType) -> Result<Fields, PayError> {
     let new = new_order(params, app_id, sign_type)?;
     let mut wechat = lock(&state.wechat);
+    let now = now_secs();
     let order = match wechat.orders.get(&new.out_trade_no) {
         Some(existing) => {
             repeatable(&existing, &new)?;
             existing
         }
-        None => wechat.orders.create(new, now_secs()),
+        None => {
+            pay_window_fits(&new, now)?;
+            wechat.orders.create(new, now)
+        }
     };
     Ok(answer_fields(&order))
 }
@@ -84,9 +93,9 @@ fn new_order(params: &Fields, app_id: &str, sign_type: SignType) -> Result<NewOr
     if let Some(fee_type) = optional(params, "fee_type") {
         one_of("fee_type", fee_type, &["CNY"])?;
     }
-    if let Some(time_start) = optional(params, "time_start") {
-        compact_time("time_start", time_start)?;
-    }
+    let time_start = optional(params, "time_start")
+        .map(|text| compact_time("time_start", text))
+        .transpose()?;
     let time_expire = optional(params, "time_expire")
         .map(|text| compact_time("time_expire", text))
         .transpose()?;
@@ -104,8 +113,25 @@ fn new_order(params: &Fields, app_id: &str, sign_type: SignType) -> Result<NewOr
         trade_type: trade_type.to_owned(),
         notify_url: notify_url.to_owned(),
         sign_type,
+        time_start,
         time_expire,
     })
+}
+
+/// `time_expire` is set once, with the first order: it must then leave at least
+/// [`MIN_PAY_WINDOW_SECS`] from the request, and come after `time_start`. A repeat is
+/// judged by its parameters alone (a changed `time_expire` is a changed request).
+fn pay_window_fits(new: &NewOrder, now: i64) -> Result<(), PayError> {
+    let Some(time_expire) = new.time_expire else {
+        return Ok(());
+    };
+    if new.time_start.is_some_and(|time_start| time_expire <= time_start) {
+        return Err(PayError::invalid("time_expire", "not after time_start"));
+    }
+    if time_expire - now < MIN_PAY_WINDOW_SECS {
+        return Err(PayError::Business("INVALID_REQUEST", PAY_WINDOW_TOO_SHORT.into()));
+    }
+    Ok(())
 }
 
 /// Whether a repeated `out_trade_no` gets its order's `prepay_id` again.

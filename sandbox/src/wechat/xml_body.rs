@@ -1,13 +1,13 @@
-//! WeChat Pay request bodies: one flat `<xml>` read with the backend-independent rules
-//! of `minipay::wechat::xml` (a DOCTYPE is refused). A body that is not such XML is
-//! answered `return_code` FAIL, whatever the Content-Type says.
+//! WeChat Pay request bodies: one flat `<xml>`, fields in any order, values as text or
+//! CDATA, read by the sandbox's own [`super::xml`] (a DOCTYPE is refused). A body that
+//! is not such XML is answered `return_code` FAIL, whatever the Content-Type says.
 
 use super::Fields;
 use super::answer::{XmlAnswer, communication_failure};
+use super::xml::parse_flat;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use minipay::wechat::xml::parse_flat;
 
 /// The fields of a WeChat Pay request.
 pub struct WechatXml(pub Fields);

@@ -1,12 +1,14 @@
-//! WeChat test helpers: a sandbox with WeChat credentials, signed XML requests, and a
-//! notify receiver that keeps what WeChat sent.
+//! WeChat test helpers: a sandbox with WeChat credentials and a merchant certificate,
+//! signed XML requests (`/secapi/` over TLS with that certificate), and a notify
+//! receiver that keeps what WeChat sent.
 
 use super::{config, hub};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use minipay::wechat::sign::{SignType, sign, verify};
-use minipay::wechat::xml::{parse_flat, to_xml};
+use sandbox::tls::MerchantCertificate;
+use sandbox::wechat::sign::{SignType, sign, verifies as verify};
+use sandbox::wechat::xml::{parse_flat, to_xml};
 use sandbox::{Sandbox, SandboxConfig, WechatPayOptions, WechatSandboxConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,9 +37,47 @@ pub fn wechat_config(notify_url: Option<String>) -> SandboxConfig {
             mch_id: MCH_ID.into(),
             api_key: API_KEY.into(),
             notify_url,
+            client_cert_pem: Some(merchant_certificate().cert_pem.clone()),
         }),
         ..config(None)
     }
+}
+
+/// The merchant's API certificate, registered with every test sandbox.
+pub fn merchant_certificate() -> &'static MerchantCertificate {
+    static MERCHANT: std::sync::OnceLock<MerchantCertificate> = std::sync::OnceLock::new();
+    MERCHANT.get_or_init(|| MerchantCertificate::generate(MCH_ID))
+}
+
+/// A client of the sandbox's TLS listener, presenting `identity` (certificate and key
+/// PEM) when given.
+pub fn tls_client(identity: Option<&str>) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(Sandbox::tls_ca_pem().as_bytes()).unwrap();
+    let builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .tls_certs_only([ca]);
+    match identity {
+        Some(pem) => builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap()),
+        None => builder,
+    }
+    .build()
+    .unwrap()
+}
+
+/// POSTs `body` to `path` over TLS as `client`; the status and the body text.
+pub async fn post_tls(
+    sandbox: &Sandbox,
+    client: &reqwest::Client,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
+    let response = client
+        .post(format!("{}{path}", sandbox.tls_url))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 pub async fn wechat_sandbox() -> Sandbox {
@@ -65,9 +105,15 @@ pub fn signed_xml(mut fields: Fields, sign_type: SignType) -> String {
     to_xml(&fields)
 }
 
-/// POSTs a raw body to a WeChat Pay path; the answer's fields (always HTTP 200, XML).
+/// POSTs a raw body to a WeChat Pay path (`/secapi/` over TLS with the merchant
+/// certificate, as WeChat requires); the answer's fields (always HTTP 200, XML).
 pub async fn pay_raw(sandbox: &Sandbox, path: &str, body: impl Into<reqwest::Body>) -> Fields {
-    let (status, text) = super::post_raw(sandbox, path, body).await;
+    let (status, text) = if path.starts_with("/secapi/") {
+        let merchant = tls_client(Some(&merchant_certificate().identity_pem()));
+        post_tls(sandbox, &merchant, path, body).await
+    } else {
+        super::post_raw(sandbox, path, body).await
+    };
     assert_eq!(status, 200, "{path} answered {text}");
     parse_flat(text.as_bytes()).unwrap_or_else(|e| panic!("{path} answered non-XML {text:?}: {e}"))
 }
@@ -159,25 +205,38 @@ impl Received {
     }
 }
 
-/// A stand-in backend notify endpoint: keeps every body, answers WeChat's SUCCESS XML
-/// after `delay`, and measures how many were in flight at once.
+/// A stand-in backend notify endpoint: keeps every body, answers WeChat's SUCCESS XML,
+/// and measures how many were in flight at once.
 #[derive(Clone, Default)]
 pub struct XmlReceiver {
     pub url: String,
     received: Arc<Mutex<Vec<Received>>>,
     in_flight: Arc<AtomicUsize>,
-    max_in_flight: Arc<AtomicUsize>,
-    delay: Duration,
+    /// The most requests ever in at once; each waits until it reaches `gather`.
+    max_in_flight: Arc<tokio::sync::watch::Sender<usize>>,
+    gather: usize,
 }
+
+/// How long a request waits for the others of its group before answering alone (then
+/// `max_in_flight` shows that they did not come together).
+const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a backend answers a notify it accepted (wechat.md §7).
 pub const ACK: &str =
     "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
 
 impl XmlReceiver {
-    pub async fn start(delay: Duration) -> XmlReceiver {
+    /// Answers each notify at once.
+    pub async fn start() -> XmlReceiver {
+        Self::gathering(1).await
+    }
+
+    /// Holds each notify until `gather` are in at the same time (or [`GATHER_TIMEOUT`]
+    /// has passed): concurrent deliveries then show as `max_in_flight() >= gather`,
+    /// with no timing guesses.
+    pub async fn gathering(gather: usize) -> XmlReceiver {
         let mut receiver = XmlReceiver {
-            delay,
+            gather,
             ..XmlReceiver::default()
         };
         let serving = receiver.clone();
@@ -192,14 +251,21 @@ impl XmlReceiver {
     }
 
     pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight.load(Ordering::SeqCst)
+        *self.max_in_flight.borrow()
     }
 }
 
 async fn receive(receiver: XmlReceiver, headers: HeaderMap, body: Bytes) -> Response {
     let now = receiver.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    receiver.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(receiver.delay).await;
+    receiver.max_in_flight.send_if_modified(|max| {
+        let higher = now > *max;
+        *max = (*max).max(now);
+        higher
+    });
+    // The most ever in at once only grows, so no waiter misses the moment the group was
+    // complete. Either the group came in together, or the wait ends alone: both answer.
+    let mut max_in_flight = receiver.max_in_flight.subscribe();
+    let _ = tokio::time::timeout(GATHER_TIMEOUT, max_in_flight.wait_for(|max| *max >= receiver.gather)).await;
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())

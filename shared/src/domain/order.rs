@@ -195,12 +195,26 @@ impl Order {
     }
 
     pub fn reusable_at(&self, now: i64) -> bool {
-        self.status == OrderStatus::Pending && now + REUSE_MARGIN_SECS < self.pay_deadline
+        self.status == OrderStatus::Pending && now + self.reuse_margin() < self.pay_deadline
+    }
+
+    /// A WeChat order that WeChat has not accepted yet is placed again when reused, and
+    /// WeChat refuses a `time_expire` less than five minutes after the request.
+    fn reuse_margin(&self) -> i64 {
+        if self.platform == Platform::Wechat && self.platform_order.is_none() {
+            WECHAT_MIN_PAY_WINDOW_SECS
+        } else {
+            REUSE_MARGIN_SECS
+        }
     }
 }
 
 /// Time a reused order must still have, so that the user can finish paying.
 pub const REUSE_MARGIN_SECS: i64 = 60;
+
+/// The shortest `time_expire` WeChat accepts, counted from the `unifiedorder` request:
+/// "time_expire时间过短，刷卡至少1分钟，其他5分钟" (wechat.md §4).
+pub const WECHAT_MIN_PAY_WINDOW_SECS: i64 = 300;
 
 /// Ecpay accepts `valid_time` in [300, 172800] seconds.
 pub fn ecpay_valid_time(configured: i64) -> i64 {
@@ -219,6 +233,47 @@ pub fn total_amount(price: i64, quantity: u32) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wechat_order_not_yet_placed_is_reused_only_with_five_minutes_left() {
+        let now = 1_000_000;
+        let mut order = Order {
+            out_order_no: "o1".into(),
+            platform: Platform::Wechat,
+            openid: "u1".into(),
+            sku: "course".into(),
+            quantity: 1,
+            total_amount: 100,
+            subject: "s".into(),
+            body: "b".into(),
+            status: OrderStatus::Pending,
+            created_at: now - 600,
+            pay_deadline: now + WECHAT_MIN_PAY_WINDOW_SECS,
+            platform_order: None,
+            payment: None,
+            refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
+            updated_at: now - 600,
+            trade_data: None,
+            late: false,
+        };
+        for platform in [Platform::Douyin, Platform::Wechat] {
+            order.platform = platform;
+            order.platform_order = Some(PlatformOrder {
+                order_id: "p".into(),
+                order_token: "t".into(),
+            });
+            assert!(order.reusable_at(now), "{platform:?} placed");
+            order.platform_order = None;
+            assert_eq!(
+                order.reusable_at(now),
+                platform == Platform::Douyin,
+                "{platform:?} not placed"
+            );
+            assert!(order.reusable_at(now - 1), "{platform:?} not placed, a second earlier");
+        }
+    }
 
     #[test]
     fn get_order_status_codes_follow_tt_pay() {
