@@ -3,7 +3,8 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::money::{paid_order, raw_item, stream_record};
+use harness::money::{Money, money, paid_order, raw_item, stream_record};
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::App;
 use sandbox::CallbackOptions;
@@ -71,20 +72,38 @@ async fn partial_then_full_refund() {
         api.get("/refunds/RF-1", Some(ADMIN_KEY)).await.body["status"],
         "SUCCESS"
     );
+    let moved = Money {
+        refunded: 300,
+        refunding: 0,
+        refundable: 690,
+    };
+    assert_eq!(money(&stack, &no).await, moved, "the reserved 300 moved to refunded");
 
     let rest = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "RF-2", 690))
         .await;
     assert_eq!(rest.status, 200, "{}", rest.text);
-    stack
+    let deliveries = stack
         .sandbox
         .finish_refund("RF-2", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
     let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
     assert_eq!(order.body["status"], "REFUNDED");
     assert_eq!(order.body["refunded_amount"], 990);
     assert_eq!(order.body["code"], 0);
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(
+        (view.refund("RF-1"), view.refund("RF-2")),
+        (Some(("SUCCESS", 300)), Some(("SUCCESS", 690)))
+    );
+    let all_refunded = Money {
+        refunded: 990,
+        refunding: 0,
+        refundable: 0,
+    };
+    assert_eq!(money(&stack, &no).await, all_refunded);
 
     let more = api.post("/refund", Some(ADMIN_KEY), &refund_body(&no, "RF-3", 1)).await;
     assert_eq!((more.status, more.error_code()), (409, "conflict"));
@@ -128,10 +147,18 @@ async fn a_failed_refund_gives_the_amount_back_and_duplicate_callbacks_apply_onc
         deliveries: 3,
         ..CallbackOptions::default()
     };
-    for d in stack.sandbox.finish_refund("F-1", false, fail).await.unwrap() {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+    assert_acknowledged(&stack.sandbox.finish_refund("F-1", false, fail).await.unwrap());
     assert_eq!(api.get("/refunds/F-1", Some(ADMIN_KEY)).await.body["status"], "FAIL");
+    let given_back = Money {
+        refunded: 0,
+        refunding: 0,
+        refundable: 1000,
+    };
+    assert_eq!(
+        money(&stack, &no).await,
+        given_back,
+        "a failed refund releases its amount"
+    );
     let retry = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "F-2", 600))
         .await;
@@ -141,14 +168,16 @@ async fn a_failed_refund_gives_the_amount_back_and_duplicate_callbacks_apply_onc
         deliveries: 5,
         ..CallbackOptions::default()
     };
-    for d in stack.sandbox.finish_refund("F-2", true, five).await.unwrap() {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+    assert_acknowledged(&stack.sandbox.finish_refund("F-2", true, five).await.unwrap());
     let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
     assert_eq!(order.body["refunded_amount"], 600, "{}", order.text);
-    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
-    assert_eq!(item["refundable"], AttributeValue::N("400".into()));
-    assert_eq!(item["refunding_amount"], AttributeValue::N("0".into()));
+    assert_eq!(api.get("/refunds/F-2", Some(ADMIN_KEY)).await.body["status"], "SUCCESS");
+    let once = Money {
+        refunded: 600,
+        refunding: 0,
+        refundable: 400,
+    };
+    assert_eq!(money(&stack, &no).await, once, "five deliveries, applied once");
 }
 
 #[tokio::test]
@@ -210,14 +239,18 @@ async fn a_settled_order_is_refunded_from_the_settled_balance() {
                           "settle_params": [{"merchant_uid": "1", "amount": 301}]});
     assert_eq!(api.post("/settle", Some(ADMIN_KEY), &too_much).await.status, 400);
 
-    for d in stack
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(view.settlement("ST-1"), Some("PROCESSING"));
+    let deliveries = stack
         .sandbox
         .finish_settle("ST-1", true, CallbackOptions::default())
         .await
-        .unwrap()
-    {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+        .unwrap();
+    assert_acknowledged(&deliveries);
+    let view = OrderView::read(api, &no).await;
+    assert_eq!((view.status(), view.settlement("ST-1")), ("PAID", Some("SUCCESS")));
+    let settled = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(settled["settle_status"], AttributeValue::S("SUCCESS".into()));
     let refund = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "AFTER-SETTLE", 100))
         .await;
@@ -232,15 +265,22 @@ async fn a_settled_order_is_refunded_from_the_settled_balance() {
 async fn every_verified_callback_is_kept_for_audit() {
     let stack = stack_with(100).await;
     let (_, no) = paid_order(&stack, "wes", "course").await;
-    stack
+    let refund = stack
         .client
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "AUD-1", 100))
         .await;
-    stack
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    let deliveries = stack
         .sandbox
         .finish_refund("AUD-1", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
+    let view = OrderView::read(&stack.client, &no).await;
+    assert_eq!(
+        (view.status(), view.refund("AUD-1")),
+        ("REFUNDED", Some(("SUCCESS", 100)))
+    );
     let items = table::all_items(&stack.table).await;
     let kinds: Vec<String> = items
         .iter()

@@ -1,6 +1,7 @@
 //! The Douyin ecpay slice against a real DynamoDB API (moto) and the sandbox over HTTP.
 
 use harness::Stack;
+use harness::readback::assert_acknowledged;
 use harness::table;
 use sandbox::{Fault, FaultKind, PayOptions};
 use serde_json::json;
@@ -96,7 +97,7 @@ async fn every_duplicate_and_concurrent_callback_is_acknowledged_and_applied_onc
     }
     // The platform retries later too.
     let again = stack.sandbox.pay(&out_order_no, PayOptions::default()).await.unwrap();
-    assert_eq!(again[0].status, 200);
+    assert_acknowledged(&again);
 
     let item = raw_order(&stack, &out_order_no).await;
     // Written three times: created, platform order recorded, paid. Never paid twice.
@@ -194,7 +195,8 @@ async fn an_unpaid_order_is_reused_and_a_paid_one_is_not() {
     assert_ne!(theirs.body["out_order_no"], first.body["out_order_no"]);
 
     let no = first.body["out_order_no"].as_str().unwrap();
-    stack.sandbox.pay(no, PayOptions::default()).await.unwrap();
+    assert_acknowledged(&stack.sandbox.pay(no, PayOptions::default()).await.unwrap());
+    assert_eq!(raw_order(&stack, no).await["status"].as_s().unwrap(), "PAID");
     let after_paying = stack
         .client
         .post("/prepay", Some(&session), &json!({"sku": "course"}))

@@ -6,6 +6,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use harness::client::ApiClient;
 use harness::money::{raw_item, stream_record};
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, StackOptions, table, trade_keys};
 use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions, TradePayStatus, TransferStatus};
 use serde_json::{Value, json};
@@ -147,14 +148,20 @@ async fn payment_refunds_and_settlement_run_through_the_trade_system() {
         .await;
     assert_eq!((over.status, over.error_code()), (409, "conflict"));
     assert!(sandbox.trade_refund_by_out_no("TR-2").is_none());
-    sandbox
+    let done = sandbox
         .trade_finish_refund(&asked.refund_id, true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
     let refunded = order(api, &session, &no).await;
     assert_eq!(
         (refunded["status"].clone(), refunded["refunded_amount"].clone()),
         (json!("REFUNDED"), json!(1980))
+    );
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(
+        (view.refund("TR-1"), view.refund(&out_refund_no)),
+        (Some(("SUCCESS", 1200)), Some(("SUCCESS", 780)))
     );
     assert_eq!(sandbox.trade_order(&no).unwrap().refunded_amount, 1980);
 
@@ -167,7 +174,8 @@ async fn settlement_is_asked_once_and_finished_by_its_callback() {
     let stack = trade_stack(500).await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (_, no, _) = placed_order(api, sandbox, "sam", 1).await;
-    sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    assert_acknowledged(&sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap());
+    assert_eq!(OrderView::read(api, &no).await.status(), "PAID");
     let body = json!({"out_order_no": no, "out_settle_no": "TS-1", "settle_desc": "课程结算"});
     let settled = api.post("/settle", Some(ADMIN_KEY), &body).await;
     assert_eq!(settled.status, 200, "{}", settled.text);
@@ -180,9 +188,11 @@ async fn settlement_is_asked_once_and_finished_by_its_callback() {
         .trade_finish_settle("TS-1", true, CallbackOptions::default())
         .await
         .unwrap();
-    assert_eq!(done[0].status, 200, "{}", done[0].body);
+    assert_acknowledged(&done);
     let item = raw_item(&stack, "SETTLE#TS-1", "SETTLE").await.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "SUCCESS");
+    let view = OrderView::read(api, &no).await;
+    assert_eq!((view.status(), view.settlement("TS-1")), ("PAID", Some("SUCCESS")));
 }
 
 #[tokio::test]
@@ -344,15 +354,21 @@ async fn ecpay_orders_made_before_the_switch_still_complete_and_trade_orders_are
     assert_eq!(refund.status, 200, "{}", refund.text);
     assert!(sandbox.refund("ER-1").is_some(), "ecpay create_refund");
     assert!(sandbox.trade_refund_by_out_no("ER-1").is_none());
-    sandbox
+    let done = sandbox
         .finish_refund("ER-1", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
     assert_eq!(order(api, &session, &ecpay_no).await["status"], "REFUNDED");
+    assert_eq!(
+        OrderView::read(api, &ecpay_no).await.refund("ER-1"),
+        Some(("SUCCESS", 800))
+    );
 
     // New orders are trade orders, and the push function leaves them to the platform.
     let (_, trade_no, _) = placed_order(api, sandbox, "eve", 1).await;
-    sandbox.trade_pay(&trade_no, TradePayOptions::default()).await.unwrap();
+    assert_acknowledged(&sandbox.trade_pay(&trade_no, TradePayOptions::default()).await.unwrap());
+    assert_eq!(OrderView::read(api, &trade_no).await.status(), "PAID");
     let pushes_before = sandbox.pushes().len();
     let trade_item = raw_item(&after, &format!("ORDER#{trade_no}"), "ORDER").await.unwrap();
     let ecpay_item = raw_item(&after, &format!("ORDER#{ecpay_no}"), "ORDER").await.unwrap();

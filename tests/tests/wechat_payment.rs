@@ -1,7 +1,8 @@
 //! The WeChat Pay v2 (JSAPI) flow against moto and the sandbox over real HTTP.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::money::raw_item;
+use harness::money::{Money, money, raw_item};
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
 use minipay::wechat::sign::{SignType, pay_sign};
 use sandbox::{CallbackOptions, WechatPayOptions};
@@ -185,11 +186,13 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
     let stack = stack().await;
     let session = wechat_session(&stack, "qian").await;
     let (no, _) = order(&stack, &session).await;
-    stack
+    let paid = stack
         .sandbox
         .wechat_pay(&no, WechatPayOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&paid);
+    assert_eq!(OrderView::read(&stack.client, &no).await.status(), "PAID");
 
     let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-1", "refund_amount": 300, "reason": "不想学了"});
     let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
@@ -211,6 +214,12 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         stack.client.get("/refunds/WX-RF-1", Some(ADMIN_KEY)).await.body["status"],
         "SUCCESS"
     );
+    let once = Money {
+        refunded: 300,
+        refunding: 0,
+        refundable: 580,
+    };
+    assert_eq!(money(&stack, &no).await, once, "five notifies, applied once");
 
     // A refund notify encrypted with another key is refused.
     let forged = "<xml><return_code>SUCCESS</return_code><appid>wx_sandbox_app</appid><mch_id>1900000109</mch_id>\
@@ -220,4 +229,5 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         .send("POST", "/notify/wechat", None, Some(forged.as_bytes().to_vec()))
         .await;
     assert!(answer.status >= 400 && answer.text.contains("FAIL"), "{}", answer.text);
+    assert_eq!(money(&stack, &no).await, once, "the forged notify changed nothing");
 }
