@@ -64,12 +64,26 @@ cleanup() {
   wait 2>/dev/null || true
 }
 
-# start_moto LOGDIR: starts moto server on a free port and exports the endpoint.
+# start_moto LOGDIR: starts moto server on a port the system picks (moto binds port 0
+# itself, so no other process can take the port between choosing and binding) and
+# exports MOTO_URL. moto writes its port into a FIFO once it listens; the read blocks
+# until then (opened read-write, so that opening never blocks) and times out only when
+# moto failed to start.
 start_moto() {
-  local logdir=$1 port
-  port=$(free_port)
-  start_bg "$logdir/moto.log" python3 "$MINIPAY_ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p "$port"
+  local logdir=$1 fifo port fd
+  fifo="$logdir/moto.port"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  start_bg "$logdir/moto.log" python3 "$MINIPAY_ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p 0 --port-file "$fifo"
+  if ! read -r -t 60 -u "$fd" port; then
+    exec {fd}<&-
+    log "moto server did not report its port within 60 s; the end of $logdir/moto.log:"
+    tail -n 20 "$logdir/moto.log" >&2
+    return 1
+  fi
+  exec {fd}<&-
+  rm -f "$fifo"
   MOTO_URL="http://127.0.0.1:$port"
-  wait_for_http "$MOTO_URL" 60
   export MOTO_URL
 }

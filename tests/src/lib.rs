@@ -8,6 +8,7 @@ pub mod local;
 pub mod merchant;
 pub mod money;
 pub mod moto;
+pub mod ports;
 pub mod readback;
 pub mod table;
 pub mod watch;
