@@ -4,6 +4,8 @@
 pub mod client;
 pub mod flaky;
 pub mod flows;
+pub mod gate;
+pub mod hooked;
 pub mod local;
 pub mod merchant;
 pub mod money;

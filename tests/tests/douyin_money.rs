@@ -3,16 +3,20 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
+use harness::gate::Gate;
 use harness::money::{Money, money, paid_order, raw_item, stream_record};
 use harness::readback::{OrderView, assert_acknowledged};
-use harness::{ADMIN_KEY, Stack, table};
+use harness::{ADMIN_KEY, Stack, StackOptions, table};
 use minipay::App;
 use sandbox::CallbackOptions;
 use serde_json::json;
 use std::sync::Arc;
 
 async fn stack_with(price: i64) -> Stack {
-    let stack = Stack::start().await;
+    with_course(Stack::start().await, price).await
+}
+
+async fn with_course(stack: Stack, price: i64) -> Stack {
     table::put_catalog_item(&table::client().await, &stack.table, "course", price, "Rust 进阶课程").await;
     stack
 }
@@ -111,11 +115,19 @@ async fn partial_then_full_refund() {
 
 #[tokio::test]
 async fn racing_refunds_never_exceed_the_paid_amount() {
-    let stack = stack_with(1000).await;
+    // All ten meet at the conditional write that reserves the money, each having read
+    // the whole amount as refundable.
+    let gate = Gate::new("begin_refund", 10);
+    let options = StackOptions {
+        wrap_store: Some(gate.in_front()),
+        ..StackOptions::default()
+    };
+    let stack = with_course(Stack::start_custom(options).await, 1000).await;
     let (_, no) = paid_order(&stack, "sam", "course").await;
     let bodies: Vec<_> = (0..10).map(|i| refund_body(&no, &format!("RACE-{i}"), 300)).collect();
     let answers =
         futures::future::join_all(bodies.iter().map(|b| stack.client.post("/refund", Some(ADMIN_KEY), b))).await;
+    gate.assert_met();
     let accepted = answers.iter().filter(|a| a.status == 200).count();
     let refused = answers
         .iter()
@@ -302,8 +314,13 @@ async fn every_verified_callback_is_kept_for_audit() {
 #[tokio::test]
 async fn fifty_cold_instances_share_one_token_fetch() {
     let stack = stack_with(100).await;
+    // All fifty find no token and ask for the lease at once.
+    let gate = Gate::new("take_lease", 50);
     let instances: Vec<Arc<App>> = (0..50)
-        .map(|_| Arc::new(App::with_store(stack.app.config.clone(), stack.store.clone()).unwrap()))
+        .map(|_| {
+            let store = Arc::new(gate.around(stack.store.clone()));
+            Arc::new(App::with_store(stack.app.config.clone(), store).unwrap())
+        })
         .collect();
     let tokens = futures::future::join_all(instances.iter().map(|app| async move {
         app.douyin_access_token()
@@ -314,6 +331,7 @@ async fn fifty_cold_instances_share_one_token_fetch() {
             .to_owned()
     }))
     .await;
+    gate.assert_met();
     assert!(tokens.iter().all(|t| t == &tokens[0]));
     assert_eq!(stack.sandbox.token_fetches(), 1);
 }

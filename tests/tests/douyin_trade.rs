@@ -5,6 +5,7 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use harness::client::ApiClient;
+use harness::gate::Gate;
 use harness::money::{raw_item, stream_record};
 use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, StackOptions, table, trade_keys};
@@ -12,7 +13,17 @@ use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions, TradePaySta
 use serde_json::{Value, json};
 
 async fn trade_stack(price: i64) -> Stack {
-    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade")]).await;
+    trade_stack_with(price, None).await
+}
+
+/// A trade-mode stack, its table behind `wrap_store` if given.
+async fn trade_stack_with(price: i64, wrap_store: Option<harness::StoreWrapper>) -> Stack {
+    let stack = Stack::start_custom(StackOptions {
+        overrides: vec![("DOUYIN_PAY_MODE".into(), "trade".into())],
+        wrap_store,
+        ..StackOptions::default()
+    })
+    .await;
     table::put_trade_catalog_item(&table::client().await, &stack.table, "course", price, "Rust 进阶课程").await;
     stack
 }
@@ -53,7 +64,9 @@ async fn order(api: &ApiClient, session: &str, no: &str) -> Value {
 
 #[tokio::test]
 async fn payment_refunds_and_settlement_run_through_the_trade_system() {
-    let stack = trade_stack(990).await;
+    // The three payment callbacks meet at the conditional write that marks it paid.
+    let gate = Gate::new("mark_paid", 3);
+    let stack = trade_stack_with(990, Some(gate.in_front())).await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (session, no, order_id) = placed_order(api, sandbox, "tina", 2).await;
     let placed = sandbox.trade_order(&no).unwrap();
@@ -72,7 +85,9 @@ async fn payment_refunds_and_settlement_run_through_the_trade_system() {
         },
         ..TradePayOptions::default()
     };
-    for delivery in sandbox.trade_pay(&no, options).await.unwrap() {
+    let deliveries = sandbox.trade_pay(&no, options).await.unwrap();
+    gate.assert_met();
+    for delivery in deliveries {
         assert_eq!(
             (delivery.status, delivery.body.as_str()),
             (200, r#"{"err_no":0,"err_tips":"success"}"#)

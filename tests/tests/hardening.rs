@@ -4,7 +4,6 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::StreamExt;
-use harness::flaky::FlakyStore;
 use harness::money::raw_item;
 use harness::moto::Moto;
 use harness::readback::{OrderView, assert_acknowledged};
@@ -176,7 +175,7 @@ async fn a_table_outage_answers_the_envelope_in_bounded_time_and_clears() {
 #[tokio::test]
 async fn an_order_the_platform_accepted_but_the_table_missed_is_completed_by_the_repeat() {
     let options = StackOptions {
-        wrap_store: Some(Box::new(|inner| Arc::new(FlakyStore::failing_records(inner, 1)))),
+        wrap_store: Some(Box::new(|inner| Arc::new(harness::flaky::failing_records(inner, 1)))),
         ..StackOptions::default()
     };
     let stack = stack_with_course(Stack::start_custom(options).await).await;

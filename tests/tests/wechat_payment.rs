@@ -1,15 +1,19 @@
 //! The WeChat Pay v2 (JSAPI) flow against moto and the sandbox over real HTTP.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use harness::gate::Gate;
 use harness::money::{Money, money, raw_item};
 use harness::readback::{OrderView, assert_acknowledged};
-use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
+use harness::{ADMIN_KEY, Stack, StackOptions, WECHAT_API_KEY, WECHAT_APP_ID, table};
 use minipay::wechat::sign::{SignType, pay_sign};
 use sandbox::{CallbackOptions, WechatPayOptions};
 use serde_json::{Value, json};
 
 async fn stack() -> Stack {
-    let stack = Stack::start().await;
+    with_course(Stack::start().await).await
+}
+
+async fn with_course(stack: Stack) -> Stack {
     table::put_catalog_item(&table::client().await, &stack.table, "course", 880, "微信小程序课程").await;
     stack
 }
@@ -43,7 +47,13 @@ fn xml_text(answer: &harness::client::Answer) -> &str {
 
 #[tokio::test]
 async fn a_wechat_payment_runs_end_to_end() {
-    let stack = stack().await;
+    // The five notifies meet at the conditional write that marks the order paid.
+    let gate = Gate::new("mark_paid", 5);
+    let options = StackOptions {
+        wrap_store: Some(gate.in_front()),
+        ..StackOptions::default()
+    };
+    let stack = with_course(Stack::start_custom(options).await).await;
     let session = wechat_session(&stack, "wang").await;
     let (no, pay) = order(&stack, &session).await;
 
@@ -84,7 +94,9 @@ async fn a_wechat_payment_runs_end_to_end() {
         extra_field: true,
         ..WechatPayOptions::default()
     };
-    for d in stack.sandbox.wechat_pay(&no, options).await.unwrap() {
+    let deliveries = stack.sandbox.wechat_pay(&no, options).await.unwrap();
+    gate.assert_met();
+    for d in deliveries {
         assert_eq!(d.status, 200, "{}", d.body);
         assert!(
             d.body.contains("<return_code><![CDATA[SUCCESS]]></return_code>"),
