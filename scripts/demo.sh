@@ -43,30 +43,30 @@ WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
 DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 
-SANDBOX_PORT=$(free_port)
-HOOK_PORT=$(free_port)
+# The sandbox and the receiver bind port 0 and report the port they got. cargo lambda watch
+# cannot (`-P 0` means 9000): it gets a port found free just before.
 WATCH_PORT=$(free_port)
 TRADE_PORT=$(free_port)
-SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 API_URL="http://127.0.0.1:$WATCH_PORT"
-HOOK_URL="http://127.0.0.1:$HOOK_PORT"
 
-log "starting the platform sandbox on $SANDBOX_URL"
-SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
+log "starting the platform sandbox"
+SANDBOX_PORT=0 SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
   SANDBOX_WECHAT_APP_ID=$WECHAT_APP_ID SANDBOX_WECHAT_APP_SECRET=$WECHAT_APP_SECRET \
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
-wait_for_http "$SANDBOX_URL/sandbox/calls" 30
+SANDBOX_URL="http://127.0.0.1:$(reported_port "$state/sandbox.log" "the sandbox")"
+log "the sandbox listens on $SANDBOX_URL"
 
 # The SDK names its EventBridge endpoint override after the service id
 # (AWS_ENDPOINT_URL_EVENTBRIDGE), like AWS_ENDPOINT_URL_DYNAMODB below.
-log "starting the merchant's webhook receiver on $HOOK_URL/hooks"
+log "starting the merchant's webhook receiver"
 MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET start_bg "$state/webhook_receiver.log" \
-  python3 scripts/webhook_receiver.py --port "$HOOK_PORT" --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
-wait_for_http "$HOOK_URL/events" 30
+  python3 scripts/webhook_receiver.py --port 0 --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
+HOOK_URL="http://127.0.0.1:$(reported_port "$state/webhook_receiver.log" "the webhook receiver")"
+log "the webhook receiver listens on $HOOK_URL/hooks"
 
 cat > "$state/functions.env" <<ENV
 TABLE_NAME=$TABLE
