@@ -12,12 +12,15 @@
 # fuzz/target. Each target's corpus grows in fuzz/corpus/<target> (not committed), starting
 # from fuzz/seeds/<target>; fuzz/regressions/<target> (committed crash inputs) is loaded
 # too, so a regression fails the run at once. Crash inputs land in fuzz/artifacts/<target>.
+# `make test` replays the seeds and regressions without libFuzzer (tests/tests/fuzz_replay.rs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-ALL_TARGETS="douyin_callback douyin_callback_signed wechat_notify_xml route_bodies openid_body prepay_body refund_body settle_body query_path"
+# The targets are the files of fuzz/fuzz_targets (the one list; tests/tests/fuzz_replay.rs
+# holds fuzz/Cargo.toml's [[bin]] entries, the seeds and the regressions to it).
+ALL_TARGETS=$(for file in fuzz/fuzz_targets/*.rs; do basename "$file" .rs; done | tr '\n' ' ')
 FUZZ_TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 export RUSTC_BOOTSTRAP=1
 
@@ -45,9 +48,8 @@ failed=()
 for target in $FUZZ_TARGETS; do
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
   corpora=("fuzz/corpus/$target")
-  for extra in "fuzz/seeds/$target" "fuzz/regressions/$target"; do
-    [[ -d "$extra" ]] && corpora+=("$extra")
-  done
+  # Both exist for every target (the replay test of `make test` fails otherwise).
+  corpora+=("fuzz/seeds/$target" "fuzz/regressions/$target")
   options=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -max_len=8192 -print_final_stats=1)
   dict=$(dict_of "$target")
   [[ -n "$dict" ]] && options+=(-dict="$dict")

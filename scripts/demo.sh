@@ -43,26 +43,23 @@ WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 DOUYIN_PRIVATE_KEY=$(cat "$state/keys/app_private_key.pem")
 DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 
-SANDBOX_PORT=$(free_port)
-SANDBOX_TLS_PORT=$(free_port)
-HOOK_PORT=$(free_port)
+# The sandbox and the receiver bind port 0 and report the ports they got. cargo lambda watch
+# cannot (`-P 0` means 9000): it gets a port found free just before.
 WATCH_PORT=$(free_port)
 TRADE_PORT=$(free_port)
-SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT"
 # WeChat Pay is reached over TLS, refunds with the merchant certificate; the functions
 # trust the sandbox's CA through SSL_CERT_FILE, which rustls reads on Linux.
-WECHAT_PAY_URL="https://127.0.0.1:$SANDBOX_TLS_PORT"
 SANDBOX_CA="$state/sandbox-ca.pem"
 API_URL="http://127.0.0.1:$WATCH_PORT"
-HOOK_URL="http://127.0.0.1:$HOOK_PORT"
 # The platforms call https notify URLs only: the functions are configured with public
 # ones, and the sandbox carries them to the local API, as a developer's tunnel would.
 PUBLIC_ORIGIN=https://minipay.demo.test
 DOUYIN_NOTIFY_URL=$PUBLIC_ORIGIN/lambda-url/notify/notify/douyin
 WECHAT_NOTIFY_URL=$PUBLIC_ORIGIN/lambda-url/notify/notify/wechat
+SANDBOX_TLS_PORT=0
 
-log "starting the platform sandbox on $SANDBOX_URL ($PUBLIC_ORIGIN tunnelled to $API_URL)"
-SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
+log "starting the platform sandbox ($PUBLIC_ORIGIN tunnelled to $API_URL)"
+SANDBOX_PORT=0 SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_SALT=$SALT SANDBOX_TOKEN=$TOKEN \
   SANDBOX_PUBLIC_ORIGIN=$PUBLIC_ORIGIN SANDBOX_LOCAL_ORIGIN=$API_URL \
   SANDBOX_NOTIFY_URL=$DOUYIN_NOTIFY_URL SANDBOX_WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL \
@@ -73,14 +70,24 @@ SANDBOX_PORT=$SANDBOX_PORT SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
-wait_for_http "$SANDBOX_URL/sandbox/calls" 30
+SANDBOX_URL="http://127.0.0.1:$(reported_port "$state/sandbox.log" "the sandbox")"
+# The TLS line follows the first one at once.
+WECHAT_PAY_URL=""
+for _ in $(seq 50); do
+  WECHAT_PAY_URL=$(grep -m1 -oE 'https://127\.0\.0\.1:[0-9]+' "$state/sandbox.log" || true)
+  [[ -n $WECHAT_PAY_URL ]] && break
+  sleep 0.1
+done
+[[ -n $WECHAT_PAY_URL ]] || { log "the sandbox did not report its TLS port"; exit 1; }
+log "the sandbox listens on $SANDBOX_URL, WeChat Pay on $WECHAT_PAY_URL"
 
 # The SDK names its EventBridge endpoint override after the service id
 # (AWS_ENDPOINT_URL_EVENTBRIDGE), like AWS_ENDPOINT_URL_DYNAMODB below.
-log "starting the merchant's webhook receiver on $HOOK_URL/hooks"
+log "starting the merchant's webhook receiver"
 MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET start_bg "$state/webhook_receiver.log" \
-  python3 scripts/webhook_receiver.py --port "$HOOK_PORT" --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
-wait_for_http "$HOOK_URL/events" 30
+  python3 scripts/webhook_receiver.py --port 0 --fail-first "${WEBHOOK_FAIL_FIRST:-0}"
+HOOK_URL="http://127.0.0.1:$(reported_port "$state/webhook_receiver.log" "the webhook receiver")"
+log "the webhook receiver listens on $HOOK_URL/hooks"
 
 cat > "$state/functions.env" <<ENV
 TABLE_NAME=$TABLE

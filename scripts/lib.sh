@@ -32,6 +32,8 @@ setup_tools() {
   hash -r
 }
 
+# free_port: a port no socket was bound to a moment ago, for a program that cannot bind
+# port 0 and report its port (cargo lambda watch); another program may take it first.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -46,6 +48,22 @@ wait_for_http() {
     fi
     sleep 0.2
   done
+}
+
+# reported_port LOGFILE WHAT [SECONDS]: the port a starting server that bound port 0
+# reports in its log ("... listening on http://127.0.0.1:PORT"). A starting process gives
+# nothing to block on here: the log is polled, with a deadline.
+reported_port() {
+  local logfile=$1 what=$2 limit=${3:-30} start=$SECONDS line
+  until line=$(grep -m1 -oE 'listening on http://127\.0\.0\.1:[0-9]+' "$logfile" 2>/dev/null); do
+    if (( SECONDS - start > limit )); then
+      log "$what did not report its port within $limit s; the end of $logfile:"
+      tail -n 20 "$logfile" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "${line##*:}"
 }
 
 # Runs a command in the background in its own process group, logging to a file, and
@@ -64,12 +82,26 @@ cleanup() {
   wait 2>/dev/null || true
 }
 
-# start_moto LOGDIR: starts moto server on a free port and exports the endpoint.
+# start_moto LOGDIR: starts moto server on a port the system picks (moto binds port 0
+# itself, so no other process can take the port between choosing and binding) and
+# exports MOTO_URL. moto writes its port into a FIFO once it listens; the read blocks
+# until then (opened read-write, so that opening never blocks) and times out only when
+# moto failed to start.
 start_moto() {
-  local logdir=$1 port
-  port=$(free_port)
-  start_bg "$logdir/moto.log" python3 "$MINIPAY_ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p "$port"
+  local logdir=$1 fifo port fd
+  fifo="$logdir/moto.port"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  start_bg "$logdir/moto.log" python3 "$MINIPAY_ROOT/scripts/moto_serial.py" -H 127.0.0.1 -p 0 --port-file "$fifo"
+  if ! read -r -t 60 -u "$fd" port; then
+    exec {fd}<&-
+    log "moto server did not report its port within 60 s; the end of $logdir/moto.log:"
+    tail -n 20 "$logdir/moto.log" >&2
+    return 1
+  fi
+  exec {fd}<&-
+  rm -f "$fifo"
   MOTO_URL="http://127.0.0.1:$port"
-  wait_for_http "$MOTO_URL" 60
   export MOTO_URL
 }

@@ -84,14 +84,15 @@ def handler_for(state):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port the system picks (reported)")
     parser.add_argument("--fail-first", type=int, default=0, help="answer 503 to this many deliveries first")
     args = parser.parse_args()
     secret = os.environ.get("MERCHANT_WEBHOOK_SECRET")
     if not secret:
         sys.exit("webhook_receiver: set MERCHANT_WEBHOOK_SECRET")
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(State(secret.encode(), args.fail_first)))
-    print(f"webhook_receiver: listening on http://127.0.0.1:{args.port}/hooks", flush=True)
+    port = server.server_address[1]
+    print(f"webhook_receiver: listening on http://127.0.0.1:{port}/hooks", flush=True)
     server.serve_forever()
 
 

@@ -370,7 +370,7 @@ def run(args, driver, downloads):
     wait_for(lambda: len(c.cards()) > len(paid), "every order after clearing the filters")
     c.d.find_element(By.CSS_SELECTOR, "#filter-box summary").click()  # closed: the phone shows orders
     driver.execute_script("window.scrollTo(0, 0)")
-    time.sleep(0.3)
+    wait_for(lambda: driver.execute_script("return window.scrollY") == 0, "the page at its top")
     os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
     check(driver.save_screenshot(args.screenshot), "the screenshot is saved")
     step(f"screenshot of {len(c.cards())} orders: {args.screenshot}")

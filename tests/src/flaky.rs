@@ -1,221 +1,32 @@
 //! A table that fails chosen writes once, to test what a failure between two steps of
 //! a request leaves behind and whether repeating the request completes it.
 
+use crate::hooked::{Hook, HookedStore};
 use async_trait::async_trait;
-use minipay::domain::order::{Order, OrderStatus, Payment, Platform, PlatformOrder};
-use minipay::domain::refund::{Refund, SettleStatus, Settlement};
 use minipay::error::StoreError;
-use minipay::secret::Secret;
-use minipay::store::*;
+use minipay::store::DynamoStore;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Delegates to the real table, except that the next `failures` calls of
-/// `record_platform_order` fail as if the table were unreachable.
-pub struct FlakyStore {
-    pub inner: Arc<DynamoStore>,
-    pub record_failures: AtomicUsize,
+/// The real table, except that the next `failures` calls of `record_platform_order`
+/// fail as if the table were unreachable.
+pub fn failing_records(inner: Arc<DynamoStore>, failures: usize) -> HookedStore {
+    HookedStore::new(inner, Arc::new(FailingRecords(AtomicUsize::new(failures))))
 }
 
-impl FlakyStore {
-    pub fn failing_records(inner: Arc<DynamoStore>, failures: usize) -> Self {
-        FlakyStore {
-            inner,
-            record_failures: AtomicUsize::new(failures),
-        }
-    }
-
-    fn take_failure(&self) -> bool {
-        self.record_failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-}
+struct FailingRecords(AtomicUsize);
 
 #[async_trait]
-impl SessionStore for FlakyStore {
-    async fn put_session(&self, token_hash: &str, session: &Session) -> Result<(), StoreError> {
-        self.inner.put_session(token_hash, session).await
-    }
-    async fn get_session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        self.inner.get_session(token_hash, now).await
-    }
-}
-
-#[async_trait]
-impl CatalogStore for FlakyStore {
-    async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError> {
-        self.inner.get_catalog_item(sku).await
-    }
-}
-
-#[async_trait]
-impl OrderStore for FlakyStore {
-    async fn get_order(&self, no: &str) -> Result<Option<Order>, StoreError> {
-        self.inner.get_order(no).await
-    }
-    async fn insert_order(
-        &self,
-        order: &Order,
-        key: &str,
-        replaces: Option<&str>,
-    ) -> Result<InsertOutcome, StoreError> {
-        self.inner.insert_order(order, key, replaces).await
-    }
-    async fn reuse_slot(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.inner.reuse_slot(key).await
-    }
-    async fn record_platform_order(&self, no: &str, po: &PlatformOrder, now: i64) -> Result<Option<Order>, StoreError> {
-        if self.take_failure() {
+impl Hook for FailingRecords {
+    async fn before(&self, call: &'static str) -> Result<(), StoreError> {
+        let fail = call == "record_platform_order"
+            && self
+                .0
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if fail {
             return Err(StoreError::Unavailable("injected: table unreachable".into()));
         }
-        self.inner.record_platform_order(no, po, now).await
-    }
-    async fn mark_paid(&self, no: &str, payment: &Payment, now: i64) -> Result<PaidOutcome, StoreError> {
-        self.inner.mark_paid(no, payment, now).await
-    }
-    async fn finish_unpaid(&self, no: &str, status: OrderStatus, now: i64) -> Result<Option<Order>, StoreError> {
-        self.inner.finish_unpaid(no, status, now).await
-    }
-}
-
-#[async_trait]
-impl RefundStore for FlakyStore {
-    async fn begin_refund(&self, refund: &Refund) -> Result<BeginRefund, StoreError> {
-        self.inner.begin_refund(refund).await
-    }
-    async fn get_refund(&self, no: &str) -> Result<Option<Refund>, StoreError> {
-        self.inner.get_refund(no).await
-    }
-    async fn record_refund_no(&self, no: &str, refund_no: &str, now: i64) -> Result<Option<Refund>, StoreError> {
-        self.inner.record_refund_no(no, refund_no, now).await
-    }
-    async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
-        self.inner.finish_refund(seen, success, now).await
-    }
-}
-
-#[async_trait]
-impl SettleStore for FlakyStore {
-    async fn begin_settle(&self, settlement: &Settlement, refunded_seen: i64) -> Result<BeginSettle, StoreError> {
-        self.inner.begin_settle(settlement, refunded_seen).await
-    }
-    async fn get_settlement(&self, no: &str) -> Result<Option<Settlement>, StoreError> {
-        self.inner.get_settlement(no).await
-    }
-    async fn record_settle_no(&self, no: &str, settle_no: &str, now: i64) -> Result<Option<Settlement>, StoreError> {
-        self.inner.record_settle_no(no, settle_no, now).await
-    }
-    async fn finish_settle(&self, no: &str, status: SettleStatus, now: i64) -> Result<Finish<Settlement>, StoreError> {
-        self.inner.finish_settle(no, status, now).await
-    }
-}
-
-#[async_trait]
-impl AuditStore for FlakyStore {
-    async fn keep_callback(
-        &self,
-        platform: Platform,
-        kind: &str,
-        body: &[u8],
-        out_order_no: Option<&str>,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        self.inner.keep_callback(platform, kind, body, out_order_no, at).await
-    }
-}
-
-#[async_trait]
-impl TokenStore for FlakyStore {
-    async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
-        self.inner.get_token(key).await
-    }
-    async fn take_lease(&self, key: &str, owner: &str, seen: i64, now: i64, until: i64) -> Result<bool, StoreError> {
-        self.inner.take_lease(key, owner, seen, now, until).await
-    }
-    async fn save_token(
-        &self,
-        key: &str,
-        owner: &str,
-        token: &Secret,
-        expires_at: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        self.inner.save_token(key, owner, token, expires_at).await
-    }
-    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
-        self.inner.release_lease(key, owner).await
-    }
-    async fn expire_token(&self, key: &str, version: i64) -> Result<(), StoreError> {
-        self.inner.expire_token(key, version).await
-    }
-}
-
-#[async_trait]
-impl ReconcileStore for FlakyStore {
-    async fn due_items(&self, now: i64, limit: i32, start: Option<String>) -> Result<DuePage, StoreError> {
-        self.inner.due_items(now, limit, start).await
-    }
-    async fn claim(&self, key: &OpenKey, seen_due: i64, next_due: i64, now: i64) -> Result<bool, StoreError> {
-        self.inner.claim(key, seen_due, next_due, now).await
-    }
-    async fn claim_order_query(&self, no: &str, now: i64, min_gap: i64) -> Result<bool, StoreError> {
-        self.inner.claim_order_query(no, now, min_gap).await
-    }
-    async fn flag_refund(&self, no: &str, attention: &str, now: i64) -> Result<Option<Refund>, StoreError> {
-        self.inner.flag_refund(no, attention, now).await
-    }
-}
-
-#[async_trait]
-impl AdminStore for FlakyStore {
-    async fn list_orders(
-        &self,
-        filter: &admin::OrderFilter,
-        limit: usize,
-        cursor: Option<&admin::OrderCursor>,
-    ) -> Result<admin::OrderPage, StoreError> {
-        self.inner.list_orders(filter, limit, cursor).await
-    }
-    async fn order_with_children(&self, no: &str) -> Result<Option<admin::OrderWithChildren>, StoreError> {
-        self.inner.order_with_children(no).await
-    }
-}
-
-#[async_trait]
-impl WebhookStore for FlakyStore {
-    async fn record_webhook(&self, webhook: &Webhook, due_at: i64) -> Result<bool, StoreError> {
-        self.inner.record_webhook(webhook, due_at).await
-    }
-    async fn get_webhook(&self, event_id: &str) -> Result<Option<Webhook>, StoreError> {
-        self.inner.get_webhook(event_id).await
-    }
-    async fn waiting_webhooks(&self, no: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.waiting_webhooks(no).await
-    }
-    async fn webhook_failed(&self, event_id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        self.inner.webhook_failed(event_id, error, now).await
-    }
-    async fn end_webhook(
-        &self,
-        webhook: &Webhook,
-        status: WebhookStatus,
-        error: Option<&str>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.inner.end_webhook(webhook, status, error, now).await
-    }
-    async fn drop_from_line(&self, no: &str, sequence: &str) -> Result<(), StoreError> {
-        self.inner.drop_from_line(no, sequence).await
-    }
-    async fn list_webhooks(
-        &self,
-        status: WebhookStatus,
-        limit: usize,
-        cursor: Option<&minipay::store::webhooks::WebhookCursor>,
-    ) -> Result<minipay::store::webhooks::WebhookPage, StoreError> {
-        self.inner.list_webhooks(status, limit, cursor).await
-    }
-    async fn record_redelivery(&self, seen: &Webhook, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
-        self.inner.record_redelivery(seen, error, now).await
+        Ok(())
     }
 }

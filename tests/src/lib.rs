@@ -4,10 +4,14 @@
 pub mod client;
 pub mod flaky;
 pub mod flows;
+pub mod gate;
+pub mod hooked;
 pub mod local;
 pub mod merchant;
 pub mod money;
 pub mod moto;
+pub mod ports;
+pub mod readback;
 pub mod table;
 pub mod watch;
 

@@ -1,20 +1,43 @@
 //! Helpers for the money-side tests: paid orders, admin calls, stream records.
 
 use crate::Stack;
+use crate::readback::assert_acknowledged;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sandbox::PayOptions;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// Logs `user` in, orders `sku` and pays it; returns the session and `out_order_no`.
+/// Logs `user` in, orders `sku` and pays it (the callback acknowledged, the order PAID
+/// in the table); returns the session and `out_order_no`.
 pub async fn paid_order(stack: &Stack, user: &str, sku: &str) -> (String, String) {
     let session = stack.client.login(&stack.sandbox.login_code(user)).await;
     let prepay = stack.client.post("/prepay", Some(&session), &json!({"sku": sku})).await;
     assert_eq!(prepay.status, 200, "prepay: {}", prepay.text);
     let no = prepay.body["out_order_no"].as_str().expect("out_order_no").to_owned();
     let deliveries = stack.sandbox.pay(&no, PayOptions::default()).await.expect("pay");
-    assert_eq!(deliveries[0].status, 200, "{}", deliveries[0].body);
+    assert_acknowledged(&deliveries);
+    assert_eq!(s(&order_item(stack, &no).await, "status"), Some("PAID"), "{no}");
     (session, no)
+}
+
+/// The money an order holds, as the table keeps it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Money {
+    pub refunded: i64,
+    /// Reserved by refunds in flight.
+    pub refunding: i64,
+    /// What may still be refunded.
+    pub refundable: i64,
+}
+
+pub async fn money(stack: &Stack, out_order_no: &str) -> Money {
+    let item = order_item(stack, out_order_no).await;
+    let amount = |key: &str| n(&item, key).unwrap_or_else(|| panic!("{key} of {out_order_no}"));
+    Money {
+        refunded: amount("refunded_amount"),
+        refunding: amount("refunding_amount"),
+        refundable: amount("refundable"),
+    }
 }
 
 /// The raw item of `pk`/`sk` as stored.

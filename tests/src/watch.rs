@@ -15,18 +15,47 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// A free loopback port, to know watch's URL before configuring the functions.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// Ports tried before giving up: another program binding the chosen port first is rare,
+/// and each try costs about a second.
+const ATTEMPTS: usize = 5;
+/// How long watch may take to listen (it builds nothing before the first invocation).
+const START_LIMIT: Duration = Duration::from_secs(120);
+
+enum Started {
+    Listening,
+    /// watch exited after trying to bind: another program had taken the port.
+    LostPort,
 }
 
 impl Watch {
-    /// Starts `cargo lambda watch` on `port` with these variables and waits until it
-    /// serves.
-    pub async fn start(port: u16, env: &[(String, String)]) -> Watch {
+    /// Starts `cargo lambda watch` with the variables `env_for(base_url)` gives (the
+    /// functions are told their own URL, for the platforms' callbacks) and waits until it
+    /// listens. watch cannot bind port 0 and report it (ports.rs), so a port is chosen
+    /// first; when another program binds it before watch does, watch exits and this
+    /// starts again on another port.
+    pub async fn start(env_for: impl Fn(&str) -> Vec<(String, String)>) -> Watch {
+        let ports = std::iter::repeat_with(crate::ports::unused_port).take(ATTEMPTS);
+        Self::start_on(ports, env_for).await
+    }
+
+    /// As [`Watch::start`], on the first of `ports` that watch binds.
+    pub async fn start_on(
+        ports: impl IntoIterator<Item = u16>,
+        env_for: impl Fn(&str) -> Vec<(String, String)>,
+    ) -> Watch {
+        let mut lost = Vec::new();
+        for port in ports {
+            let base_url = format!("http://127.0.0.1:{port}");
+            let mut watch = Watch::spawn(port, base_url.clone(), &env_for(&base_url));
+            match watch.wait_until_listening(port).await {
+                Started::Listening => return watch,
+                Started::LostPort => lost.push(port),
+            }
+        }
+        panic!("cargo lambda watch lost every port it was given to other programs: {lost:?}");
+    }
+
+    fn spawn(port: u16, base_url: String, env: &[(String, String)]) -> Watch {
         let dir = std::env::temp_dir().join(format!("minipay-watch-{port}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let env_file = dir.join("function.env");
@@ -58,25 +87,37 @@ impl Watch {
             .kill_on_drop(true)
             .spawn()
             .expect("cargo lambda watch starts (is cargo-lambda installed? run `make test`)");
-        let watch = Watch {
-            base_url: format!("http://127.0.0.1:{port}"),
-            child,
-            log,
-        };
-        watch.wait_until_serving(Duration::from_secs(120)).await;
-        watch
+        Watch { base_url, child, log }
     }
 
-    async fn wait_until_serving(&self, limit: Duration) {
+    /// Until a process of watch's group listens on `port` (not merely: something
+    /// answers there, which may be the program that took the port), or watch exits.
+    /// A starting program gives no event to wait on: this polls, with a deadline.
+    async fn wait_until_listening(&mut self, port: u16) -> Started {
+        let group = self
+            .child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .expect("watch runs");
         let started = Instant::now();
-        let http = reqwest::Client::new();
-        while started.elapsed() < limit {
-            if http.get(&self.base_url).send().await.is_ok() {
-                return;
+        while started.elapsed() < START_LIMIT {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = self.log_text();
+                assert!(
+                    status.success() && log.contains("starting Runtime server"),
+                    "cargo lambda watch failed ({status}); log:\n{log}"
+                );
+                return Started::LostPort;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            if crate::ports::listener_in_group(port, group) {
+                return Started::Listening;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("cargo lambda watch did not start; log:\n{}", self.log_text());
+        panic!(
+            "cargo lambda watch did not listen within {START_LIMIT:?}; log:\n{}",
+            self.log_text()
+        );
     }
 
     pub fn log_text(&self) -> String {
@@ -132,15 +173,16 @@ impl Drop for Watch {
 }
 
 /// `scripts/stream_pump.py`: the table's stream fed to `push` under watch, as the event
-/// source mapping does in AWS.
+/// source mapping does in AWS. It prints a line after each batch a function took.
 pub struct StreamPump {
     child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
 }
 
 impl StreamPump {
     pub async fn start(table: &str, watch_url: &str) -> StreamPump {
         let failures = std::env::temp_dir().join(format!("minipay-push-failures-{table}.jsonl"));
-        let child = tokio::process::Command::new("python3")
+        let mut child = tokio::process::Command::new("python3")
             .arg(workspace_root().join("scripts/stream_pump.py"))
             .args([
                 "--endpoint-url",
@@ -157,10 +199,23 @@ impl StreamPump {
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("python3 scripts/stream_pump.py starts");
-        StreamPump { child }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        StreamPump { child, lines }
+    }
+
+    /// Waits for the pump's next batch taken by a function; `None` once the pump ended.
+    pub async fn next_delivery(&mut self) -> Option<String> {
+        while let Some(line) = self.lines.next_line().await.ok().flatten() {
+            if line.starts_with("stream_pump: delivered") {
+                return Some(line);
+            }
+        }
+        None
     }
 }
 

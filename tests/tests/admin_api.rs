@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use harness::client::Answer;
 use harness::money::paid_order;
+use harness::readback::assert_acknowledged;
 use harness::{ADMIN_KEY, Stack, table};
 use sandbox::CallbackOptions;
 use serde_json::{Value, json};
@@ -285,28 +286,34 @@ async fn one_order_with_its_refunds_settlement_and_timeline() {
     let refund = |refund_no: &str, amount: i64| json!({"out_order_no": no, "out_refund_no": refund_no, "refund_amount": amount, "reason": "用户申请退款"});
     let answer = api.post("/refund", Some(ADMIN_KEY), &refund("RF-1", 300)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    stack
-        .sandbox
-        .finish_refund("RF-1", true, CallbackOptions::default())
-        .await
-        .unwrap();
+    assert_acknowledged(
+        &stack
+            .sandbox
+            .finish_refund("RF-1", true, CallbackOptions::default())
+            .await
+            .unwrap(),
+    );
     // Seven days on: the platform settles an order only then.
     stack.sandbox.age_order(&no, 8).unwrap();
     let settle = json!({"out_order_no": no, "out_settle_no": "ST-1", "settle_desc": "课程分账"});
     let answer = api.post("/settle", Some(ADMIN_KEY), &settle).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    stack
-        .sandbox
-        .finish_settle("ST-1", true, CallbackOptions::default())
-        .await
-        .unwrap();
+    assert_acknowledged(
+        &stack
+            .sandbox
+            .finish_settle("ST-1", true, CallbackOptions::default())
+            .await
+            .unwrap(),
+    );
     let answer = api.post("/refund", Some(ADMIN_KEY), &refund("RF-2", 100)).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    stack
-        .sandbox
-        .finish_refund("RF-2", false, CallbackOptions::default())
-        .await
-        .unwrap();
+    assert_acknowledged(
+        &stack
+            .sandbox
+            .finish_refund("RF-2", false, CallbackOptions::default())
+            .await
+            .unwrap(),
+    );
     // An item of a kind the back office does not know (the events engineer's webhook
     // deliveries) under the same order is passed over.
     put_foreign_item(&stack, &no).await;

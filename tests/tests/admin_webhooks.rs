@@ -303,6 +303,7 @@ async fn a_paid_and_refunded_orders_timeline_shows_its_callbacks_and_webhook_del
         assert_eq!(d.status, 200, "{}", d.body);
     }
     let paid = order_item(&stack, &no).await;
+    assert_eq!(s(&paid, "status"), Some("PAID"));
     let body = json!({"out_order_no": no, "out_refund_no": "WX-TL-1", "refund_amount": 880, "reason": "不想学了"});
     let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
     assert_eq!(refund.status, 200, "{}", refund.text);
@@ -318,7 +319,11 @@ async fn a_paid_and_refunded_orders_timeline_shows_its_callbacks_and_webhook_del
     }
     let refund_done = raw_item(&stack, "REFUND#WX-TL-1", "REFUND").await.unwrap();
     let refunded = order_item(&stack, &no).await;
-    assert_eq!(s(&refunded, "status"), Some("REFUNDED"));
+    assert_eq!(s(&refund_done, "status"), Some("SUCCESS"));
+    assert_eq!(
+        (s(&refunded, "status"), n(&refunded, "refunded_amount")),
+        (Some("REFUNDED"), Some(880))
+    );
     run_batch(
         &notifier,
         vec![

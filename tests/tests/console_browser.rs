@@ -167,6 +167,8 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         .await
         .unwrap();
     assert_eq!(deliveries[0].status, 200, "{}", deliveries[0].body);
+    let paid_late = stack.store.get_order(&late).await.unwrap().expect("the late order");
+    assert_eq!((paid_late.status, paid_late.late), (OrderStatus::Paid, true));
     // One left unpaid.
     let unpaid = stack
         .client

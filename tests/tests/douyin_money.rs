@@ -3,15 +3,20 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::money::{paid_order, raw_item, stream_record};
-use harness::{ADMIN_KEY, Stack, table};
+use harness::gate::Gate;
+use harness::money::{Money, money, paid_order, raw_item, stream_record};
+use harness::readback::{OrderView, assert_acknowledged};
+use harness::{ADMIN_KEY, Stack, StackOptions, table};
 use minipay::App;
 use sandbox::{CallbackOptions, PayOptions};
 use serde_json::json;
 use std::sync::Arc;
 
 async fn stack_with(price: i64) -> Stack {
-    let stack = Stack::start().await;
+    with_course(Stack::start().await, price).await
+}
+
+async fn with_course(stack: Stack, price: i64) -> Stack {
     table::put_catalog_item(&table::client().await, &stack.table, "course", price, "Rust 进阶课程").await;
     stack
 }
@@ -71,20 +76,38 @@ async fn partial_then_full_refund() {
         api.get("/refunds/RF-1", Some(ADMIN_KEY)).await.body["status"],
         "SUCCESS"
     );
+    let moved = Money {
+        refunded: 300,
+        refunding: 0,
+        refundable: 690,
+    };
+    assert_eq!(money(&stack, &no).await, moved, "the reserved 300 moved to refunded");
 
     let rest = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "RF-2", 690))
         .await;
     assert_eq!(rest.status, 200, "{}", rest.text);
-    stack
+    let deliveries = stack
         .sandbox
         .finish_refund("RF-2", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
     let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
     assert_eq!(order.body["status"], "REFUNDED");
     assert_eq!(order.body["refunded_amount"], 990);
     assert_eq!(order.body["code"], 0);
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(
+        (view.refund("RF-1"), view.refund("RF-2")),
+        (Some(("SUCCESS", 300)), Some(("SUCCESS", 690)))
+    );
+    let all_refunded = Money {
+        refunded: 990,
+        refunding: 0,
+        refundable: 0,
+    };
+    assert_eq!(money(&stack, &no).await, all_refunded);
 
     let more = api.post("/refund", Some(ADMIN_KEY), &refund_body(&no, "RF-3", 1)).await;
     assert_eq!((more.status, more.error_code()), (409, "conflict"));
@@ -92,11 +115,19 @@ async fn partial_then_full_refund() {
 
 #[tokio::test]
 async fn racing_refunds_never_exceed_the_paid_amount() {
-    let stack = stack_with(1000).await;
+    // All ten meet at the conditional write that reserves the money, each having read
+    // the whole amount as refundable.
+    let gate = Gate::new("begin_refund", 10);
+    let options = StackOptions {
+        wrap_store: Some(gate.in_front()),
+        ..StackOptions::default()
+    };
+    let stack = with_course(Stack::start_custom(options).await, 1000).await;
     let (_, no) = paid_order(&stack, "sam", "course").await;
     let bodies: Vec<_> = (0..10).map(|i| refund_body(&no, &format!("RACE-{i}"), 300)).collect();
     let answers =
         futures::future::join_all(bodies.iter().map(|b| stack.client.post("/refund", Some(ADMIN_KEY), b))).await;
+    gate.assert_met();
     let accepted = answers.iter().filter(|a| a.status == 200).count();
     let refused = answers
         .iter()
@@ -128,10 +159,18 @@ async fn a_failed_refund_gives_the_amount_back_and_duplicate_callbacks_apply_onc
         deliveries: 3,
         ..CallbackOptions::default()
     };
-    for d in stack.sandbox.finish_refund("F-1", false, fail).await.unwrap() {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+    assert_acknowledged(&stack.sandbox.finish_refund("F-1", false, fail).await.unwrap());
     assert_eq!(api.get("/refunds/F-1", Some(ADMIN_KEY)).await.body["status"], "FAIL");
+    let given_back = Money {
+        refunded: 0,
+        refunding: 0,
+        refundable: 1000,
+    };
+    assert_eq!(
+        money(&stack, &no).await,
+        given_back,
+        "a failed refund releases its amount"
+    );
     let retry = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "F-2", 600))
         .await;
@@ -141,14 +180,16 @@ async fn a_failed_refund_gives_the_amount_back_and_duplicate_callbacks_apply_onc
         deliveries: 5,
         ..CallbackOptions::default()
     };
-    for d in stack.sandbox.finish_refund("F-2", true, five).await.unwrap() {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+    assert_acknowledged(&stack.sandbox.finish_refund("F-2", true, five).await.unwrap());
     let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
     assert_eq!(order.body["refunded_amount"], 600, "{}", order.text);
-    let item = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
-    assert_eq!(item["refundable"], AttributeValue::N("400".into()));
-    assert_eq!(item["refunding_amount"], AttributeValue::N("0".into()));
+    assert_eq!(api.get("/refunds/F-2", Some(ADMIN_KEY)).await.body["status"], "SUCCESS");
+    let once = Money {
+        refunded: 600,
+        refunding: 0,
+        refundable: 400,
+    };
+    assert_eq!(money(&stack, &no).await, once, "five deliveries, applied once");
 }
 
 /// Platform encoders escape non-ASCII text and order keys as they like; the signature
@@ -253,14 +294,18 @@ async fn a_settled_order_is_refunded_from_the_settled_balance() {
                           "settle_params": [{"merchant_uid": "1", "amount": 301}]});
     assert_eq!(api.post("/settle", Some(ADMIN_KEY), &too_much).await.status, 400);
 
-    for d in stack
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(view.settlement("ST-1"), Some("PROCESSING"));
+    let deliveries = stack
         .sandbox
         .finish_settle("ST-1", true, CallbackOptions::default())
         .await
-        .unwrap()
-    {
-        assert_eq!(d.status, 200, "{}", d.body);
-    }
+        .unwrap();
+    assert_acknowledged(&deliveries);
+    let view = OrderView::read(api, &no).await;
+    assert_eq!((view.status(), view.settlement("ST-1")), ("PAID", Some("SUCCESS")));
+    let settled = raw_item(&stack, &format!("ORDER#{no}"), "ORDER").await.unwrap();
+    assert_eq!(settled["settle_status"], AttributeValue::S("SUCCESS".into()));
     let refund = api
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "AFTER-SETTLE", 100))
         .await;
@@ -275,15 +320,22 @@ async fn a_settled_order_is_refunded_from_the_settled_balance() {
 async fn every_verified_callback_is_kept_for_audit() {
     let stack = stack_with(100).await;
     let (_, no) = paid_order(&stack, "wes", "course").await;
-    stack
+    let refund = stack
         .client
         .post("/refund", Some(ADMIN_KEY), &refund_body(&no, "AUD-1", 100))
         .await;
-    stack
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    let deliveries = stack
         .sandbox
         .finish_refund("AUD-1", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
+    let view = OrderView::read(&stack.client, &no).await;
+    assert_eq!(
+        (view.status(), view.refund("AUD-1")),
+        ("REFUNDED", Some(("SUCCESS", 100)))
+    );
     let items = table::all_items(&stack.table).await;
     let kinds: Vec<String> = items
         .iter()
@@ -305,8 +357,13 @@ async fn every_verified_callback_is_kept_for_audit() {
 #[tokio::test]
 async fn fifty_cold_instances_share_one_token_fetch() {
     let stack = stack_with(100).await;
+    // All fifty find no token and ask for the lease at once.
+    let gate = Gate::new("take_lease", 50);
     let instances: Vec<Arc<App>> = (0..50)
-        .map(|_| Arc::new(App::with_store(stack.app.config.clone(), stack.store.clone()).unwrap()))
+        .map(|_| {
+            let store = Arc::new(gate.around(stack.store.clone()));
+            Arc::new(App::with_store(stack.app.config.clone(), store).unwrap())
+        })
         .collect();
     let tokens = futures::future::join_all(instances.iter().map(|app| async move {
         app.douyin_access_token()
@@ -317,6 +374,7 @@ async fn fifty_cold_instances_share_one_token_fetch() {
             .to_owned()
     }))
     .await;
+    gate.assert_met();
     assert!(tokens.iter().all(|t| t == &tokens[0]));
     assert_eq!(stack.sandbox.token_fetches(), 1);
 }

@@ -1,7 +1,9 @@
 //! The Douyin ecpay slice against a real DynamoDB API (moto) and the sandbox over HTTP.
 
-use harness::Stack;
+use harness::gate::Gate;
+use harness::readback::assert_acknowledged;
 use harness::table;
+use harness::{Stack, StackOptions};
 use sandbox::{Fault, FaultKind, PayOptions};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -9,7 +11,19 @@ use std::time::{Duration, Instant};
 const CREATE_ORDER: &str = "/api/apps/ecpay/v1/create_order";
 
 async fn stack_with_course(price: i64) -> Stack {
-    let stack = Stack::start().await;
+    with_course(Stack::start().await, price).await
+}
+
+/// A stack whose table has `gate` in front.
+async fn gated_stack_with_course(gate: &std::sync::Arc<Gate>, price: i64) -> Stack {
+    let options = StackOptions {
+        wrap_store: Some(gate.in_front()),
+        ..StackOptions::default()
+    };
+    with_course(Stack::start_custom(options).await, price).await
+}
+
+async fn with_course(stack: Stack, price: i64) -> Stack {
     let client = table::client().await;
     table::put_catalog_item(&client, &stack.table, "course", price, "Rust 入门课程").await;
     stack
@@ -77,7 +91,9 @@ async fn a_douyin_payment_runs_end_to_end() {
 
 #[tokio::test]
 async fn every_duplicate_and_concurrent_callback_is_acknowledged_and_applied_once() {
-    let stack = stack_with_course(100).await;
+    // The five deliveries meet at the conditional write that marks the order paid.
+    let gate = Gate::new("mark_paid", 5);
+    let stack = gated_stack_with_course(&gate, 100).await;
     let session = session_for(&stack, "bob").await;
     let prepay = stack
         .client
@@ -90,13 +106,14 @@ async fn every_duplicate_and_concurrent_callback_is_acknowledged_and_applied_onc
         ..PayOptions::default()
     };
     let deliveries = stack.sandbox.pay(&out_order_no, options).await.unwrap();
+    gate.assert_met();
     assert_eq!(deliveries.len(), 5);
     for d in &deliveries {
         assert_eq!(d.status, 200, "{}", d.body);
     }
     // The platform retries later too.
     let again = stack.sandbox.pay(&out_order_no, PayOptions::default()).await.unwrap();
-    assert_eq!(again[0].status, 200);
+    assert_acknowledged(&again);
 
     let item = raw_order(&stack, &out_order_no).await;
     // Written three times: created, platform order recorded, paid. Never paid twice.
@@ -194,7 +211,8 @@ async fn an_unpaid_order_is_reused_and_a_paid_one_is_not() {
     assert_ne!(theirs.body["out_order_no"], first.body["out_order_no"]);
 
     let no = first.body["out_order_no"].as_str().unwrap();
-    stack.sandbox.pay(no, PayOptions::default()).await.unwrap();
+    assert_acknowledged(&stack.sandbox.pay(no, PayOptions::default()).await.unwrap());
+    assert_eq!(raw_order(&stack, no).await["status"].as_s().unwrap(), "PAID");
     let after_paying = stack
         .client
         .post("/prepay", Some(&session), &json!({"sku": "course"}))
@@ -205,11 +223,14 @@ async fn an_unpaid_order_is_reused_and_a_paid_one_is_not() {
 
 #[tokio::test]
 async fn concurrent_prepays_of_one_user_make_one_order() {
-    let stack = stack_with_course(100).await;
+    // The eight meet at the write that takes the user's order slot.
+    let gate = Gate::new("insert_order", 8);
+    let stack = gated_stack_with_course(&gate, 100).await;
     let session = session_for(&stack, "frank").await;
     let body = json!({"sku": "course"});
     let calls = (0..8).map(|_| stack.client.post("/prepay", Some(&session), &body));
     let answers = futures::future::join_all(calls).await;
+    gate.assert_met();
     let numbers: std::collections::HashSet<_> = answers
         .iter()
         .map(|a| {

@@ -5,13 +5,25 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use harness::client::ApiClient;
+use harness::gate::Gate;
 use harness::money::{raw_item, stream_record};
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, StackOptions, table, trade_keys};
 use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions, TradePayStatus, TransferStatus};
 use serde_json::{Value, json};
 
 async fn trade_stack(price: i64) -> Stack {
-    let stack = Stack::start_with(&[("DOUYIN_PAY_MODE", "trade")]).await;
+    trade_stack_with(price, None).await
+}
+
+/// A trade-mode stack, its table behind `wrap_store` if given.
+async fn trade_stack_with(price: i64, wrap_store: Option<harness::StoreWrapper>) -> Stack {
+    let stack = Stack::start_custom(StackOptions {
+        overrides: vec![("DOUYIN_PAY_MODE".into(), "trade".into())],
+        wrap_store,
+        ..StackOptions::default()
+    })
+    .await;
     table::put_trade_catalog_item(&table::client().await, &stack.table, "course", price, "Rust 进阶课程").await;
     stack
 }
@@ -52,7 +64,9 @@ async fn order(api: &ApiClient, session: &str, no: &str) -> Value {
 
 #[tokio::test]
 async fn payment_refunds_and_settlement_run_through_the_trade_system() {
-    let stack = trade_stack(990).await;
+    // The three payment callbacks meet at the conditional write that marks it paid.
+    let gate = Gate::new("mark_paid", 3);
+    let stack = trade_stack_with(990, Some(gate.in_front())).await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (session, no, order_id) = placed_order(api, sandbox, "tina", 2).await;
     let placed = sandbox.trade_order(&no).unwrap();
@@ -71,7 +85,9 @@ async fn payment_refunds_and_settlement_run_through_the_trade_system() {
         },
         ..TradePayOptions::default()
     };
-    for delivery in sandbox.trade_pay(&no, options).await.unwrap() {
+    let deliveries = sandbox.trade_pay(&no, options).await.unwrap();
+    gate.assert_met();
+    for delivery in deliveries {
         assert_eq!(
             (delivery.status, delivery.body.as_str()),
             (200, r#"{"err_no":0,"err_tips":"success"}"#)
@@ -147,14 +163,20 @@ async fn payment_refunds_and_settlement_run_through_the_trade_system() {
         .await;
     assert_eq!((over.status, over.error_code()), (409, "conflict"));
     assert!(sandbox.trade_refund_by_out_no("TR-2").is_none());
-    sandbox
+    let done = sandbox
         .trade_finish_refund(&asked.refund_id, true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
     let refunded = order(api, &session, &no).await;
     assert_eq!(
         (refunded["status"].clone(), refunded["refunded_amount"].clone()),
         (json!("REFUNDED"), json!(1980))
+    );
+    let view = OrderView::read(api, &no).await;
+    assert_eq!(
+        (view.refund("TR-1"), view.refund(&out_refund_no)),
+        (Some(("SUCCESS", 1200)), Some(("SUCCESS", 780)))
     );
     assert_eq!(sandbox.trade_order(&no).unwrap().refunded_amount, 1980);
 
@@ -167,7 +189,8 @@ async fn settlement_is_asked_once_and_finished_by_its_callback() {
     let stack = trade_stack(500).await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (_, no, _) = placed_order(api, sandbox, "sam", 1).await;
-    sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap();
+    assert_acknowledged(&sandbox.trade_pay(&no, TradePayOptions::default()).await.unwrap());
+    assert_eq!(OrderView::read(api, &no).await.status(), "PAID");
     // Seven days on: the platform settles a content-recharge order only then.
     sandbox.trade_age_order(&no, 8).unwrap();
     let body = json!({"out_order_no": no, "out_settle_no": "TS-1", "settle_desc": "课程结算"});
@@ -182,9 +205,11 @@ async fn settlement_is_asked_once_and_finished_by_its_callback() {
         .trade_finish_settle("TS-1", true, CallbackOptions::default())
         .await
         .unwrap();
-    assert_eq!(done[0].status, 200, "{}", done[0].body);
+    assert_acknowledged(&done);
     let item = raw_item(&stack, "SETTLE#TS-1", "SETTLE").await.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "SUCCESS");
+    let view = OrderView::read(api, &no).await;
+    assert_eq!((view.status(), view.settlement("TS-1")), ("PAID", Some("SUCCESS")));
 }
 
 #[tokio::test]
@@ -337,15 +362,21 @@ async fn ecpay_orders_made_before_the_switch_still_complete_and_trade_orders_are
     assert_eq!(refund.status, 200, "{}", refund.text);
     assert!(sandbox.refund("ER-1").is_some(), "ecpay create_refund");
     assert!(sandbox.trade_refund_by_out_no("ER-1").is_none());
-    sandbox
+    let done = sandbox
         .finish_refund("ER-1", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
     assert_eq!(order(api, &session, &ecpay_no).await["status"], "REFUNDED");
+    assert_eq!(
+        OrderView::read(api, &ecpay_no).await.refund("ER-1"),
+        Some(("SUCCESS", 800))
+    );
 
     // New orders are trade orders, and the push function leaves them to the platform.
     let (_, trade_no, _) = placed_order(api, sandbox, "eve", 1).await;
-    sandbox.trade_pay(&trade_no, TradePayOptions::default()).await.unwrap();
+    assert_acknowledged(&sandbox.trade_pay(&trade_no, TradePayOptions::default()).await.unwrap());
+    assert_eq!(OrderView::read(api, &trade_no).await.status(), "PAID");
     let pushes_before = sandbox.pushes().len();
     let trade_item = raw_item(&after, &format!("ORDER#{trade_no}"), "ORDER").await.unwrap();
     let ecpay_item = raw_item(&after, &format!("ORDER#{ecpay_no}"), "ORDER").await.unwrap();

@@ -2,28 +2,30 @@
 //! (moto) and the sandbox, wired only through environment variables.
 
 use harness::client::{ApiClient, Routing};
-use harness::watch::{Watch, free_port};
+use harness::readback::{OrderView, assert_acknowledged};
+use harness::watch::Watch;
 use harness::{ADMIN_KEY, APP_ID, APP_SECRET, KEY_VERSION, SALT, TOKEN, flows, table, trade_keys};
 use minipay::store::OrderStore;
 use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_douyin_payment_through_the_lambda_binaries() {
     let table = table::create_fresh_table().await;
     table::put_catalog_item(&table::client().await, &table, "course-trial", 1, "试听课").await;
     let sandbox = Sandbox::start(harness::sandbox_config()).await;
-    let port = free_port();
-    let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
-    let env = function_env(
-        &table,
-        &sandbox,
-        &api,
-        [("DOUYIN_SALT", SALT.into()), ("DOUYIN_TOKEN", TOKEN.into())],
-    );
-    let watch = Watch::start(port, &env).await;
+    let watch = Watch::start(|base_url| {
+        function_env(
+            &table,
+            &sandbox,
+            base_url,
+            [("DOUYIN_SALT", SALT.into()), ("DOUYIN_TOKEN", TOKEN.into())],
+        )
+    })
+    .await;
+    let api = ApiClient::new(&watch.base_url, Routing::LambdaUrl);
 
     let order = flows::pay_one_order(&api, &sandbox, "e2e-user", "course-trial").await;
     assert_eq!(order["status"], "PAID", "watch log:\n{}", watch.log_text());
@@ -36,31 +38,44 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
     let refund = json!({"out_order_no": no, "out_refund_no": "E2E-RF-1", "refund_amount": 1, "reason": "e2e"});
     let answer = api.post("/refund", Some(ADMIN_KEY), &refund).await;
     assert_eq!(answer.status, 200, "{}\nwatch log:\n{}", answer.text, watch.log_text());
-    let deliveries = stack_refund(&sandbox).await;
-    assert_eq!(deliveries, [200]);
+    let deliveries = sandbox
+        .finish_refund("E2E-RF-1", true, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_acknowledged(&deliveries);
+    let view = OrderView::read(&api, &no).await;
+    assert_eq!(
+        (view.status(), view.refunded_amount(), view.refund("E2E-RF-1")),
+        ("REFUNDED", 1, Some(("SUCCESS", 1))),
+        "watch log:\n{}",
+        watch.log_text()
+    );
 
-    // The table's stream, fed to the push function, keeps the order center in step.
-    let _pump = harness::watch::StreamPump::start(&table, &watch.base_url).await;
+    // The table's stream, fed to the push function, keeps the order center in step: the
+    // pushes are looked at after each batch push took, until all four came.
+    let mut pump = harness::watch::StreamPump::start(&table, &watch.base_url).await;
     let wanted: BTreeSet<i64> = [0, 1, 5, 6].into();
-    let started = Instant::now();
-    let seen = loop {
-        let seen: BTreeSet<i64> = sandbox
+    let pushed = || -> BTreeSet<i64> {
+        sandbox
             .pushes()
             .iter()
             .filter(|p| p.order_detail["order_id"] == json!(no))
             .map(|p| p.order_status)
-            .collect();
-        if seen == wanted || started.elapsed() > Duration::from_secs(90) {
-            break seen;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+            .collect()
     };
-    assert_eq!(
-        seen,
-        wanted,
-        "created, paid, refunding, refunded\nwatch log:\n{}",
-        watch.log_text()
-    );
+    let all_pushed = async {
+        while pushed() != wanted {
+            pump.next_delivery().await.expect("the stream pump runs");
+        }
+    };
+    // Generous: it fires only when a push never comes.
+    if tokio::time::timeout(Duration::from_secs(90), all_pushed).await.is_err() {
+        panic!(
+            "pushed {:?}, not created, paid, refunding, refunded {wanted:?}\nwatch log:\n{}",
+            pushed(),
+            watch.log_text()
+        );
+    }
     assert_eq!(sandbox.token_fetches(), 1);
 
     // The real binaries logged the whole flow, and no secret with it.
@@ -71,36 +86,29 @@ async fn a_douyin_payment_through_the_lambda_binaries() {
     }
 }
 
-async fn stack_refund(sandbox: &Sandbox) -> Vec<u16> {
-    let deliveries = sandbox
-        .finish_refund("E2E-RF-1", true, CallbackOptions::default())
-        .await
-        .unwrap();
-    deliveries.iter().map(|d| d.status).collect()
-}
-
 #[tokio::test]
 async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
     let table = table::create_fresh_table().await;
     table::put_trade_catalog_item(&table::client().await, &table, "course", 600, "课程").await;
     let sandbox = Sandbox::start(harness::sandbox_config()).await;
-    let port = free_port();
-    let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
     let keys = trade_keys();
     // A trade-only app: no ecpay SALT or Token at all.
-    let env = function_env(
-        &table,
-        &sandbox,
-        &api,
-        [
-            ("DOUYIN_PAY_MODE", "trade".into()),
-            ("DOUYIN_PRIVATE_KEY", keys.app_private_pem.clone()),
-            ("DOUYIN_PLATFORM_PUBLIC_KEY", keys.platform_public_pem.clone()),
-            ("DOUYIN_KEY_VERSION", KEY_VERSION.into()),
-            ("DOUYIN_OPEN_API_BASE", sandbox.base_url.clone()),
-        ],
-    );
-    let watch = Watch::start(port, &env).await;
+    let watch = Watch::start(|base_url| {
+        function_env(
+            &table,
+            &sandbox,
+            base_url,
+            [
+                ("DOUYIN_PAY_MODE", "trade".into()),
+                ("DOUYIN_PRIVATE_KEY", keys.app_private_pem.clone()),
+                ("DOUYIN_PLATFORM_PUBLIC_KEY", keys.platform_public_pem.clone()),
+                ("DOUYIN_KEY_VERSION", KEY_VERSION.into()),
+                ("DOUYIN_OPEN_API_BASE", sandbox.base_url.clone()),
+            ],
+        )
+    })
+    .await;
+    let api = ApiClient::new(&watch.base_url, Routing::LambdaUrl);
 
     let session = api.login(&sandbox.login_code("e2e-trade")).await;
     let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
@@ -121,25 +129,31 @@ async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
         paid[0].body,
         watch.log_text()
     );
+    assert_eq!(OrderView::read(&api, &no).await.status(), "PAID");
 
     let asked = sandbox
         .trade_user_refund(&no, 600, "不想要了", CallbackOptions::default())
         .await
         .unwrap();
-    assert!(
-        asked.out_refund_no.is_some(),
-        "{:?}\nwatch log:\n{}",
-        asked.deliveries,
-        watch.log_text()
-    );
-    sandbox
+    assert_acknowledged(&asked.deliveries);
+    let out_refund_no = asked
+        .out_refund_no
+        .unwrap_or_else(|| panic!("{:?}\nwatch log:\n{}", asked.deliveries, watch.log_text()));
+    let asked_view = OrderView::read(&api, &no).await;
+    assert_eq!(asked_view.refund(&out_refund_no), Some(("PROCESSING", 600)));
+    let done = sandbox
         .trade_finish_refund(&asked.refund_id, true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
     let order = api.get(&format!("/orders/{no}"), Some(&session)).await;
     assert_eq!(
         (order.body["status"].clone(), order.body["refunded_amount"].clone()),
         (json!("REFUNDED"), json!(600))
+    );
+    assert_eq!(
+        OrderView::read(&api, &no).await.refund(&out_refund_no),
+        Some(("SUCCESS", 600))
     );
 
     let log = watch.log_text();
@@ -159,23 +173,24 @@ async fn a_lost_payment_callback_recovered_by_reconcile_through_the_lambda_binar
     let table = table::create_fresh_table().await;
     table::put_catalog_item(&table::client().await, &table, "course-trial", 1, "试听课").await;
     let sandbox = Sandbox::start(harness::sandbox_config()).await;
-    let port = free_port();
-    let api = ApiClient::new(format!("http://127.0.0.1:{port}"), Routing::LambdaUrl);
-    let env = function_env(
-        &table,
-        &sandbox,
-        &api,
-        [
-            ("DOUYIN_SALT", SALT.into()),
-            ("DOUYIN_TOKEN", TOKEN.into()),
-            // Open items are asked about at once (deployed: 60 s after they are made).
-            ("RECONCILE_AFTER_SECONDS", "0".into()),
-            // What Lambda sets for the template's JSON logs; without it the functions log
-            // errors only (shared/src/app.rs `log_filter("")`).
-            ("AWS_LAMBDA_LOG_LEVEL", "INFO".into()),
-        ],
-    );
-    let watch = Watch::start(port, &env).await;
+    let watch = Watch::start(|base_url| {
+        function_env(
+            &table,
+            &sandbox,
+            base_url,
+            [
+                ("DOUYIN_SALT", SALT.into()),
+                ("DOUYIN_TOKEN", TOKEN.into()),
+                // Open items are asked about at once (deployed: 60 s after they are made).
+                ("RECONCILE_AFTER_SECONDS", "0".into()),
+                // What Lambda sets for the template's JSON logs; without it the functions
+                // log errors only (shared/src/app.rs `log_filter("")`).
+                ("AWS_LAMBDA_LOG_LEVEL", "INFO".into()),
+            ],
+        )
+    })
+    .await;
+    let api = ApiClient::new(&watch.base_url, Routing::LambdaUrl);
 
     let session = api.login(&sandbox.login_code("e2e-lost-callback")).await;
     let prepay = api
@@ -243,14 +258,31 @@ async fn a_lost_payment_callback_recovered_by_reconcile_through_the_lambda_binar
     }
 }
 
+#[tokio::test]
+async fn watch_that_lost_its_port_to_another_program_starts_again_on_another() {
+    // Another program listens on the port chosen first (bound, not merely probed).
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let free_port = harness::ports::unused_port();
+    let watch = Watch::start_on([taken_port, free_port], |_| Vec::new()).await;
+    assert_eq!(watch.base_url, format!("http://127.0.0.1:{free_port}"));
+    let answer = reqwest::get(&watch.base_url).await.expect("watch answers");
+    assert!(
+        answer.status().is_client_error(),
+        "watch's own answer: {}",
+        answer.status()
+    );
+}
+
 /// The variables a deployment sets, pointed at moto and the sandbox, plus `extra`; and
 /// the sandbox's tunnel pointed at the functions, whose notify URL is public https.
 fn function_env<const N: usize>(
     table: &str,
     sandbox: &Sandbox,
-    api: &ApiClient,
+    base_url: &str,
     extra: [(&str, String); N],
 ) -> Vec<(String, String)> {
+    let api = ApiClient::new(base_url, Routing::LambdaUrl);
     sandbox.set_tunnel(Some(harness::tunnel_to(&api.base_url)));
     let notify_path = api.url("/notify/douyin");
     let notify_path = notify_path.strip_prefix(&api.base_url).expect("a URL on the API");

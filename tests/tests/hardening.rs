@@ -4,9 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::StreamExt;
-use harness::flaky::FlakyStore;
 use harness::money::raw_item;
 use harness::moto::Moto;
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, SECRETS, Stack, StackOptions, table};
 use minipay::domain::ids::session_key_of;
 use sandbox::{CallbackOptions, PayOptions};
@@ -175,7 +175,7 @@ async fn a_table_outage_answers_the_envelope_in_bounded_time_and_clears() {
 #[tokio::test]
 async fn an_order_the_platform_accepted_but_the_table_missed_is_completed_by_the_repeat() {
     let options = StackOptions {
-        wrap_store: Some(Box::new(|inner| Arc::new(FlakyStore::failing_records(inner, 1)))),
+        wrap_store: Some(Box::new(|inner| Arc::new(harness::flaky::failing_records(inner, 1)))),
         ..StackOptions::default()
     };
     let stack = stack_with_course(Stack::start_custom(options).await).await;
@@ -277,7 +277,7 @@ async fn no_secret_reaches_a_log_line_or_an_answer() {
     let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
     let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
     answers.push(prepay.text);
-    for d in stack
+    let paid = stack
         .sandbox
         .pay(
             &no,
@@ -287,10 +287,9 @@ async fn no_secret_reaches_a_log_line_or_an_answer() {
             },
         )
         .await
-        .unwrap()
-    {
-        answers.push(d.body);
-    }
+        .unwrap();
+    assert_acknowledged(&paid);
+    answers.extend(paid.into_iter().map(|d| d.body));
     let forged = stack
         .sandbox
         .pay(
@@ -306,15 +305,15 @@ async fn no_secret_reaches_a_log_line_or_an_answer() {
     answers.push(api.get(&format!("/orders/{no}"), Some(&session)).await.text);
     let refund = json!({"out_order_no": no, "out_refund_no": "SEC-1", "refund_amount": 100});
     answers.push(api.post("/refund", Some(ADMIN_KEY), &refund).await.text);
-    answers.extend(
-        stack
-            .sandbox
-            .finish_refund("SEC-1", true, CallbackOptions::default())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| d.body),
-    );
+    let refunded = stack
+        .sandbox
+        .finish_refund("SEC-1", true, CallbackOptions::default())
+        .await
+        .unwrap();
+    assert_acknowledged(&refunded);
+    answers.extend(refunded.into_iter().map(|d| d.body));
+    let view = OrderView::read(api, &no).await;
+    assert_eq!((view.status(), view.refund("SEC-1")), ("PAID", Some(("SUCCESS", 100))));
     answers.push(api.get("/refunds/SEC-1", Some(ADMIN_KEY)).await.text);
     answers.push(api.post("/refund", Some("wrong"), &refund).await.text);
     let settle = json!({"out_order_no": no, "out_settle_no": "SEC-S", "settle_desc": "分账"});

@@ -4,7 +4,8 @@
 //! what the callbacks did not bring.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::money::{paid_order, raw_item};
+use harness::money::{Money, money, paid_order, raw_item};
+use harness::readback::{OrderView, assert_acknowledged};
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::domain::order::OrderStatus;
 use minipay::service::reconcile::{self, RunReport};
@@ -223,11 +224,19 @@ async fn a_settlement_waits_for_refunds_in_flight() {
         "nothing reached the platform"
     );
 
-    stack
+    let done = stack
         .sandbox
         .finish_refund("RF-FLY", true, CallbackOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&done);
+    assert_eq!(OrderView::read(api, &no).await.refund("RF-FLY"), Some(("SUCCESS", 100)));
+    let refunded = Money {
+        refunded: 100,
+        refunding: 0,
+        refundable: 890,
+    };
+    assert_eq!(money(&stack, &no).await, refunded);
     // 30 % of what is left (890), not of the 990 paid: 267 is too much, 266 fits.
     let receivers = |amount: i64| json!([{"merchant_uid": "m-partner", "amount": amount}]);
     let too_much = json!({"out_order_no": no, "out_settle_no": "ST-1", "settle_desc": "课程分账", "settle_params": receivers(297)});
@@ -292,7 +301,7 @@ async fn twenty_lost_payments_two_runs_and_late_callbacks_pay_each_order_once() 
     }
     let late_callbacks = async {
         for no in &orders {
-            stack.sandbox.pay(no, PayOptions::default()).await.unwrap();
+            assert_acknowledged(&stack.sandbox.pay(no, PayOptions::default()).await.unwrap());
         }
     };
     let (first, second, ()) = tokio::join!(reconcile_once(&stack), reconcile_once(&stack), late_callbacks);
@@ -349,11 +358,13 @@ async fn wechat_order(stack: &Stack, user: &str) -> (String, String) {
 
 async fn wechat_paid_order(stack: &Stack, user: &str) -> (String, String) {
     let (session, no) = wechat_order(stack, user).await;
-    stack
+    let deliveries = stack
         .sandbox
         .wechat_pay(&no, WechatPayOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
+    assert_eq!(OrderView::read(&stack.client, &no).await.status(), "PAID");
     (session, no)
 }
 
@@ -562,11 +573,13 @@ async fn a_trade_payment_whose_callbacks_stopped_is_found_by_the_reconciler() {
 async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
     use minipay::douyin::trade::client::{ItemOrder, TradeRefundRequest};
     let (stack, _, no) = trade_placed_order("yara").await;
-    stack
+    let deliveries = stack
         .sandbox
         .trade_pay(&no, sandbox::TradePayOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&deliveries);
+    assert_eq!(OrderView::read(&stack.client, &no).await.status(), "PAID");
 
     // refund_create does the work twice over and both answers are lost (13000).
     stack.sandbox.set_fault(answers_lost(

@@ -7,6 +7,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::types::AttributeValue;
 use harness::merchant::{BusCatcher, Post, Receiver, WEBHOOK_SECRET, notifier, signed_at};
 use harness::money::{Item, n, order_item, raw_item, s, stream_record, webhook_item};
+use harness::readback::assert_acknowledged;
 use harness::{ADMIN_KEY, Stack, table};
 use minipay::domain::time::now_secs;
 use minipay::merchant::Notifier;
@@ -53,8 +54,10 @@ async fn new_order(stack: &Stack, user: &str) -> (String, String, Item) {
 
 async fn pay(stack: &Stack, no: &str) -> Item {
     let deliveries = stack.sandbox.pay(no, PayOptions::default()).await.expect("pay");
-    assert_eq!(deliveries[0].status, 200, "{}", deliveries[0].body);
-    order_item(stack, no).await
+    assert_acknowledged(&deliveries);
+    let paid = order_item(stack, no).await;
+    assert_eq!(s(&paid, "status"), Some("PAID"), "{no}");
+    paid
 }
 
 async fn run_batch(notifier: &Notifier, records: Vec<Value>, now: i64) {
@@ -90,9 +93,18 @@ async fn a_paid_and_partly_refunded_order_tells_the_merchant_each_change_once() 
         .finish_refund("RF-EV-1", true, CallbackOptions::default())
         .await
         .unwrap();
-    assert_eq!(deliveries[0].status, 200, "{}", deliveries[0].body);
+    assert_acknowledged(&deliveries);
     let refund_done = raw_item(&stack, "REFUND#RF-EV-1", "REFUND").await.unwrap();
     let partly_refunded = order_item(&stack, &no).await;
+    assert_eq!(s(&refund_done, "status"), Some("SUCCESS"));
+    assert_eq!(
+        (
+            s(&partly_refunded, "status"),
+            n(&partly_refunded, "refunded_amount"),
+            n(&partly_refunded, "refunding_amount")
+        ),
+        (Some("PAID"), Some(300), Some(0))
+    );
 
     // Every change the flows made, as the stream carries them (platform order id
     // recorded, money reserved and moved: no events of their own).
@@ -457,14 +469,30 @@ async fn every_other_transition_becomes_its_one_event() {
         let pk = format!("REFUND#{refund_no}");
         let started = raw_item(&stack, &pk, "REFUND").await.unwrap();
         let order_before = order_item(&stack, &no).await;
-        stack
+        let deliveries = stack
             .sandbox
             .finish_refund(refund_no, success, CallbackOptions::default())
             .await
             .unwrap();
+        assert_acknowledged(&deliveries);
+        let finished = raw_item(&stack, &pk, "REFUND").await.unwrap();
+        let order_after = order_item(&stack, &no).await;
+        let expected = if success {
+            (Some("SUCCESS"), Some("REFUNDED"), Some(990))
+        } else {
+            (Some("FAIL"), Some("PAID"), Some(0))
+        };
+        assert_eq!(
+            (
+                s(&finished, "status"),
+                s(&order_after, "status"),
+                n(&order_after, "refunded_amount")
+            ),
+            expected
+        );
         record(None, &started);
-        record(Some(&started), &raw_item(&stack, &pk, "REFUND").await.unwrap());
-        record(Some(&order_before), &order_item(&stack, &no).await);
+        record(Some(&started), &finished);
+        record(Some(&order_before), &order_after);
     }
     for (user, settle_no, success) in [("st1", "ST-OK", true), ("st2", "ST-NO", false)] {
         let (_, no, _) = new_order(&stack, user).await;
@@ -476,13 +504,18 @@ async fn every_other_transition_becomes_its_one_event() {
         assert_eq!(answer.status, 200, "{}", answer.text);
         let pk = format!("SETTLE#{settle_no}");
         let started = raw_item(&stack, &pk, "SETTLE").await.unwrap();
-        stack
+        let deliveries = stack
             .sandbox
             .finish_settle(settle_no, success, CallbackOptions::default())
             .await
             .unwrap();
+        assert_acknowledged(&deliveries);
+        let finished = raw_item(&stack, &pk, "SETTLE").await.unwrap();
+        let ended = if success { "SUCCESS" } else { "FAIL" };
+        assert_eq!(s(&finished, "status"), Some(ended));
+        assert_eq!(s(&order_item(&stack, &no).await, "settle_status"), Some(ended));
         record(None, &started);
-        record(Some(&started), &raw_item(&stack, &pk, "SETTLE").await.unwrap());
+        record(Some(&started), &finished);
     }
     run_batch(&notifier, records, now_secs()).await;
 

@@ -1,8 +1,10 @@
 //! The WeChat Pay v2 (JSAPI) flow against moto and the sandbox over real HTTP.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use harness::money::raw_item;
-use harness::{ADMIN_KEY, Stack, WECHAT_API_KEY, WECHAT_APP_ID, table};
+use harness::gate::Gate;
+use harness::money::{Money, money, raw_item};
+use harness::readback::{OrderView, assert_acknowledged};
+use harness::{ADMIN_KEY, Stack, StackOptions, WECHAT_API_KEY, WECHAT_APP_ID, table};
 use minipay::store::OrderStore as _;
 use sandbox::tls::MerchantCertificate;
 use sandbox::wechat::sign::{SignType, pay_sign};
@@ -10,7 +12,10 @@ use sandbox::{CallbackOptions, Fault, FaultKind, WechatPayOptions};
 use serde_json::{Value, json};
 
 async fn stack() -> Stack {
-    let stack = Stack::start().await;
+    with_course(Stack::start().await).await
+}
+
+async fn with_course(stack: Stack) -> Stack {
     table::put_catalog_item(&table::client().await, &stack.table, "course", 880, "微信小程序课程").await;
     stack
 }
@@ -44,7 +49,13 @@ fn xml_text(answer: &harness::client::Answer) -> &str {
 
 #[tokio::test]
 async fn a_wechat_payment_runs_end_to_end() {
-    let stack = stack().await;
+    // The five notifies meet at the conditional write that marks the order paid.
+    let gate = Gate::new("mark_paid", 5);
+    let options = StackOptions {
+        wrap_store: Some(gate.in_front()),
+        ..StackOptions::default()
+    };
+    let stack = with_course(Stack::start_custom(options).await).await;
     let session = wechat_session(&stack, "wang").await;
     let (no, pay) = order(&stack, &session).await;
 
@@ -89,7 +100,9 @@ async fn a_wechat_payment_runs_end_to_end() {
         escaped_unicode: true,
         ..WechatPayOptions::default()
     };
-    for d in stack.sandbox.wechat_pay(&no, options).await.unwrap() {
+    let deliveries = stack.sandbox.wechat_pay(&no, options).await.unwrap();
+    gate.assert_met();
+    for d in deliveries {
         assert_eq!(d.status, 200, "{}", d.body);
         assert!(
             d.body.contains("<return_code><![CDATA[SUCCESS]]></return_code>"),
@@ -191,11 +204,13 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
     let stack = stack().await;
     let session = wechat_session(&stack, "qian").await;
     let (no, _) = order(&stack, &session).await;
-    stack
+    let paid = stack
         .sandbox
         .wechat_pay(&no, WechatPayOptions::default())
         .await
         .unwrap();
+    assert_acknowledged(&paid);
+    assert_eq!(OrderView::read(&stack.client, &no).await.status(), "PAID");
 
     let body = json!({"out_order_no": no, "out_refund_no": "WX-RF-1", "refund_amount": 300, "reason": "不想学了"});
     let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
@@ -217,6 +232,12 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         stack.client.get("/refunds/WX-RF-1", Some(ADMIN_KEY)).await.body["status"],
         "SUCCESS"
     );
+    let once = Money {
+        refunded: 300,
+        refunding: 0,
+        refundable: 580,
+    };
+    assert_eq!(money(&stack, &no).await, once, "five notifies, applied once");
 
     // A refund notify encrypted with another key is refused.
     let forged = "<xml><return_code>SUCCESS</return_code><appid>wx_sandbox_app</appid><mch_id>1900000109</mch_id>\
@@ -226,6 +247,7 @@ async fn a_wechat_order_is_refunded_with_the_client_certificate_and_the_refund_n
         .send("POST", "/notify/wechat", None, Some(forged.as_bytes().to_vec()))
         .await;
     assert!(answer.status >= 400 && answer.text.contains("FAIL"), "{}", answer.text);
+    assert_eq!(money(&stack, &no).await, once, "the forged notify changed nothing");
 }
 
 /// A paid WeChat order of 880 fen on a stack whose backend sends refunds with
