@@ -119,6 +119,17 @@ class Console:
                 return card
         return None
 
+    def open_card(self, no):
+        """Clicks the order's card; a list that re-renders under the click (after a history
+        step, say) leaves a stale element, which is found again rather than failing."""
+        def clicked():
+            card = self.card(no)
+            if card is None:
+                return False
+            card.click()
+            return True
+        wait_for(clicked, f"the card of {no} to click")
+
     def no_persisted_key(self, when):
         """The key is in no localStorage entry and no cookie, whatever their names."""
         stored = self.js(
@@ -283,7 +294,7 @@ def run(args, driver, downloads):
     c.set_width(WIDTH)
 
     # The order, its timeline, a refund.
-    c.card(args.order).click()
+    c.open_card(args.order)
     wait_for(lambda: c.visible("detail-view") and args.order in c.text("d-title")
              and driver.find_elements(By.CSS_SELECTOR, "#d-timeline li"), "the order's detail and timeline")
     timeline_before = len(driver.find_elements(By.CSS_SELECTOR, "#d-timeline li"))
@@ -392,7 +403,7 @@ def run(args, driver, downloads):
 
     # A refund in flight for more than a day is marked for a person; a fresh one is not.
     c.d.find_element(By.CSS_SELECTOR, "#filter-box summary").click()
-    c.card(args.attention_order).click()
+    c.open_card(args.attention_order)
 
     def refund_line(no):
         for li in driver.find_elements(By.CSS_SELECTOR, "#d-refunds li"):
@@ -408,7 +419,7 @@ def run(args, driver, downloads):
     step(f"refund {args.attention_refund} highlighted: {stuck.text!r}")
     driver.execute_script("window.history.back()")
     wait_for(lambda: c.visible("list-view") and c.cards(), "the list again")
-    c.card(args.order).click()
+    c.open_card(args.order)
     fresh = wait_for(lambda: args.order in c.text("d-title") and refund_line(refund_no), "the refunded order again")
     check("attention" not in (fresh.get_attribute("class") or "").split(), "a refund made a moment ago is not highlighted")
     c.click("back")
@@ -419,7 +430,7 @@ def run(args, driver, downloads):
         # The same console under cargo lambda watch's prefix: each route to its function.
         driver.get(args.prefixed_url)
         wait_for(lambda: c.visible("list-view") and c.card(args.settle_order), "the list under the /lambda-url/ prefix")
-        c.card(args.settle_order).click()
+        c.open_card(args.settle_order)
         wait_for(lambda: c.visible("settle-form") and args.settle_order in c.text("d-title"), "the settlement form")
         c.type("s-desc", "browser test settlement")
         c.click("s-submit")
