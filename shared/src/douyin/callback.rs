@@ -136,7 +136,7 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::douyin::sign::callback_signature;
+    use crate::testing::oracles::douyin_msg_signature;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn escaped_msg_is_verified_as_decoded_text() {
         let msg = r#"{"cp_orderno":"课程\"1","total_amount":0}"#;
-        let sig = callback_signature("tok", "1", "n", msg);
+        let sig = douyin_msg_signature("tok", "1", "n", msg);
         let body = serde_json::to_vec(
             &json!({"timestamp": "1", "nonce": "n", "msg": msg, "msg_signature": sig, "type": "payment"}),
         )
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn numbers_are_verified_as_the_text_sent() {
         let msg = r#"{"cp_orderno":"1","total_amount":1}"#;
-        let sig = callback_signature("tok", "1e3", "7.50", msg);
+        let sig = douyin_msg_signature("tok", "1e3", "7.50", msg);
         let body = format!(
             r#"{{"timestamp": 1e3, "nonce": 7.50, "msg": {}, "msg_signature": "{sig}"}}"#,
             serde_json::to_string(msg).unwrap()
@@ -236,7 +236,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_signed_envelope_verifies_and_any_change_fails(msg in "\\PC{0,64}", nonce in "[0-9a-z]{1,8}", ts in 0u32..u32::MAX) {
-            let sig = callback_signature("tok", &ts.to_string(), &nonce, &msg);
+            let sig = douyin_msg_signature("tok", &ts.to_string(), &nonce, &msg);
             let body = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": msg, "msg_signature": sig})).unwrap();
             prop_assert!(Callback::verify(&body, "tok").is_ok());
             let other = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": format!("{msg} "), "msg_signature": sig})).unwrap();
