@@ -78,7 +78,11 @@ mod tests {
         let token = new_session_token();
         assert_eq!(token.len(), 32);
         assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(session_key_of(&token), token);
-        assert_eq!(session_key_of(&token), session_key_of(&token));
+        assert_ne!(token, new_session_token());
+        // FIPS 180-2's SHA-256 example: the stored key is the hex digest of the token.
+        assert_eq!(
+            session_key_of("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

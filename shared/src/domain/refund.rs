@@ -166,13 +166,24 @@ mod tests {
     #[test]
     fn user_refund_numbers_are_stable_and_valid() {
         assert_eq!(user_refund_no("7292048374532"), "dyu-7292048374532");
+        assert_eq!(user_refund_no("a_B-9"), "dyu-a_B-9");
+        // Ids that cannot be used as they are: "dyu-" and the first 48 hex digits of their
+        // SHA-256, from python3 -c 'import hashlib; print(hashlib.sha256(
+        //   "refund/with spaces and 中文".encode()).hexdigest()[:48])' (and "9" * 80, "").
         let odd = user_refund_no("refund/with spaces and 中文");
-        assert_eq!(odd, user_refund_no("refund/with spaces and 中文"));
+        assert_eq!(odd, "dyu-9bb91001a57ae72388362412ed6fecc1090e7dacab60f68b");
         assert!(crate::domain::ids::valid_back_office_no(&odd));
-        assert!(crate::domain::ids::valid_back_office_no(&user_refund_no(
-            &"9".repeat(80)
-        )));
-        assert_ne!(user_refund_no("a"), user_refund_no("b"));
+        let long = user_refund_no(&"9".repeat(80));
+        assert_eq!(long, "dyu-7ddb73c1a93e35ddf8e7bf98fddf75c614f1678405e4c5ee");
+        assert!(crate::domain::ids::valid_back_office_no(&long));
+        assert_eq!(
+            user_refund_no(""),
+            "dyu-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
+        );
+        // The longest id kept as it is, and one character more.
+        assert_eq!(user_refund_no(&"7".repeat(60)), format!("dyu-{}", "7".repeat(60)));
+        assert_ne!(user_refund_no(&"7".repeat(61)), format!("dyu-{}", "7".repeat(61)));
+        assert_eq!(user_refund_no(&"7".repeat(61)).len(), 52);
     }
     use crate::domain::order::{Platform, PlatformOrder};
 

@@ -413,10 +413,21 @@ mod tests {
                 (130, "events", "webhook order.refunded pending"),
             ]
         );
-        // Without callbacks or deliveries it is the plain timeline.
-        assert_eq!(
-            timeline_with(&order, &refunds, &settlements, &[], &[]),
-            timeline(&order, &refunds, &settlements)
-        );
+        // Without callbacks or deliveries: the order's own moments only.
+        let plain: Vec<(i64, &str, String)> = timeline(&order, &refunds, &settlements)
+            .into_iter()
+            .map(|m| (m.at, m.source, m.what))
+            .collect();
+        let expected = [
+            (100, "prepay", "order created: 2 × course, 1000 fen"),
+            (110, "platform", "paid: 1000 fen (trade T1)"),
+            (120, "back office", "refund RF-1 asked: 1000 fen (退款)"),
+            (120, "back office", "settlement ST-1 asked (分账)"),
+            (120, "platform", "settlement ST-1 succeeded"),
+            (130, "platform", "refund RF-1 succeeded: 1000 fen"),
+            (130, "platform", "fully refunded: 1000 fen"),
+        ]
+        .map(|(at, source, what)| (at, source, what.to_owned()));
+        assert_eq!(plain, expected);
     }
 }
