@@ -132,6 +132,14 @@ fn refunds_start_and_end() {
 }
 
 #[test]
+fn a_refund_or_settlement_stored_already_ended_makes_no_start_event() {
+    for status in [RefundStatus::Success, RefundStatus::Fail] {
+        assert!(types(None, Some(Entity::Refund(refund(status)))).is_empty());
+        assert!(types(None, Some(Entity::Settlement(settlement(status)))).is_empty());
+    }
+}
+
+#[test]
 fn settlements_start_and_end() {
     let start = Some(Entity::Settlement(settlement(RefundStatus::Processing)));
     assert_eq!(types(None, start.clone()), ["settlement.processing"]);
@@ -253,4 +261,7 @@ fn sequence_keys_sort_an_orders_events_as_they_happened() {
         [created.sequence_key(), paid.sequence_key(), refund.sequence_key()]
     );
     assert!(EventType::RefundSucceeded.rank() < EventType::OrderRefunded.rank());
+    // Twelve digits of time, the rank, the id.
+    assert_eq!(created.sequence_key(), format!("000000001000-0-{}", created.id));
+    assert_eq!(refund.sequence_key(), format!("000000001100-2-{}", refund.id));
 }

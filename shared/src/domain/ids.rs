@@ -63,8 +63,20 @@ mod tests {
     }
 
     #[test]
+    fn nonces_are_128_random_bits_in_hex() {
+        let nonce = new_nonce();
+        assert_eq!(nonce.len(), 32);
+        assert!(nonce.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(nonce, new_nonce());
+    }
+
+    #[test]
     fn id_rules() {
         assert!(valid_out_order_no("a-B_9"));
+        for one in ["a", "Z", "0", "_", "-"] {
+            assert!(valid_out_order_no(one), "{one}");
+        }
+        assert!(valid_out_order_no(&"a".repeat(32)));
         assert!(!valid_out_order_no(""));
         assert!(!valid_out_order_no(&"a".repeat(33)));
         assert!(!valid_out_order_no("a*b"));

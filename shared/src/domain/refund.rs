@@ -250,6 +250,39 @@ mod tests {
     }
 
     #[test]
+    fn refund_statuses_round_trip_through_text() {
+        for (status, text) in [
+            (RefundStatus::Processing, "PROCESSING"),
+            (RefundStatus::Success, "SUCCESS"),
+            (RefundStatus::Fail, "FAIL"),
+        ] {
+            assert_eq!(status.as_str(), text);
+            assert_eq!(text.parse::<RefundStatus>(), Ok(status));
+        }
+        assert_eq!("success".parse::<RefundStatus>(), Err(()));
+    }
+
+    #[test]
+    fn a_repeated_request_is_the_same_only_if_order_amount_and_reason_agree() {
+        let refund = Refund {
+            out_refund_no: "RF-1".into(),
+            out_order_no: "o".into(),
+            refund_amount: 30,
+            reason: "r".into(),
+            status: RefundStatus::Processing,
+            refund_no: None,
+            all_settle: false,
+            created_at: 0,
+            updated_at: 0,
+            attention: None,
+        };
+        assert!(refund.same_request("o", 30, "r"));
+        assert!(!refund.same_request("o2", 30, "r"));
+        assert!(!refund.same_request("o", 31, "r"));
+        assert!(!refund.same_request("o", 30, "other"));
+    }
+
+    #[test]
     fn receivers_follow_the_platform_rules() {
         let r = |amount| SettleReceiver {
             merchant_uid: "m".into(),
@@ -258,7 +291,14 @@ mod tests {
         assert!(check_receivers(&[], 100).is_ok());
         assert!(check_receivers(&[r(30)], 100).is_ok());
         assert!(check_receivers(&[r(31)], 100).is_err());
+        assert!(check_receivers(&[r(1)], 100).is_ok());
+        assert!(check_receivers(&[r(1), r(1), r(1), r(1)], 1000).is_ok());
         assert!(check_receivers(&[r(1), r(1), r(1), r(1), r(1)], 1000).is_err());
+        let nobody = SettleReceiver {
+            merchant_uid: " ".into(),
+            amount: 5,
+        };
+        assert!(check_receivers(&[nobody], 100).is_err());
         assert!(check_receivers(&[r(0)], 100).is_err());
         // Found by fuzzing: sums that overflowed i64 wrapped negative and passed.
         assert!(check_receivers(&[r(100_000_000_000_000_000)], 10_000).is_err());

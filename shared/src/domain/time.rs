@@ -122,10 +122,65 @@ mod tests {
         assert!(parse_beijing_compact("20240229120000").is_some());
     }
 
+    #[test]
+    fn now_is_the_system_clock_in_seconds_and_milliseconds() {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let (secs, millis) = (now_secs(), now_millis());
+        assert!((secs - wall).abs() <= 1, "{secs} vs {wall}");
+        assert!((millis / 1000 - wall).abs() <= 1, "{millis} vs {wall}");
+    }
+
+    #[test]
+    fn every_field_is_checked_at_its_limits() {
+        assert_eq!(parse_beijing_time("2024-12-31 23:59:59"), Some(1_735_660_799));
+        assert_eq!(parse_beijing_time("2024-01-01 00:00:00"), Some(1_704_038_400));
+        for bad in [
+            "2024-00-10 12:00:00",
+            "2024-13-10 12:00:00",
+            "2024-01-00 12:00:00",
+            "2024-01-32 12:00:00",
+            "2024-01-10 24:00:00",
+            "2024-01-10 12:60:00",
+            "2024-01-10 12:00:60",
+            "2024-01-10 12:00:00:00",
+            "2024-01-10 12:00",
+            "2024-01-10T12:00:00",
+            "2024-01-10 12:00:xx",
+        ] {
+            assert_eq!(parse_beijing_time(bad), None, "{bad}");
+        }
+        assert_eq!(parse_beijing_compact(" 20241231235959 "), Some(1_735_660_799));
+        for bad in ["2024123123595", "202412312359590", "2024123123595x", "+2024123123595"] {
+            assert_eq!(parse_beijing_compact(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_across_centuries_and_eras_convert_both_ways() {
+        // Unix seconds of Beijing midnights, from Python's datetime (UTC+8): March and
+        // February ends, the 400-year era boundary of 2000 and the century rule of 2100.
+        for (text, unix) in [
+            ("1970-01-01 00:00:00", -28_800),
+            ("1999-12-31 00:00:00", 946_569_600),
+            ("2000-02-29 00:00:00", 951_753_600),
+            ("2000-03-01 00:00:00", 951_840_000),
+            ("2100-02-28 00:00:00", 4_107_427_200),
+            ("2100-03-01 00:00:00", 4_107_513_600),
+            ("2400-02-29 00:00:00", 13_574_534_400),
+            ("1900-03-01 00:00:00", -2_203_920_000),
+        ] {
+            assert_eq!(parse_beijing_time(text), Some(unix), "{text}");
+            assert_eq!(beijing_datetime(unix), text);
+        }
+        assert_eq!(parse_beijing_time("2100-02-29 00:00:00"), None);
+        assert_eq!(parse_beijing_time("1900-02-29 00:00:00"), None);
+    }
+
     proptest! {
         #[test]
-        fn compact_time_round_trips(unix in 0i64..4_102_444_800) {
+        fn compact_time_round_trips(unix in -2_208_988_800i64..13_574_534_400) {
             prop_assert_eq!(parse_beijing_compact(&beijing_compact(unix)), Some(unix));
+            prop_assert_eq!(parse_beijing_time(&beijing_datetime(unix)), Some(unix));
         }
     }
 }

@@ -171,6 +171,40 @@ mod tests {
     }
 
     #[test]
+    fn a_payment_without_a_time_or_order_id_takes_now_and_the_payment_number() {
+        let msg: PaymentMsg = serde_json::from_str(
+            r#"{"cp_orderno":"1","total_amount":5,"status":"SUCCESS","way":10,"order_id":"","payment_order_no":7398,"paid_at":0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            msg.payment(1_700_000_000),
+            Payment {
+                amount: 5,
+                paid_at: 1_700_000_000,
+                trade_no: "7398".into(),
+                channel: "10".into(),
+            }
+        );
+        let msg: PaymentMsg =
+            serde_json::from_str(r#"{"cp_orderno":"1","total_amount":5,"order_id":73981,"paid_at":1,"way":null}"#)
+                .unwrap();
+        let payment = msg.payment(1_700_000_000);
+        assert_eq!(
+            (payment.paid_at, payment.trade_no.as_str(), payment.channel.as_str()),
+            (1, "73981", "")
+        );
+    }
+
+    #[test]
+    fn json_problems_name_the_kind_and_place_only() {
+        let problem = |text: &str| json_problem(&serde_json::from_str::<Value>(text).unwrap_err());
+        assert_eq!(problem("{\"a\":}"), "not valid JSON at line 1 column 6");
+        assert_eq!(problem("{\"a\":1"), "truncated JSON at line 1 column 6");
+        let wrong_shape = serde_json::from_str::<PaymentMsg>("[1]").unwrap_err();
+        assert_eq!(json_problem(&wrong_shape), "JSON of the wrong shape at line 1 column 2");
+    }
+
+    #[test]
     fn a_payment_message_without_a_status_is_no_success() {
         let msg: PaymentMsg = serde_json::from_str(r#"{"cp_orderno":"1","total_amount":1}"#).unwrap();
         assert!(!msg.is_success());
