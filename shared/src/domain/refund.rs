@@ -236,6 +236,22 @@ mod tests {
     }
 
     #[test]
+    fn one_of_two_refunds_in_flight_ending_keeps_the_other_reserved() {
+        let after = refund_result(&paid(100, 10, 50), 20, true);
+        assert_eq!(
+            after,
+            RefundedOrder {
+                refunded_amount: 30,
+                refunding_amount: 30,
+                refundable: 40,
+                status: OrderStatus::Paid
+            }
+        );
+        let after = refund_result(&paid(100, 10, 50), 20, false);
+        assert_eq!((after.refunding_amount, after.refundable), (30, 60));
+    }
+
+    #[test]
     fn a_failed_refund_gives_the_amount_back() {
         let after = refund_result(&paid(100, 20, 50), 50, false);
         assert_eq!(

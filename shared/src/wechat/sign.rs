@@ -396,6 +396,23 @@ print(json.dumps([sign(c["fields"], c["key"], c["type"]) for c in json.load(sys.
         assert!(!verify(&relabelled, API_KEY));
     }
 
+    /// A named `sign_type` decides, even when the sign's length suggests the other one: an
+    /// MD5 sign under `sign_type` HMAC-SHA256, or under a type we do not know, is refused.
+    #[test]
+    fn verify_trusts_a_named_sign_type_over_the_sign_length() {
+        for named in ["HMAC-SHA256", "SHA1"] {
+            let mut fields = unifiedorder(SignType::Md5);
+            fields.insert("sign_type".into(), named.into());
+            let notify = signed(fields, SignType::Md5);
+            assert_eq!(notify["sign"].len(), 32);
+            assert!(!verify(&notify, API_KEY), "{named}");
+        }
+        // An empty sign_type is no name: the length decides.
+        let mut fields = unifiedorder(SignType::HmacSha256);
+        fields.insert("sign_type".into(), String::new());
+        assert!(verify(&signed(fields, SignType::HmacSha256), API_KEY));
+    }
+
     #[test]
     fn verify_accepts_lower_case_hex() {
         let mut notify = signed(official_fields(), SignType::Md5);
