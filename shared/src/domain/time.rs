@@ -41,13 +41,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// `parts` are non-negative and at most four digits each (the callers parse only digits), so
+/// none of the arithmetic here can overflow.
 fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
     let [year, month, day, hour, minute, second] = parts;
-    if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || second > 59 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    // Rejects 31 April and the like: the date must survive the round trip.
+    // Rejects month 13, day 0, 31 April and the like: the date must survive the round trip.
     if civil_from_days(days) != (year, month, day) {
         return None;
     }
@@ -57,7 +59,7 @@ fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
 /// "yyyy-MM-dd HH:mm:ss" in Beijing time (Douyin) to unix seconds.
 pub fn parse_beijing_time(text: &str) -> Option<i64> {
     let (date, time) = text.trim().split_once(' ')?;
-    let mut fields = date.split('-').chain(time.split(':')).map(|p| p.parse::<i64>().ok());
+    let mut fields = date.split('-').chain(time.split(':')).map(digits);
     let mut parts = [0i64; 6];
     for part in &mut parts {
         *part = fields.next()??;
@@ -66,6 +68,13 @@ pub fn parse_beijing_time(text: &str) -> Option<i64> {
         return None;
     }
     from_beijing_parts(parts)
+}
+
+/// One to four ASCII digits: no sign (`-1` o'clock is no time) and no number large enough to
+/// overflow the date arithmetic.
+fn digits(text: &str) -> Option<i64> {
+    let plain = (1..=4).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| text.parse().ok()).flatten()
 }
 
 /// "yyyyMMddHHmmss" in Beijing time (WeChat) to unix seconds.
@@ -146,6 +155,16 @@ mod tests {
             "2024-01-10 12:00",
             "2024-01-10T12:00:00",
             "2024-01-10 12:00:xx",
+            // Signs are no digits: -1 o'clock was once read as 23:00 the day before.
+            "2024-01-10 -1:00:00",
+            "2024-01-10 12:-5:00",
+            "2024-01-10 12:00:-7",
+            "2024-+1-10 12:00:00",
+            "2024--1-10 12:00:00",
+            // Absurd numbers are refused, not overflowed (a panic in a debug build).
+            "2024-01-9223372036854775807 00:00:00",
+            "9223372036854775807-01-01 00:00:00",
+            "20240-01-01 00:00:00",
         ] {
             assert_eq!(parse_beijing_time(bad), None, "{bad}");
         }
