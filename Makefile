@@ -37,3 +37,8 @@ schemathesis:
 .PHONY: bench
 bench:
 	bash scripts/bench.sh
+
+## Mutation testing of the signing modules and the money rules (cargo-mutants, about half an hour): see scripts/mutants.sh.
+.PHONY: mutants
+mutants:
+	bash scripts/mutants.sh

@@ -28,6 +28,11 @@
 # on PATH (MINIPAY_CHROMIUM, MINIPAY_CHROMEDRIVER name others), root with apt-get installs
 # Debian's chromium and chromium-driver the same way (MINIPAY_NO_APT=1 stops that);
 # otherwise setup says what to install and fails.
+#
+# `scripts/setup.sh mutants` (make mutants) also installs cargo-mutants, pinned below, into
+# .venv/bin with `cargo install --locked` (a minute or two of compiling, once): only when
+# asked, so that `make test` and CI never pay for it. MINIPAY_CARGO_MUTANTS may name an
+# already built cargo-mutants binary of the pinned version (a cache): it is copied instead.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MINIPAY_ROOT"
@@ -36,11 +41,56 @@ REQS=requirements-dev.txt
 VENV=$MINIPAY_VENV
 STAMP=$VENV/.requirements-dev.sha256
 TOOLS=(moto_server cfn-lint cargo-lambda)
+CARGO_MUTANTS_VERSION=27.1.0
+
+case "${1:-}" in
+  "") want_mutants=false ;;
+  mutants) want_mutants=true ;;
+  *) log "usage: scripts/setup.sh [mutants]"; exit 2 ;;
+esac
 
 command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
 command -v curl >/dev/null || { log "curl is required"; exit 1; }
 
 want_sum=$(sha256sum "$REQS" | cut -d' ' -f1)
+
+# cargo_mutants_version BINARY: the version BINARY reports ("cargo-mutants 27.1.0"), or nothing.
+cargo_mutants_version() {
+  local out
+  out=$("$1" mutants --version 2>/dev/null) || return 0
+  echo "${out#cargo-mutants }"
+}
+
+# ensure_cargo_mutants: .venv/bin/cargo-mutants is the pinned version, or it is installed.
+ensure_cargo_mutants() {
+  local have
+  have=$(cargo_mutants_version "$VENV/bin/cargo-mutants")
+  if [[ "$have" == "$CARGO_MUTANTS_VERSION" ]]; then
+    log "cargo-mutants $CARGO_MUTANTS_VERSION is installed in .venv"
+    return 0
+  fi
+  if [[ -n "${MINIPAY_CARGO_MUTANTS:-}" ]]; then
+    have=$(cargo_mutants_version "$MINIPAY_CARGO_MUTANTS")
+    if [[ "$have" != "$CARGO_MUTANTS_VERSION" ]]; then
+      log "MINIPAY_CARGO_MUTANTS=$MINIPAY_CARGO_MUTANTS is not cargo-mutants $CARGO_MUTANTS_VERSION (${have:-no version})"
+      return 1
+    fi
+    log "copying cargo-mutants $CARGO_MUTANTS_VERSION into .venv from $MINIPAY_CARGO_MUTANTS"
+    install -m 755 "$MINIPAY_CARGO_MUTANTS" "$VENV/bin/cargo-mutants"
+    return 0
+  fi
+  log "installing cargo-mutants $CARGO_MUTANTS_VERSION into .venv (cargo install --locked; a minute or two)"
+  cargo install --quiet --locked --force cargo-mutants --version "$CARGO_MUTANTS_VERSION" --root "$VENV"
+  have=$(cargo_mutants_version "$VENV/bin/cargo-mutants")
+  [[ "$have" == "$CARGO_MUTANTS_VERSION" ]] \
+    || { log "after cargo install, .venv/bin/cargo-mutants reports ${have:-no version}"; return 1; }
+}
+
+# done_ok: the Python tools are right; add cargo-mutants when asked, and stop.
+done_ok() {
+  if $want_mutants; then ensure_cargo_mutants || exit 1; fi
+  exit 0
+}
 
 # venv_usable: .venv has a python that runs, and it was made here (the scripts pip installs
 # name their python by its absolute path: a repository moved elsewhere needs a new .venv).
@@ -102,7 +152,7 @@ browser_missing() {
 
 if browser_present && up_to_date quiet; then
   log "Python tools are installed in .venv ($REQS)"
-  exit 0
+  done_ok
 fi
 
 # One setup at a time (make demo and make test started together share .venv).
@@ -112,14 +162,14 @@ if command -v flock >/dev/null; then
   flock 9
   if browser_present && up_to_date quiet; then
     log "Python tools are installed in .venv ($REQS)"
-    exit 0
+    done_ok
   fi
 fi
 
 ensure_browser || exit 1
 if up_to_date quiet; then
   log "Python tools are installed in .venv ($REQS); chromium and chromedriver are installed"
-  exit 0
+  done_ok
 fi
 
 # base_python: the python3 to make the venv from (not the venv's own).
@@ -194,3 +244,4 @@ if ! up_to_date; then
   exit 1
 fi
 log "Python tools are installed in .venv ($REQS)"
+done_ok

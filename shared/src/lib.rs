@@ -13,6 +13,8 @@ pub mod routes;
 pub mod secret;
 pub mod service;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod token;
 pub mod wechat;
 

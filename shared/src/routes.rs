@@ -340,14 +340,15 @@ mod tests {
         assert_eq!(order.payment.unwrap().trade_no, "7398108028895054107");
     }
 
-    /// The trade callback event is signed with the test key pair of
+    /// The trade callback event is signed with the key that plays the platform's in
     /// `douyin/trade/testdata` (its public half configured as the platform key).
     #[tokio::test]
     async fn trade_notify_event_is_verified_from_its_headers_and_pays_once() {
         let (mut app, store) = app().await;
         let mut config = app.config.clone();
         if let Some(douyin) = config.douyin.as_mut() {
-            douyin.trade.platform_public_key = Some(include_str!("douyin/trade/testdata/app_public.pem").to_owned());
+            douyin.trade.platform_public_key =
+                Some(include_str!("douyin/trade/testdata/platform_public.pem").to_owned());
         }
         let api = Arc::new(crate::douyin::trade::fake::FakeTrade::default());
         app.trade = Some(App::trade_from_config(&config, api).unwrap());

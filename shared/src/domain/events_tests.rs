@@ -132,6 +132,14 @@ fn refunds_start_and_end() {
 }
 
 #[test]
+fn a_refund_or_settlement_stored_already_ended_makes_no_start_event() {
+    for status in [RefundStatus::Success, RefundStatus::Fail] {
+        assert!(types(None, Some(Entity::Refund(refund(status)))).is_empty());
+        assert!(types(None, Some(Entity::Settlement(settlement(status)))).is_empty());
+    }
+}
+
+#[test]
 fn settlements_start_and_end() {
     let start = Some(Entity::Settlement(settlement(RefundStatus::Processing)));
     assert_eq!(types(None, start.clone()), ["settlement.processing"]);
@@ -209,7 +217,9 @@ fn ids_are_stable_per_item_and_type_and_unique_otherwise() {
     let mut other = order(Pending);
     other.out_order_no = "o2".into();
     assert_ne!(id, &events_of(None, Some(&Entity::Order(other)))[0].id);
-    assert_eq!(*id, event_id("ORDER#o1", EventType::OrderCreated));
+    // "evt_" and 24 hex digits of SHA-256("ORDER#o1\norder.created"), from python3 -c
+    //   'import hashlib; print(hashlib.sha256(b"ORDER#o1\norder.created").hexdigest()[:24])'
+    assert_eq!(id, "evt_5a1fefed8364c78d39b9fcc8");
 }
 
 #[test]
@@ -251,4 +261,7 @@ fn sequence_keys_sort_an_orders_events_as_they_happened() {
         [created.sequence_key(), paid.sequence_key(), refund.sequence_key()]
     );
     assert!(EventType::RefundSucceeded.rank() < EventType::OrderRefunded.rank());
+    // Twelve digits of time, the rank, the id.
+    assert_eq!(created.sequence_key(), format!("000000001000-0-{}", created.id));
+    assert_eq!(refund.sequence_key(), format!("000000001100-2-{}", refund.id));
 }

@@ -63,8 +63,20 @@ mod tests {
     }
 
     #[test]
+    fn nonces_are_128_random_bits_in_hex() {
+        let nonce = new_nonce();
+        assert_eq!(nonce.len(), 32);
+        assert!(nonce.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(nonce, new_nonce());
+    }
+
+    #[test]
     fn id_rules() {
         assert!(valid_out_order_no("a-B_9"));
+        for one in ["a", "Z", "0", "_", "-"] {
+            assert!(valid_out_order_no(one), "{one}");
+        }
+        assert!(valid_out_order_no(&"a".repeat(32)));
         assert!(!valid_out_order_no(""));
         assert!(!valid_out_order_no(&"a".repeat(33)));
         assert!(!valid_out_order_no("a*b"));
@@ -78,7 +90,11 @@ mod tests {
         let token = new_session_token();
         assert_eq!(token.len(), 32);
         assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(session_key_of(&token), token);
-        assert_eq!(session_key_of(&token), session_key_of(&token));
+        assert_ne!(token, new_session_token());
+        // FIPS 180-2's SHA-256 example: the stored key is the hex digest of the token.
+        assert_eq!(
+            session_key_of("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

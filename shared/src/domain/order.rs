@@ -312,9 +312,98 @@ mod tests {
     #[test]
     fn amounts_stay_in_range() {
         assert_eq!(total_amount(100, 3), Some(300));
+        assert_eq!(total_amount(1, 1), Some(1));
+        assert_eq!(total_amount(MAX_TOTAL_AMOUNT, 1), Some(10_000_000_000));
+        assert_eq!(total_amount(5, 0), None);
+        assert_eq!(total_amount(-5, 1), None);
         assert_eq!(total_amount(0, 1), None);
         assert_eq!(total_amount(MAX_TOTAL_AMOUNT, 2), None);
         assert_eq!(total_amount(i64::MAX, 99), None);
+    }
+
+    #[test]
+    fn platforms_round_trip_through_text() {
+        for platform in [Platform::Douyin, Platform::Wechat] {
+            assert_eq!(platform.as_str().parse::<Platform>(), Ok(platform));
+        }
+        assert_eq!(Platform::Douyin.as_str(), "douyin");
+        assert_eq!(Platform::Wechat.as_str(), "wechat");
+        assert_eq!("Douyin".parse::<Platform>(), Err(()));
+    }
+
+    #[test]
+    fn only_a_pending_order_awaits_the_platform() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.awaits_platform(), status == OrderStatus::Pending, "{status}");
+        }
+    }
+
+    fn order(status: OrderStatus, total: i64, refunded: i64, refunding: i64) -> Order {
+        Order {
+            out_order_no: "o".into(),
+            platform: Platform::Douyin,
+            openid: "u".into(),
+            sku: "s".into(),
+            quantity: 1,
+            total_amount: total,
+            subject: "s".into(),
+            body: String::new(),
+            status,
+            created_at: 0,
+            pay_deadline: 1_000,
+            platform_order: None,
+            payment: None,
+            refunded_amount: refunded,
+            refunding_amount: refunding,
+            settle_status: None,
+            updated_at: 0,
+            trade_data: None,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn refundable_is_what_is_paid_less_refunds_done_and_in_flight() {
+        assert_eq!(order(OrderStatus::Paid, 100, 0, 0).refundable(), 100);
+        assert_eq!(order(OrderStatus::Paid, 100, 20, 30).refundable(), 50);
+        assert_eq!(order(OrderStatus::Refunded, 100, 100, 0).refundable(), 0);
+        // Never negative, whatever the counters say.
+        assert_eq!(order(OrderStatus::Paid, 100, 80, 30).refundable(), 0);
+        for unpaid in [
+            OrderStatus::Pending,
+            OrderStatus::Failed,
+            OrderStatus::Timeout,
+            OrderStatus::Closed,
+        ] {
+            assert_eq!(order(unpaid, 100, 0, 0).refundable(), 0, "{unpaid}");
+        }
+    }
+
+    #[test]
+    fn an_order_is_settled_unless_its_settlement_failed() {
+        use crate::domain::refund::SettleStatus;
+        let mut o = order(OrderStatus::Paid, 100, 0, 0);
+        assert!(!o.settled());
+        for (status, settled) in [
+            (SettleStatus::Processing, true),
+            (SettleStatus::Success, true),
+            (SettleStatus::Fail, false),
+        ] {
+            o.settle_status = Some(status);
+            assert_eq!(o.settled(), settled, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_pending_order_is_reused_only_with_more_than_the_margin_left() {
+        let o = order(OrderStatus::Pending, 100, 0, 0);
+        let deadline = o.pay_deadline;
+        assert!(o.reusable_at(deadline - REUSE_MARGIN_SECS - 1));
+        assert!(!o.reusable_at(deadline - REUSE_MARGIN_SECS));
+        assert!(!o.reusable_at(deadline));
+        assert!(o.reusable_at(0));
+        assert!(!order(OrderStatus::Paid, 100, 0, 0).reusable_at(0));
+        assert!(!order(OrderStatus::Timeout, 100, 0, 0).reusable_at(0));
     }
 
     #[test]

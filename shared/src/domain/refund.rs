@@ -166,13 +166,24 @@ mod tests {
     #[test]
     fn user_refund_numbers_are_stable_and_valid() {
         assert_eq!(user_refund_no("7292048374532"), "dyu-7292048374532");
+        assert_eq!(user_refund_no("a_B-9"), "dyu-a_B-9");
+        // Ids that cannot be used as they are: "dyu-" and the first 48 hex digits of their
+        // SHA-256, from python3 -c 'import hashlib; print(hashlib.sha256(
+        //   "refund/with spaces and 中文".encode()).hexdigest()[:48])' (and "9" * 80, "").
         let odd = user_refund_no("refund/with spaces and 中文");
-        assert_eq!(odd, user_refund_no("refund/with spaces and 中文"));
+        assert_eq!(odd, "dyu-9bb91001a57ae72388362412ed6fecc1090e7dacab60f68b");
         assert!(crate::domain::ids::valid_back_office_no(&odd));
-        assert!(crate::domain::ids::valid_back_office_no(&user_refund_no(
-            &"9".repeat(80)
-        )));
-        assert_ne!(user_refund_no("a"), user_refund_no("b"));
+        let long = user_refund_no(&"9".repeat(80));
+        assert_eq!(long, "dyu-7ddb73c1a93e35ddf8e7bf98fddf75c614f1678405e4c5ee");
+        assert!(crate::domain::ids::valid_back_office_no(&long));
+        assert_eq!(
+            user_refund_no(""),
+            "dyu-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
+        );
+        // The longest id kept as it is, and one character more.
+        assert_eq!(user_refund_no(&"7".repeat(60)), format!("dyu-{}", "7".repeat(60)));
+        assert_ne!(user_refund_no(&"7".repeat(61)), format!("dyu-{}", "7".repeat(61)));
+        assert_eq!(user_refund_no(&"7".repeat(61)).len(), 52);
     }
     use crate::domain::order::{Platform, PlatformOrder};
 
@@ -225,6 +236,22 @@ mod tests {
     }
 
     #[test]
+    fn one_of_two_refunds_in_flight_ending_keeps_the_other_reserved() {
+        let after = refund_result(&paid(100, 10, 50), 20, true);
+        assert_eq!(
+            after,
+            RefundedOrder {
+                refunded_amount: 30,
+                refunding_amount: 30,
+                refundable: 40,
+                status: OrderStatus::Paid
+            }
+        );
+        let after = refund_result(&paid(100, 10, 50), 20, false);
+        assert_eq!((after.refunding_amount, after.refundable), (30, 60));
+    }
+
+    #[test]
     fn a_failed_refund_gives_the_amount_back() {
         let after = refund_result(&paid(100, 20, 50), 50, false);
         assert_eq!(
@@ -239,6 +266,39 @@ mod tests {
     }
 
     #[test]
+    fn refund_statuses_round_trip_through_text() {
+        for (status, text) in [
+            (RefundStatus::Processing, "PROCESSING"),
+            (RefundStatus::Success, "SUCCESS"),
+            (RefundStatus::Fail, "FAIL"),
+        ] {
+            assert_eq!(status.as_str(), text);
+            assert_eq!(text.parse::<RefundStatus>(), Ok(status));
+        }
+        assert_eq!("success".parse::<RefundStatus>(), Err(()));
+    }
+
+    #[test]
+    fn a_repeated_request_is_the_same_only_if_order_amount_and_reason_agree() {
+        let refund = Refund {
+            out_refund_no: "RF-1".into(),
+            out_order_no: "o".into(),
+            refund_amount: 30,
+            reason: "r".into(),
+            status: RefundStatus::Processing,
+            refund_no: None,
+            all_settle: false,
+            created_at: 0,
+            updated_at: 0,
+            attention: None,
+        };
+        assert!(refund.same_request("o", 30, "r"));
+        assert!(!refund.same_request("o2", 30, "r"));
+        assert!(!refund.same_request("o", 31, "r"));
+        assert!(!refund.same_request("o", 30, "other"));
+    }
+
+    #[test]
     fn receivers_follow_the_platform_rules() {
         let r = |amount| SettleReceiver {
             merchant_uid: "m".into(),
@@ -247,7 +307,14 @@ mod tests {
         assert!(check_receivers(&[], 100).is_ok());
         assert!(check_receivers(&[r(30)], 100).is_ok());
         assert!(check_receivers(&[r(31)], 100).is_err());
+        assert!(check_receivers(&[r(1)], 100).is_ok());
+        assert!(check_receivers(&[r(1), r(1), r(1), r(1)], 1000).is_ok());
         assert!(check_receivers(&[r(1), r(1), r(1), r(1), r(1)], 1000).is_err());
+        let nobody = SettleReceiver {
+            merchant_uid: " ".into(),
+            amount: 5,
+        };
+        assert!(check_receivers(&[nobody], 100).is_err());
         assert!(check_receivers(&[r(0)], 100).is_err());
         // Found by fuzzing: sums that overflowed i64 wrapped negative and passed.
         assert!(check_receivers(&[r(100_000_000_000_000_000)], 10_000).is_err());

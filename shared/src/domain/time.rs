@@ -41,13 +41,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// `parts` are non-negative and at most four digits each (the callers parse only digits), so
+/// none of the arithmetic here can overflow.
 fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
     let [year, month, day, hour, minute, second] = parts;
-    if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || second > 59 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    // Rejects 31 April and the like: the date must survive the round trip.
+    // Rejects month 13, day 0, 31 April and the like: the date must survive the round trip.
     if civil_from_days(days) != (year, month, day) {
         return None;
     }
@@ -57,7 +59,7 @@ fn from_beijing_parts(parts: [i64; 6]) -> Option<i64> {
 /// "yyyy-MM-dd HH:mm:ss" in Beijing time (Douyin) to unix seconds.
 pub fn parse_beijing_time(text: &str) -> Option<i64> {
     let (date, time) = text.trim().split_once(' ')?;
-    let mut fields = date.split('-').chain(time.split(':')).map(|p| p.parse::<i64>().ok());
+    let mut fields = date.split('-').chain(time.split(':')).map(digits);
     let mut parts = [0i64; 6];
     for part in &mut parts {
         *part = fields.next()??;
@@ -66,6 +68,13 @@ pub fn parse_beijing_time(text: &str) -> Option<i64> {
         return None;
     }
     from_beijing_parts(parts)
+}
+
+/// One to four ASCII digits: no sign (`-1` o'clock is no time) and no number large enough to
+/// overflow the date arithmetic.
+fn digits(text: &str) -> Option<i64> {
+    let plain = (1..=4).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| text.parse().ok()).flatten()
 }
 
 /// "yyyyMMddHHmmss" in Beijing time (WeChat) to unix seconds.
@@ -122,10 +131,75 @@ mod tests {
         assert!(parse_beijing_compact("20240229120000").is_some());
     }
 
+    #[test]
+    fn now_is_the_system_clock_in_seconds_and_milliseconds() {
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let (secs, millis) = (now_secs(), now_millis());
+        assert!((secs - wall).abs() <= 1, "{secs} vs {wall}");
+        assert!((millis / 1000 - wall).abs() <= 1, "{millis} vs {wall}");
+    }
+
+    #[test]
+    fn every_field_is_checked_at_its_limits() {
+        assert_eq!(parse_beijing_time("2024-12-31 23:59:59"), Some(1_735_660_799));
+        assert_eq!(parse_beijing_time("2024-01-01 00:00:00"), Some(1_704_038_400));
+        for bad in [
+            "2024-00-10 12:00:00",
+            "2024-13-10 12:00:00",
+            "2024-01-00 12:00:00",
+            "2024-01-32 12:00:00",
+            "2024-01-10 24:00:00",
+            "2024-01-10 12:60:00",
+            "2024-01-10 12:00:60",
+            "2024-01-10 12:00:00:00",
+            "2024-01-10 12:00",
+            "2024-01-10T12:00:00",
+            "2024-01-10 12:00:xx",
+            // Signs are no digits: -1 o'clock was once read as 23:00 the day before.
+            "2024-01-10 -1:00:00",
+            "2024-01-10 12:-5:00",
+            "2024-01-10 12:00:-7",
+            "2024-+1-10 12:00:00",
+            "2024--1-10 12:00:00",
+            // Absurd numbers are refused, not overflowed (a panic in a debug build).
+            "2024-01-9223372036854775807 00:00:00",
+            "9223372036854775807-01-01 00:00:00",
+            "20240-01-01 00:00:00",
+        ] {
+            assert_eq!(parse_beijing_time(bad), None, "{bad}");
+        }
+        assert_eq!(parse_beijing_compact(" 20241231235959 "), Some(1_735_660_799));
+        for bad in ["2024123123595", "202412312359590", "2024123123595x", "+2024123123595"] {
+            assert_eq!(parse_beijing_compact(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_across_centuries_and_eras_convert_both_ways() {
+        // Unix seconds of Beijing midnights, from Python's datetime (UTC+8): March and
+        // February ends, the 400-year era boundary of 2000 and the century rule of 2100.
+        for (text, unix) in [
+            ("1970-01-01 00:00:00", -28_800),
+            ("1999-12-31 00:00:00", 946_569_600),
+            ("2000-02-29 00:00:00", 951_753_600),
+            ("2000-03-01 00:00:00", 951_840_000),
+            ("2100-02-28 00:00:00", 4_107_427_200),
+            ("2100-03-01 00:00:00", 4_107_513_600),
+            ("2400-02-29 00:00:00", 13_574_534_400),
+            ("1900-03-01 00:00:00", -2_203_920_000),
+        ] {
+            assert_eq!(parse_beijing_time(text), Some(unix), "{text}");
+            assert_eq!(beijing_datetime(unix), text);
+        }
+        assert_eq!(parse_beijing_time("2100-02-29 00:00:00"), None);
+        assert_eq!(parse_beijing_time("1900-02-29 00:00:00"), None);
+    }
+
     proptest! {
         #[test]
-        fn compact_time_round_trips(unix in 0i64..4_102_444_800) {
+        fn compact_time_round_trips(unix in -2_208_988_800i64..13_574_534_400) {
             prop_assert_eq!(parse_beijing_compact(&beijing_compact(unix)), Some(unix));
+            prop_assert_eq!(parse_beijing_time(&beijing_datetime(unix)), Some(unix));
         }
     }
 }

@@ -352,6 +352,40 @@ mod tests {
     }
 
     #[test]
+    fn a_user_refund_follows_its_pre_create_callback_and_a_back_office_refund_its_request() {
+        let order = paid(order(OrderStatus::Paid), 110);
+        let refunds = [
+            refund("RF-2", 100, RefundStatus::Processing, 300, 300),
+            refund("dyu-1", 200, RefundStatus::Success, 250, 300),
+        ];
+        let callback = |kind: &str, received_at| CallbackReceived {
+            platform: Platform::Douyin,
+            kind: kind.into(),
+            received_at,
+        };
+        let callbacks = [
+            callback("pre_create_refund", 250),
+            callback("refund", 300),
+            // Another user refund asked in the second of the back office's, and refused.
+            callback("pre_create_refund", 300),
+        ];
+        let moments = timeline_with(&order, &refunds, &[], &callbacks, &[]);
+        assert_eq!(
+            summary(&moments),
+            [
+                (100, "prepay", "order created"),
+                (110, "platform", "paid"),
+                (250, "platform", "douyin pre_create_refund callback"),
+                (250, "user", "refund dyu-1 asked"),
+                (300, "back office", "refund RF-2 asked"),
+                (300, "platform", "douyin refund callback"),
+                (300, "platform", "refund dyu-1 succeeded"),
+                (300, "platform", "douyin pre_create_refund callback"),
+            ]
+        );
+    }
+
+    #[test]
     fn callbacks_and_webhook_deliveries_take_their_place_in_time() {
         let mut order = paid(order(OrderStatus::Refunded), 110);
         order.refunded_amount = 1000;
@@ -413,10 +447,21 @@ mod tests {
                 (130, "events", "webhook order.refunded pending"),
             ]
         );
-        // Without callbacks or deliveries it is the plain timeline.
-        assert_eq!(
-            timeline_with(&order, &refunds, &settlements, &[], &[]),
-            timeline(&order, &refunds, &settlements)
-        );
+        // Without callbacks or deliveries: the order's own moments only.
+        let plain: Vec<(i64, &str, String)> = timeline(&order, &refunds, &settlements)
+            .into_iter()
+            .map(|m| (m.at, m.source, m.what))
+            .collect();
+        let expected = [
+            (100, "prepay", "order created: 2 × course, 1000 fen"),
+            (110, "platform", "paid: 1000 fen (trade T1)"),
+            (120, "back office", "refund RF-1 asked: 1000 fen (退款)"),
+            (120, "back office", "settlement ST-1 asked (分账)"),
+            (120, "platform", "settlement ST-1 succeeded"),
+            (130, "platform", "refund RF-1 succeeded: 1000 fen"),
+            (130, "platform", "fully refunded: 1000 fen"),
+        ]
+        .map(|(at, source, what)| (at, source, what.to_owned()));
+        assert_eq!(plain, expected);
     }
 }

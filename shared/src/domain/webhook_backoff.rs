@@ -33,7 +33,8 @@ mod tests {
         // Failing every time, tried when due: 1 + 9 attempts, the last one 24 h after
         // the first.
         let (mut now, mut attempts, mut times) = (1_000, 1, vec![1_000]);
-        while let Some(next) = retry_at(1_000, attempts, now) {
+        // Bounded: a schedule that never gives up fails here rather than spinning.
+        while let Some(next) = retry_at(1_000, attempts, now).filter(|_| attempts < 100) {
             now = next;
             attempts += 1;
             times.push(now);

@@ -136,7 +136,7 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::douyin::sign::callback_signature;
+    use crate::testing::oracles::douyin_msg_signature;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -171,6 +171,40 @@ mod tests {
     }
 
     #[test]
+    fn a_payment_without_a_time_or_order_id_takes_now_and_the_payment_number() {
+        let msg: PaymentMsg = serde_json::from_str(
+            r#"{"cp_orderno":"1","total_amount":5,"status":"SUCCESS","way":10,"order_id":"","payment_order_no":7398,"paid_at":0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            msg.payment(1_700_000_000),
+            Payment {
+                amount: 5,
+                paid_at: 1_700_000_000,
+                trade_no: "7398".into(),
+                channel: "10".into(),
+            }
+        );
+        let msg: PaymentMsg =
+            serde_json::from_str(r#"{"cp_orderno":"1","total_amount":5,"order_id":73981,"paid_at":1,"way":null}"#)
+                .unwrap();
+        let payment = msg.payment(1_700_000_000);
+        assert_eq!(
+            (payment.paid_at, payment.trade_no.as_str(), payment.channel.as_str()),
+            (1, "73981", "")
+        );
+    }
+
+    #[test]
+    fn json_problems_name_the_kind_and_place_only() {
+        let problem = |text: &str| json_problem(&serde_json::from_str::<Value>(text).unwrap_err());
+        assert_eq!(problem("{\"a\":}"), "not valid JSON at line 1 column 6");
+        assert_eq!(problem("{\"a\":1"), "truncated JSON at line 1 column 6");
+        let wrong_shape = serde_json::from_str::<PaymentMsg>("[1]").unwrap_err();
+        assert_eq!(json_problem(&wrong_shape), "JSON of the wrong shape at line 1 column 2");
+    }
+
+    #[test]
     fn a_payment_message_without_a_status_is_no_success() {
         let msg: PaymentMsg = serde_json::from_str(r#"{"cp_orderno":"1","total_amount":1}"#).unwrap();
         assert!(!msg.is_success());
@@ -202,7 +236,7 @@ mod tests {
     #[test]
     fn escaped_msg_is_verified_as_decoded_text() {
         let msg = r#"{"cp_orderno":"课程\"1","total_amount":0}"#;
-        let sig = callback_signature("tok", "1", "n", msg);
+        let sig = douyin_msg_signature("tok", "1", "n", msg);
         let body = serde_json::to_vec(
             &json!({"timestamp": "1", "nonce": "n", "msg": msg, "msg_signature": sig, "type": "payment"}),
         )
@@ -214,7 +248,7 @@ mod tests {
     #[test]
     fn numbers_are_verified_as_the_text_sent() {
         let msg = r#"{"cp_orderno":"1","total_amount":1}"#;
-        let sig = callback_signature("tok", "1e3", "7.50", msg);
+        let sig = douyin_msg_signature("tok", "1e3", "7.50", msg);
         let body = format!(
             r#"{{"timestamp": 1e3, "nonce": 7.50, "msg": {}, "msg_signature": "{sig}"}}"#,
             serde_json::to_string(msg).unwrap()
@@ -236,7 +270,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_signed_envelope_verifies_and_any_change_fails(msg in "\\PC{0,64}", nonce in "[0-9a-z]{1,8}", ts in 0u32..u32::MAX) {
-            let sig = callback_signature("tok", &ts.to_string(), &nonce, &msg);
+            let sig = douyin_msg_signature("tok", &ts.to_string(), &nonce, &msg);
             let body = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": msg, "msg_signature": sig})).unwrap();
             prop_assert!(Callback::verify(&body, "tok").is_ok());
             let other = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": format!("{msg} "), "msg_signature": sig})).unwrap();

@@ -73,6 +73,8 @@ pub fn verify_callback(token: &str, timestamp: &str, nonce: &str, msg: &str, rec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::oracles::douyin_msg_signature;
+    use crate::testing::tools::python3;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -80,6 +82,29 @@ mod tests {
 
     fn map(value: Value) -> Map<String, Value> {
         value.as_object().unwrap().clone()
+    }
+
+    fn md5_hex(text: &str) -> String {
+        hex::encode(Md5::digest(text.as_bytes()))
+    }
+
+    /// douyin.md §4 steps 2 to 5 for string values, written apart from `ecpay_sign`: trim,
+    /// strip one pair of surrounding quotes and trim again, leave out "" and "null", add
+    /// the SALT, sort bytewise, join with `&`, MD5, lower-case hex.
+    fn written_rule(values: &[&str], salt: &str) -> String {
+        let mut parts = vec![salt.to_owned()];
+        for value in values {
+            let trimmed = value.trim();
+            let unquoted = match trimmed.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) {
+                Some(inner) => inner.trim(),
+                None => trimmed,
+            };
+            if !unquoted.is_empty() && unquoted != "null" {
+                parts.push(unquoted.to_owned());
+            }
+        }
+        parts.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        md5_hex(&parts.join("&"))
     }
 
     #[test]
@@ -150,35 +175,48 @@ mod tests {
                 bad
             ));
         }
+        // Surrounding whitespace is not part of the signature.
+        assert!(verify_callback(
+            "douyin_mini_token",
+            "1722769986",
+            "5280",
+            VECTOR_C_MSG,
+            " 840bdf067c1d6056becfe88735c8ebb7e1ab809c\n"
+        ));
     }
 
     #[test]
-    fn zero_is_signed_but_empty_and_null_are_not() {
+    fn zero_true_and_false_are_signed_but_empty_and_null_are_not() {
         let with_zero = map(json!({"a": "x", "disable_msg": 0}));
-        let without = map(json!({"a": "x"}));
-        assert_ne!(ecpay_sign(&with_zero, SALT), ecpay_sign(&without, SALT));
-        let with_empty = map(json!({"a": "x", "b": "", "c": "null", "d": null, "e": "  "}));
-        assert_eq!(ecpay_sign(&with_empty, SALT), ecpay_sign(&without, SALT));
+        assert_eq!(ecpay_sign(&with_zero, SALT).unwrap(), md5_hex(&format!("0&{SALT}&x")));
+        let with_bools = map(json!({"a": "x", "t": true, "f": false}));
+        assert_eq!(
+            ecpay_sign(&with_bools, SALT).unwrap(),
+            md5_hex(&format!("false&{SALT}&true&x"))
+        );
+        let with_empty = map(json!({"a": "x", "b": "", "c": "null", "d": null, "e": "  ", "f": "\"null\""}));
+        assert_eq!(ecpay_sign(&with_empty, SALT).unwrap(), md5_hex(&format!("{SALT}&x")));
     }
 
     #[test]
     fn one_pair_of_quotes_is_stripped() {
         let quoted = map(json!({"a": " \" x \" "}));
-        let plain = map(json!({"a": "x"}));
-        assert_eq!(ecpay_sign(&quoted, SALT), ecpay_sign(&plain, SALT));
+        assert_eq!(ecpay_sign(&quoted, SALT).unwrap(), md5_hex(&format!("{SALT}&x")));
+        let twice = map(json!({"a": "\"\"x\"\""}));
+        assert_eq!(ecpay_sign(&twice, SALT).unwrap(), md5_hex(&format!("\"x\"&{SALT}")));
         let lone_quote = map(json!({"a": "\""}));
-        let expected = hex::encode(Md5::digest(format!("\"&{SALT}").as_bytes()));
-        assert_eq!(ecpay_sign(&lone_quote, SALT).unwrap(), expected);
+        assert_eq!(ecpay_sign(&lone_quote, SALT).unwrap(), md5_hex(&format!("\"&{SALT}")));
+        let quoted_nothing = map(json!({"a": "\"\""}));
+        assert_eq!(ecpay_sign(&quoted_nothing, SALT).unwrap(), md5_hex(SALT));
     }
 
     #[test]
-    fn unsigned_keys_do_not_change_the_sign() {
-        let base = map(json!({"out_order_no": "1", "total_amount": 5}));
-        let mut extra = base.clone();
-        for key in UNSIGNED_KEYS {
-            extra.insert(key.into(), json!("anything"));
+    fn unsigned_keys_are_left_out() {
+        let mut params = map(json!({"out_order_no": "1", "total_amount": 5}));
+        for key in ["app_id", "thirdparty_id", "sign", "other_settle_params"] {
+            params.insert(key.into(), json!("anything"));
         }
-        assert_eq!(ecpay_sign(&base, SALT), ecpay_sign(&extra, SALT));
+        assert_eq!(ecpay_sign(&params, SALT).unwrap(), md5_hex(&format!("1&5&{SALT}")));
     }
 
     #[test]
@@ -188,21 +226,96 @@ mod tests {
             ecpay_sign(&params, SALT),
             Err(SignError::Nested("settle_params".into()))
         );
+        let params = map(json!({"expand_order_info": {"actual_delivery_fee": 10}}));
+        assert_eq!(
+            ecpay_sign(&params, SALT),
+            Err(SignError::Nested("expand_order_info".into()))
+        );
+    }
+
+    /// Python's hashlib, with the rule of douyin.md §4 written again in Python (as the
+    /// official Go and Java demos do it), over awkward values: Chinese, quotes, spaces,
+    /// zero, `null`, numbers and booleans.
+    #[test]
+    fn ecpay_sign_and_msg_signature_match_python() {
+        let cases = json!([
+            {"salt": SALT, "params": {"out_order_no": "202406100423024876", "total_amount": 1,
+                "subject": "闫嵩达 - test - subject - 01", "body": "闫嵩达 - test - body - 01",
+                "valid_time": 600, "notify_url": "https://yansongda.cn/douyin/notify", "app_id": "tt1"}},
+            {"salt": "s", "params": {"a": " \"课程\" ", "b": "\"", "c": "null", "d": 0, "e": "\t\"null\"\n",
+                "f": true, "g": false, "h": "a&b=c", "i": null, "sign": "x", "thirdparty_id": "y"}},
+            {"salt": "Z", "params": {"a": "B", "b": "a", "c": "中", "d": "10", "e": "9", "f": "-1"}},
+        ]);
+        let callbacks = json!([
+            ["douyin_mini_token", "1722769986", "5280", VECTOR_C_MSG],
+            ["tok", "1", "n", "{\"cp_orderno\":\"课程\\\"1\"}"],
+            ["", "", "", ""],
+        ]);
+        let program = r#"
+import hashlib, json, sys
+UNSIGNED = {"app_id", "thirdparty_id", "sign", "other_settle_params"}
+def text(value):
+    if value is True: return "true"
+    if value is False: return "false"
+    return "" if value is None else str(value)
+def ecpay(params, salt):
+    parts = [salt]
+    for key, value in params.items():
+        if key in UNSIGNED: continue
+        t = text(value).strip(" \t\r\n")
+        if len(t) > 1 and t[0] == '"' and t[-1] == '"': t = t[1:-1].strip(" \t\r\n")
+        if t and t != "null": parts.append(t)
+    parts.sort()
+    return hashlib.md5("&".join(parts).encode()).hexdigest()
+cases, callbacks = json.load(sys.stdin)
+print(json.dumps([[ecpay(c["params"], c["salt"]) for c in cases],
+                  [hashlib.sha1("".join(sorted(cb)).encode()).hexdigest() for cb in callbacks]]))
+"#;
+        let Some(out) = python3(program, &json!([cases, callbacks]).to_string()) else {
+            return;
+        };
+        let (signs, callback_signs): (Vec<String>, Vec<String>) = serde_json::from_str(&out).unwrap();
+        let ours: Vec<String> = cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|case| ecpay_sign(&map(case["params"].clone()), case["salt"].as_str().unwrap()).unwrap())
+            .collect();
+        assert_eq!(ours, signs);
+        assert_eq!(signs[0], "771c1952ffb5e0744fc0ad1337aafa6a");
+        let ours: Vec<String> = callbacks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|cb| {
+                let part = |i: usize| cb[i].as_str().unwrap();
+                callback_signature(part(0), part(1), part(2), part(3))
+            })
+            .collect();
+        assert_eq!(ours, callback_signs);
+    }
+
+    fn awkward_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("null".to_owned()),
+            Just(" \"null\" ".to_owned()),
+            Just("\"".to_owned()),
+            Just("0".to_owned()),
+            "[a-z0-9\"中文 ]{0,8}",
+        ]
     }
 
     proptest! {
         #[test]
-        fn sign_matches_the_written_rule(values in proptest::collection::vec("[a-z0-9\"中文 ]{0,8}", 0..6)) {
+        fn sign_matches_the_written_rule(values in proptest::collection::vec(awkward_value(), 0..6)) {
             let params: Map<String, Value> = values
                 .iter()
                 .enumerate()
                 .map(|(i, v)| (format!("k{i}"), Value::String(v.clone())))
                 .collect();
-            let mut parts: Vec<String> = values.iter().filter_map(|v| signable(v).map(str::to_owned)).collect();
-            parts.push(SALT.into());
-            parts.sort();
-            let expected = hex::encode(Md5::digest(parts.join("&").as_bytes()));
-            prop_assert_eq!(ecpay_sign(&params, SALT).unwrap(), expected);
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            prop_assert_eq!(ecpay_sign(&params, SALT).unwrap(), written_rule(&values, SALT));
         }
 
         #[test]
@@ -213,14 +326,16 @@ mod tests {
         }
 
         #[test]
-        fn callback_verifies_its_own_signature_and_nothing_else(
+        fn callback_signature_follows_the_rule_and_verifies_nothing_else(
             ts in "[0-9]{0,10}", nonce in "\\PC{0,8}", msg in "\\PC{0,40}",
         ) {
-            let sig = callback_signature("tok", &ts, &nonce, &msg);
-            prop_assert!(verify_callback("tok", &ts, &nonce, &msg, &sig));
-            prop_assert!(!verify_callback("other", &ts, &nonce, &msg, &sig));
+            let expected = douyin_msg_signature("tok", &ts, &nonce, &msg);
+            prop_assert_eq!(callback_signature("tok", &ts, &nonce, &msg), expected.clone());
+            prop_assert!(verify_callback("tok", &ts, &nonce, &msg, &expected));
+            prop_assert!(verify_callback("tok", &ts, &nonce, &msg, &expected.to_uppercase()));
+            prop_assert!(!verify_callback("other", &ts, &nonce, &msg, &expected));
             let tampered = format!("{msg}\"");
-            prop_assert!(!verify_callback("tok", &ts, &nonce, &tampered, &sig));
+            prop_assert!(!verify_callback("tok", &ts, &nonce, &tampered, &expected));
         }
     }
 }

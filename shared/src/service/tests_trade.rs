@@ -14,13 +14,14 @@ use crate::secret::Secret;
 use crate::service::notify::{DouyinReply, douyin_callback};
 use crate::service::{orders, prepay, refund, settle};
 use crate::store::{CatalogItem, MemoryStore, OrderStore, RefundStore, Session};
+use crate::testing::oracles::{TRADE_APP_PRIVATE, TRADE_APP_PUBLIC, TRADE_PLATFORM_PUBLIC, trade_platform_signature};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const APP_KEY: &str = include_str!("../douyin/trade/testdata/app_private_pkcs8.pem");
-/// The tests sign callbacks with the app key, so the "platform" key is its public half.
-const PLATFORM_PUBLIC: &str = include_str!("../douyin/trade/testdata/app_public.pem");
+/// The app's key pair and another one that plays the platform's (it signs the callbacks).
+const APP_KEY: &str = TRADE_APP_PRIVATE;
+const PLATFORM_PUBLIC: &str = TRADE_PLATFORM_PUBLIC;
 
 struct Fixture {
     app: App,
@@ -93,12 +94,11 @@ fn buy(quantity: u32) -> prepay::PrepayRequest {
     }
 }
 
-/// A callback signed the way the platform signs one (here with the test key pair).
+/// A callback signed the way the platform signs one (with the key that plays the platform's).
 async fn deliver(app: &App, kind: &str, msg: Value) -> DouyinReply {
     let body = json!({"version": "3.0", "type": kind, "msg": msg.to_string()}).to_string();
-    let key = AppKey::from_pem(APP_KEY).unwrap();
     let headers = TradeHeaders {
-        signature: key.sign_base64(&callback_message("1732240000", "nonce42", body.as_bytes())),
+        signature: trade_platform_signature("1732240000", "nonce42", body.as_bytes()),
         timestamp: "1732240000".into(),
         nonce: "nonce42".into(),
     };
@@ -148,8 +148,10 @@ async fn prepay_signs_data_for_request_order_without_a_platform_call() {
     assert!((timestamp - now_secs()).abs() < 5);
     let message = request_order_message(timestamp, fields["nonce_str"], data);
     // The signature field's Base64 may end in '=': split_once kept it whole.
-    let app_public = PlatformKey::from_pem(PLATFORM_PUBLIC).unwrap();
+    let app_public = PlatformKey::from_pem(TRADE_APP_PUBLIC).unwrap();
     assert!(app_public.verify(message.as_bytes(), fields["signature"]));
+    let platform_public = PlatformKey::from_pem(PLATFORM_PUBLIC).unwrap();
+    assert!(!platform_public.verify(message.as_bytes(), fields["signature"]));
 }
 
 #[tokio::test]
@@ -224,15 +226,22 @@ async fn payment_callbacks_apply_once_and_bad_ones_change_nothing() {
         OrderStatus::Pending
     );
 
-    // Signed over other bytes: refused before anything is read.
+    // Signed over other bytes, or over these bytes with the app's key instead of the
+    // platform's: refused before anything is read.
     let body = json!({"type": "payment", "msg": json!({"out_order_no": no, "status": "SUCCESS", "total_amount": 300}).to_string()}).to_string();
-    let forged = TradeHeaders {
-        signature: AppKey::from_pem(APP_KEY).unwrap().sign_base64(b"something else"),
-        timestamp: "1".into(),
-        nonce: "n".into(),
-    };
-    let reply = douyin_callback(&f.app, Some(&forged), body.as_bytes()).await;
-    assert_eq!((reply.status, reply.err_no), (401, 2));
+    let app_key = AppKey::from_pem(APP_KEY).unwrap();
+    for signature in [
+        trade_platform_signature("1", "n", b"something else"),
+        app_key.sign_base64(&callback_message("1", "n", body.as_bytes())),
+    ] {
+        let forged = TradeHeaders {
+            signature,
+            timestamp: "1".into(),
+            nonce: "n".into(),
+        };
+        let reply = douyin_callback(&f.app, Some(&forged), body.as_bytes()).await;
+        assert_eq!((reply.status, reply.err_no), (401, 2));
+    }
     assert_eq!(
         f.store.get_order(&no).await.unwrap().unwrap().status,
         OrderStatus::Pending

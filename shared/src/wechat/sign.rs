@@ -133,7 +133,9 @@ pub fn pay_sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::tools::python3;
     use proptest::prelude::*;
+    use serde_json::json;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -269,10 +271,88 @@ mod tests {
         assert_eq!(sign(&fields, "k", SignType::Md5), md5_upper("B=2&aB=4&a_b=3&b=1&key=k"));
     }
 
+    /// wechat.md §3 written apart from `sign`: the non-empty fields but `sign`, sorted by
+    /// name bytewise, `k=v` joined by `&`, then `&key=`; MD5 or HMAC-SHA256, upper-case hex.
+    fn written_rule(fields: &BTreeMap<String, String>, api_key: &str, sign_type: SignType) -> String {
+        let mut pairs: Vec<(&String, &String)> = fields
+            .iter()
+            .filter(|(name, value)| *name != "sign" && !value.is_empty())
+            .collect();
+        pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut text: Vec<String> = pairs.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        text.push(format!("key={api_key}"));
+        let text = text.join("&");
+        match sign_type {
+            SignType::Md5 => md5_upper(&text),
+            SignType::HmacSha256 => hmac_upper(api_key, &text),
+        }
+    }
+
+    /// `fields` with the `sign` the written rule gives them.
     fn signed(mut fields: BTreeMap<String, String>, sign_type: SignType) -> BTreeMap<String, String> {
-        let value = sign(&fields, API_KEY, sign_type);
+        let value = written_rule(&fields, API_KEY, sign_type);
         fields.insert("sign".into(), value);
         fields
+    }
+
+    /// Python's hashlib and hmac over the same fields, the rule written again in Python.
+    #[test]
+    fn sign_and_pay_sign_match_python() {
+        let cases = json!([
+            {"key": OFFICIAL_KEY, "type": "MD5", "fields": official_fields()},
+            {"key": OFFICIAL_KEY, "type": "HMAC-SHA256", "fields": official_fields()},
+            {"key": API_KEY, "type": "HMAC-SHA256", "fields": unifiedorder(SignType::HmacSha256)},
+            {"key": "k&key=x", "type": "MD5", "fields": {"attach": "a=1&b=\"中文\"", "Body": " 空格 ", "b": "",
+                "sign": "IGNORED", "sign_type": "MD5", "total_fee": "0"}},
+            {"key": "", "type": "HMAC-SHA256", "fields": {}},
+        ]);
+        let program = r#"
+import hashlib, hmac, json, sys
+def sign(fields, key, sign_type):
+    text = "&".join(f"{k}={v}" for k, v in sorted(fields.items()) if k != "sign" and v != "")
+    text = (text + "&" if text else "") + "key=" + key
+    if sign_type == "MD5":
+        return hashlib.md5(text.encode()).hexdigest().upper()
+    return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
+print(json.dumps([sign(c["fields"], c["key"], c["type"]) for c in json.load(sys.stdin)]))
+"#;
+        let Some(out) = python3(program, &cases.to_string()) else {
+            return;
+        };
+        let expected: Vec<String> = serde_json::from_str(&out).unwrap();
+        let ours: Vec<String> = cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|case| {
+                let fields: BTreeMap<String, String> = serde_json::from_value(case["fields"].clone()).unwrap();
+                let sign_type = case["type"].as_str().unwrap().parse().unwrap();
+                sign(&fields, case["key"].as_str().unwrap(), sign_type)
+            })
+            .collect();
+        assert_eq!(ours, expected);
+        assert_eq!(expected[0], "9A0A8659F005D6984697E2CA0A9CF3B7");
+
+        let pay = json!({"appId": "wx1", "nonceStr": "n 中", "package": "prepay_id=p&x=1", "signType": "HMAC-SHA256",
+            "timeStamp": "1490840662"});
+        let Some(out) = python3(
+            program,
+            &json!([{"key": "k", "type": "HMAC-SHA256", "fields": pay}]).to_string(),
+        ) else {
+            return;
+        };
+        let expected: Vec<String> = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            [pay_sign(
+                "wx1",
+                "1490840662",
+                "n 中",
+                "prepay_id=p&x=1",
+                SignType::HmacSha256,
+                "k"
+            )],
+            [expected[0].clone()]
+        );
     }
 
     #[test]
@@ -314,6 +394,23 @@ mod tests {
         assert!(!verify(&relabelled, API_KEY));
         relabelled.insert("sign_type".into(), "SHA1".into());
         assert!(!verify(&relabelled, API_KEY));
+    }
+
+    /// A named `sign_type` decides, even when the sign's length suggests the other one: an
+    /// MD5 sign under `sign_type` HMAC-SHA256, or under a type we do not know, is refused.
+    #[test]
+    fn verify_trusts_a_named_sign_type_over_the_sign_length() {
+        for named in ["HMAC-SHA256", "SHA1"] {
+            let mut fields = unifiedorder(SignType::Md5);
+            fields.insert("sign_type".into(), named.into());
+            let notify = signed(fields, SignType::Md5);
+            assert_eq!(notify["sign"].len(), 32);
+            assert!(!verify(&notify, API_KEY), "{named}");
+        }
+        // An empty sign_type is no name: the length decides.
+        let mut fields = unifiedorder(SignType::HmacSha256);
+        fields.insert("sign_type".into(), String::new());
+        assert!(verify(&signed(fields, SignType::HmacSha256), API_KEY));
     }
 
     #[test]
@@ -375,15 +472,20 @@ mod tests {
 
     proptest! {
         #[test]
-        fn sign_then_verify_round_trips(
+        fn sign_follows_the_written_rule_and_what_it_gives_verifies(
             fields in fields(), sign_type in any_sign_type(), name_the_type in any::<bool>(),
         ) {
             let mut fields = fields;
             if name_the_type {
                 fields.insert("sign_type".into(), sign_type.as_str().into());
             }
+            prop_assert_eq!(sign(&fields, API_KEY, sign_type), written_rule(&fields, API_KEY, sign_type));
             let notify = signed(fields, sign_type);
             prop_assert!(verify(&notify, API_KEY));
+            let mut lower = notify.clone();
+            lower.insert("sign".into(), notify["sign"].to_lowercase());
+            prop_assert!(verify(&lower, API_KEY));
+            prop_assert!(!verify(&notify, "another-key"));
         }
 
         #[test]

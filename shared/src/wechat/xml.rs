@@ -270,6 +270,30 @@ mod tests {
     }
 
     #[test]
+    fn text_around_cdata_is_trimmed_only_at_the_outer_ends() {
+        assert_eq!(
+            parse("<xml><a>   xy <![CDATA[ z ]]> w  </a></xml>").unwrap(),
+            map(&[("a", "xy  z  w")])
+        );
+        assert_eq!(
+            parse("<xml><a><![CDATA[x]]> y  </a></xml>").unwrap(),
+            map(&[("a", "x y")])
+        );
+    }
+
+    #[test]
+    fn an_unexpected_event_is_named_by_its_kind_only() {
+        assert_eq!(
+            parse("<xml><a><?pi secret?></a></xml>"),
+            Err(XmlError::Malformed("unexpected processing instruction here".into()))
+        );
+        assert_eq!(
+            parse("<xml><a>1</a></xml><b/>"),
+            Err(XmlError::Malformed("unexpected empty element here".into()))
+        );
+    }
+
+    #[test]
     fn escaped_whitespace_is_kept() {
         assert_eq!(parse("<xml><a> &#32;x&#32; </a></xml>").unwrap(), map(&[("a", " x ")]));
     }
@@ -338,6 +362,7 @@ mod tests {
 
     #[test]
     fn too_large_is_refused_before_parsing() {
+        assert_eq!(MAX_XML_BYTES, 65_536, "64 KiB");
         let padding = "x".repeat(MAX_XML_BYTES);
         assert_eq!(parse(&format!("<xml><a>{padding}</a></xml>")), Err(XmlError::TooLarge));
         let just_fits = format!(

@@ -172,23 +172,21 @@ fn optional_amount<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::E
 mod tests {
     use super::*;
     use crate::douyin::trade::keys::{AppKey, PlatformKey, callback_message};
+    use crate::testing::oracles::{TRADE_APP_PRIVATE, TRADE_PLATFORM_PUBLIC, trade_platform_signature};
 
     fn keys() -> TradeKeys {
         TradeKeys {
             app_id: "tt1".into(),
-            app_key: Some(AppKey::from_pem(include_str!("testdata/app_private_pkcs8.pem")).unwrap()),
-            platform_key: Some(PlatformKey::from_pem(include_str!("testdata/app_public.pem")).unwrap()),
+            app_key: Some(AppKey::from_pem(TRADE_APP_PRIVATE).unwrap()),
+            platform_key: Some(PlatformKey::from_pem(TRADE_PLATFORM_PUBLIC).unwrap()),
             key_version: "1".into(),
         }
     }
 
-    fn signed(keys: &TradeKeys, body: &str) -> TradeHeaders {
+    /// Headers as the platform sends them, signed with the key that plays the platform's.
+    fn signed(body: &str) -> TradeHeaders {
         TradeHeaders {
-            signature: keys.app_key.as_ref().unwrap().sign_base64(&callback_message(
-                "1708586777",
-                "n0nce",
-                body.as_bytes(),
-            )),
+            signature: trade_platform_signature("1708586777", "n0nce", body.as_bytes()),
             timestamp: "1708586777".into(),
             nonce: "n0nce".into(),
         }
@@ -200,7 +198,7 @@ mod tests {
     #[test]
     fn a_signed_payment_verifies_and_parses() {
         let keys = keys();
-        let callback = TradeCallback::verify(&signed(&keys, PAYMENT), PAYMENT.as_bytes(), &keys).unwrap();
+        let callback = TradeCallback::verify(&signed(PAYMENT), PAYMENT.as_bytes(), &keys).unwrap();
         assert_eq!(callback.kind, "payment");
         let msg: TradePaymentMsg = callback.parse().unwrap();
         assert_eq!(msg.out_order_no, "MP1");
@@ -213,7 +211,7 @@ mod tests {
     #[test]
     fn tampering_or_missing_headers_are_refused_before_parsing() {
         let keys = keys();
-        let headers = signed(&keys, PAYMENT);
+        let headers = signed(PAYMENT);
         let altered = PAYMENT.replace("\\\"total_amount\\\":1", "\\\"total_amount\\\":2");
         assert_eq!(
             TradeCallback::verify(&headers, altered.as_bytes(), &keys),
@@ -230,21 +228,38 @@ mod tests {
         // A signed body that is not an envelope is refused after verification.
         let junk = "[1,2]";
         assert!(matches!(
-            TradeCallback::verify(&signed(&keys, junk), junk.as_bytes(), &keys),
+            TradeCallback::verify(&signed(junk), junk.as_bytes(), &keys),
             Err(CallbackError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_callback_signed_with_the_app_key_is_refused() {
+        let keys = keys();
+        let by_app = TradeHeaders {
+            signature: keys.app_key.as_ref().unwrap().sign_base64(&callback_message(
+                "1708586777",
+                "n0nce",
+                PAYMENT.as_bytes(),
+            )),
+            ..signed(PAYMENT)
+        };
+        assert_eq!(
+            TradeCallback::verify(&by_app, PAYMENT.as_bytes(), &keys),
+            Err(CallbackError::BadSignature)
+        );
     }
 
     #[test]
     fn a_msg_sent_as_an_object_is_read_too() {
         let keys = keys();
         let body = r#"{"type":"settle","msg":{"out_settle_no":"S1","status":"SUCCESS"}}"#;
-        let callback = TradeCallback::verify(&signed(&keys, body), body.as_bytes(), &keys).unwrap();
+        let callback = TradeCallback::verify(&signed(body), body.as_bytes(), &keys).unwrap();
         let msg: TradeSettleMsg = callback.parse().unwrap();
         assert_eq!((msg.out_settle_no.as_str(), msg.status.as_str()), ("S1", "SUCCESS"));
         let number = r#"{"type":"settle","msg":7}"#;
         assert!(matches!(
-            TradeCallback::verify(&signed(&keys, number), number.as_bytes(), &keys),
+            TradeCallback::verify(&signed(number), number.as_bytes(), &keys),
             Err(CallbackError::Malformed(_))
         ));
     }
