@@ -264,6 +264,7 @@ mod tests {
         let order = Order {
             out_order_no: out_order_no.into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "openid-event".into(),
             sku: "course-basic".into(),
             quantity: 1,
@@ -350,7 +351,7 @@ mod tests {
             douyin.trade.platform_public_key = Some(include_str!("douyin/trade/testdata/app_public.pem").to_owned());
         }
         let api = Arc::new(crate::douyin::trade::fake::FakeTrade::default());
-        app.trade = Some(App::trade_from_config(&config, api).unwrap());
+        app.set_trade(App::trade_from_config(&config, api).unwrap());
         insert_order(&store, "1732240000f0e1d2c3b4a5968778695a", 9900).await;
         let text = include_str!("../../events/notify-douyin-trade.json");
         for _ in 0..2 {

@@ -53,7 +53,7 @@ fn fixture_on(store: Arc<MemoryStore>, mode: &str) -> Fixture {
     let trade = Arc::new(FakeTrade::default());
     let config = config(mode);
     let mut app = App::assemble(config.clone(), store.clone(), Some(douyin.clone()));
-    app.trade = Some(App::trade_from_config(&config, trade.clone()).unwrap());
+    app.set_trade(App::trade_from_config(&config, trade.clone()).unwrap());
     Fixture {
         app,
         douyin,
