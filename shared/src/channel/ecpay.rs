@@ -1,16 +1,24 @@
 //! Douyin 担保支付 (ecpay v1, douyin.md §3): the server creates the order, the
 //! mini-program pays with its token; refunds and settlements by our numbers.
 
+use super::callback::{Inbound, Notice, Refusal, Verified};
 use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade};
+use crate::config::DouyinConfig;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder, ecpay_valid_time};
+use crate::domain::refund::SettleStatus;
 use crate::domain::refund::{Refund, Settlement};
 use crate::domain::text::truncate;
+use crate::domain::time::now_secs;
 use crate::douyin::Douyin;
+use crate::douyin::callback::{Callback, CallbackError, json_problem, names_another_app, order_named};
 use crate::douyin::client::CreateOrder;
 use crate::douyin::money::{CreateRefund, CreateSettle, MoneyQuery};
+use crate::douyin::trade::callback::BYTE_SIGNATURE;
 use crate::error::PlatformError;
+use crate::secret::Secret;
 use crate::store::CatalogItem;
 use async_trait::async_trait;
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Ecpay's limits on `subject` and `body`.
@@ -21,12 +29,85 @@ pub struct EcpayChannel {
     douyin: Arc<dyn Douyin>,
     /// The pay window asked for (`valid_time`, clamped to what ecpay accepts).
     valid_seconds: i64,
+    app_id: String,
+    /// The console Token callbacks are signed with.
+    token: Option<Secret>,
 }
 
 impl EcpayChannel {
-    pub fn new(douyin: Arc<dyn Douyin>, valid_seconds: i64) -> Self {
-        EcpayChannel { douyin, valid_seconds }
+    pub fn new(douyin: Arc<dyn Douyin>, config: &DouyinConfig, valid_seconds: i64) -> Self {
+        EcpayChannel {
+            douyin,
+            valid_seconds,
+            app_id: config.app_id.clone(),
+            token: config.token.clone(),
+        }
     }
+}
+
+/// Reads what a verified ecpay message says.
+fn notice(callback: &Callback) -> Result<Notice, Refusal> {
+    let bad_msg = |err: serde_json::Error| Refusal::Malformed(format!("msg is {}", json_problem(&err)));
+    Ok(match callback.kind.as_str() {
+        "payment" => {
+            let msg = callback.payment().map_err(|err| Refusal::Malformed(err.to_string()))?;
+            if !msg.is_success() {
+                tracing::info!(out_order_no = %msg.cp_orderno, status = %msg.status, "unsuccessful payment callback acknowledged");
+                return Ok(Notice::Nothing);
+            }
+            Notice::Paid {
+                payment: msg.payment(now_secs()),
+                out_order_no: msg.cp_orderno,
+            }
+        }
+        "refund" => {
+            let msg: RefundMsg = serde_json::from_str(&callback.msg).map_err(bad_msg)?;
+            let success = match msg.status.as_str() {
+                "SUCCESS" => true,
+                "FAIL" => false,
+                _ => return Ok(Notice::Nothing),
+            };
+            Notice::RefundEnded {
+                out_refund_no: msg.cp_refundno,
+                success,
+                amount: msg.refund_amount,
+            }
+        }
+        "settle" => {
+            let msg: SettleMsg = serde_json::from_str(&callback.msg).map_err(bad_msg)?;
+            let status = match msg.status.as_str() {
+                "SUCCESS" => SettleStatus::Success,
+                "FAIL" => SettleStatus::Fail,
+                _ => return Ok(Notice::Nothing),
+            };
+            Notice::SettleEnded {
+                out_settle_no: msg.cp_settle_no,
+                status,
+            }
+        }
+        other => {
+            tracing::info!(kind = other, "verified callback kept and acknowledged");
+            Notice::Nothing
+        }
+    })
+}
+
+/// The `msg` of a `refund` callback.
+#[derive(Debug, Deserialize)]
+struct RefundMsg {
+    cp_refundno: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    refund_amount: Option<i64>,
+}
+
+/// The `msg` of a `settle` callback.
+#[derive(Debug, Deserialize)]
+struct SettleMsg {
+    cp_settle_no: String,
+    #[serde(default)]
+    status: String,
 }
 
 /// `text` cut to ecpay's limits (shared with the trade system's body text, which
@@ -124,5 +205,35 @@ impl Channel for EcpayChannel {
 
     async fn query_settle(&self, settlement: &Settlement) -> Result<Option<MoneyQuery>, PlatformError> {
         Ok(Some(self.douyin.query_settle(&settlement.out_settle_no).await?))
+    }
+
+    /// Ecpay callbacks carry their signature in the body; the trade system's come with
+    /// `Byte-Signature` headers.
+    fn claims(&self, inbound: &Inbound) -> bool {
+        inbound.header(BYTE_SIGNATURE).is_empty()
+    }
+
+    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+        let Some(token) = self.token.as_ref() else {
+            tracing::error!("DOUYIN_TOKEN is not configured; callbacks cannot be verified");
+            return Err(Refusal::temporary("callback token not configured"));
+        };
+        let callback = match Callback::verify(inbound.body, token.expose()) {
+            Ok(callback) => callback,
+            Err(CallbackError::BadSignature) => {
+                tracing::warn!("callback with a bad signature refused");
+                return Err(Refusal::NotAuthentic("signature does not match".into()));
+            }
+            Err(err) => return Err(Refusal::Malformed(err.to_string())),
+        };
+        if names_another_app(&callback.msg, "appid", &self.app_id) {
+            tracing::warn!("callback for another app refused");
+            return Err(Refusal::NotAuthentic("callback is for another app".into()));
+        }
+        Ok(Verified {
+            order: order_named(&callback.msg),
+            notice: notice(&callback),
+            kind: callback.kind,
+        })
     }
 }

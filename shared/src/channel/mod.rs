@@ -4,6 +4,7 @@
 //! platform or mode themselves, so a new way to pay is a new module here and one line
 //! in [`registry`].
 
+pub mod callback;
 pub mod ecpay;
 pub mod registry;
 pub mod trade;
@@ -13,12 +14,13 @@ pub use registry::Channels;
 
 pub use crate::domain::channel::ChannelId;
 
-use crate::domain::order::{Order, PaymentOutcome, PlatformOrder};
+use crate::domain::order::{Order, Payment, PaymentOutcome, PlatformOrder};
 use crate::domain::refund::{Refund, Settlement};
 use crate::douyin::money::MoneyQuery;
 use crate::error::PlatformError;
 use crate::store::CatalogItem;
 use async_trait::async_trait;
+use callback::{Inbound, Refusal, Verified};
 
 /// An order's texts, cut to what the channel's order fields take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,5 +136,22 @@ pub trait Channel: Send + Sync {
     /// How a settlement stands; `None` when the platform has none with this number.
     async fn query_settle(&self, _settlement: &Settlement) -> Result<Option<MoneyQuery>, PlatformError> {
         Err(PlatformError::Unavailable(format!("{} has no settlement", self.id())))
+    }
+
+    /// Whether a callback that came to its platform's notify route is in this
+    /// channel's shape (from its headers and the shape of its body, before any check).
+    fn claims(&self, inbound: &Inbound) -> bool;
+
+    /// Verifies a claimed callback over its raw bytes, then reads what it says.
+    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal>;
+
+    /// Whether a verified payment is confirmed with the platform before it is applied.
+    fn confirms_payments(&self) -> bool {
+        false
+    }
+
+    /// Confirms a verified payment of one of this channel's orders with the platform.
+    async fn confirm_payment(&self, _out_order_no: &str, _payment: &Payment) -> Result<(), Refusal> {
+        Ok(())
     }
 }

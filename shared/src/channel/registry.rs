@@ -1,6 +1,7 @@
 //! The channels a deployment has, built once per cold start, and which one new orders
 //! of each platform are made with.
 
+use super::callback::Inbound;
 use super::ecpay::EcpayChannel;
 use super::trade::{Trade, TradeChannel, TradeSettings};
 use super::wechat_v2::WechatV2Channel;
@@ -31,7 +32,12 @@ type MakeChannel = fn(&Parts) -> Option<Arc<dyn Channel>>;
 
 fn ecpay(parts: &Parts) -> Option<Arc<dyn Channel>> {
     let douyin = parts.douyin?.clone();
-    Some(Arc::new(EcpayChannel::new(douyin, parts.config.order_valid_seconds)))
+    let config = parts.config.douyin.as_ref()?;
+    Some(Arc::new(EcpayChannel::new(
+        douyin,
+        config,
+        parts.config.order_valid_seconds,
+    )))
 }
 
 fn trade(parts: &Parts) -> Option<Arc<dyn Channel>> {
@@ -48,7 +54,10 @@ fn trade(parts: &Parts) -> Option<Arc<dyn Channel>> {
 }
 
 fn wechat_v2(parts: &Parts) -> Option<Arc<dyn Channel>> {
-    Some(Arc::new(WechatV2Channel::new(parts.wechat?.clone())))
+    Some(Arc::new(WechatV2Channel::new(
+        parts.wechat?.clone(),
+        parts.config.wechat.as_ref()?,
+    )))
 }
 
 /// The channel new orders of `platform` are made with on this deployment.
@@ -101,6 +110,14 @@ impl Channels {
             .find(|(p, _)| *p == platform)
             .ok_or_else(not_configured)?;
         self.get(*id).map_err(|_| not_configured())
+    }
+
+    /// The configured channel of `platform` that reads a callback of this shape.
+    pub fn claiming(&self, platform: Platform, inbound: &Inbound) -> Option<&dyn Channel> {
+        self.channels
+            .iter()
+            .find(|c| c.id().platform() == platform && c.claims(inbound))
+            .map(|c| c.as_ref())
     }
 
     /// Whether a channel that can take money from `platform`'s users is configured.

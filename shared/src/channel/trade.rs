@@ -2,18 +2,28 @@
 //! places the order itself with `tt.requestOrder` from data we sign; queries, refunds
 //! and settlements go to the platform with the shared client token.
 
+use super::callback::{Inbound, Notice, Refusal, UserRefund, Verified};
 use super::ecpay::{body_of, ecpay_text};
 use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade};
 use crate::domain::ids::new_nonce;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder};
+use crate::domain::order::{OrderStatus, Payment};
+use crate::domain::refund::{REASON_MAX_CHARS, SettleStatus, user_refund_no};
 use crate::domain::refund::{Refund, Settlement};
 use crate::domain::text::truncate;
+use crate::domain::time::now_secs;
+use crate::douyin::CallbackError;
+use crate::douyin::callback::{names_another_app, order_named};
 use crate::douyin::money::MoneyQuery;
 use crate::douyin::order_center::FreshToken;
+use crate::douyin::trade::callback::{
+    BYTE_NONCE, BYTE_SIGNATURE, BYTE_TIMESTAMP, PreCreateRefundMsg, TradePaymentMsg, TradeRefundMsg, TradeSettleMsg,
+};
 use crate::douyin::trade::client::{TOKEN_REFUSED, TradeRefundRequest, TradeSettleRequest};
 use crate::douyin::trade::items::allocate_refund;
 use crate::douyin::trade::request_order::{RequestOrderSettings, order_entry_schema, request_order_data};
 use crate::douyin::trade::{TradeApi, TradeKeys};
+use crate::douyin::trade::{TradeCallback, TradeHeaders};
 use crate::error::PlatformError;
 use crate::secret::Secret;
 use crate::store::{CatalogItem, Store};
@@ -45,6 +55,106 @@ pub struct TradeChannel {
     trade: Arc<Trade>,
     store: Arc<dyn Store>,
     settings: TradeSettings,
+}
+
+const USER_REFUND_REASON: &str = "用户申请退款";
+
+/// Reads what a verified trade message says.
+fn notice(callback: &TradeCallback, order_entry_page: &str) -> Result<Notice, Refusal> {
+    let malformed = |err: CallbackError| Refusal::Malformed(err.to_string());
+    Ok(match callback.kind.as_str() {
+        "payment" => {
+            let msg: TradePaymentMsg = callback.parse().map_err(malformed)?;
+            match msg.status.as_str() {
+                "SUCCESS" => {
+                    let now = now_secs();
+                    Notice::Paid {
+                        payment: Payment {
+                            amount: msg.total_amount,
+                            paid_at: msg.event_time.filter(|t| *t > 0).map_or(now, |ms| ms / 1000),
+                            trade_no: msg.order_id.clone(),
+                            channel: msg.pay_channel.clone(),
+                        },
+                        out_order_no: msg.out_order_no,
+                    }
+                }
+                // Cancelled by the user or expired: final, and no close-order call exists.
+                "CANCEL" => {
+                    tracing::info!(out_order_no = %msg.out_order_no, reason = %msg.message, "trade order cancelled");
+                    Notice::Unpaid {
+                        out_order_no: msg.out_order_no,
+                        status: OrderStatus::Closed,
+                    }
+                }
+                other => {
+                    tracing::info!(out_order_no = %msg.out_order_no, status = other, "payment callback acknowledged");
+                    Notice::Nothing
+                }
+            }
+        }
+        "refund" => {
+            let msg: TradeRefundMsg = callback.parse().map_err(malformed)?;
+            let success = match msg.status.as_str() {
+                "SUCCESS" => true,
+                "FAIL" => false,
+                _ => return Ok(Notice::Nothing),
+            };
+            // The platform may leave `out_refund_no` empty for refunds the user started;
+            // those are numbered from the refund id.
+            let out_refund_no = if msg.out_refund_no.is_empty() {
+                user_refund_no(&msg.refund_id)
+            } else {
+                msg.out_refund_no
+            };
+            Notice::RefundEnded {
+                out_refund_no,
+                success,
+                amount: msg.refund_total_amount,
+            }
+        }
+        "settle" => {
+            let msg: TradeSettleMsg = callback.parse().map_err(malformed)?;
+            let status = match msg.status.as_str() {
+                "SUCCESS" => SettleStatus::Success,
+                "FAIL" => SettleStatus::Fail,
+                _ => return Ok(Notice::Nothing),
+            };
+            Notice::SettleEnded {
+                out_settle_no: msg.out_settle_no,
+                status,
+            }
+        }
+        "pre_create_refund" => {
+            let msg: PreCreateRefundMsg = callback.parse().map_err(malformed)?;
+            if msg.refund_total_amount < 1 {
+                return Err(Refusal::Malformed("refund_total_amount must be at least 1 fen".into()));
+            }
+            let reason = msg.reason();
+            let reason = truncate(
+                if reason.is_empty() { USER_REFUND_REASON } else { &reason },
+                REASON_MAX_CHARS,
+                usize::MAX,
+            )
+            .to_owned();
+            let out_refund_no = user_refund_no(&msg.refund_id);
+            let schema = order_entry_schema(order_entry_page, &msg.out_order_no);
+            Notice::UserRefund(UserRefund {
+                reply_data: serde_json::json!({
+                    "out_refund_no": out_refund_no,
+                    "order_entry_schema": schema,
+                }),
+                out_order_no: msg.out_order_no,
+                out_refund_no,
+                refund_no: msg.refund_id,
+                amount: msg.refund_total_amount,
+                reason,
+            })
+        }
+        other => {
+            tracing::info!(kind = other, "verified trade callback kept and acknowledged");
+            Notice::Nothing
+        }
+    })
 }
 
 impl TradeChannel {
@@ -206,5 +316,39 @@ impl Channel for TradeChannel {
         let no = settlement.out_settle_no.as_str();
         self.with_client_token(|api, token| async move { api.query_settle(&token, no).await })
             .await
+    }
+
+    fn claims(&self, inbound: &Inbound) -> bool {
+        !inbound.header(BYTE_SIGNATURE).is_empty()
+    }
+
+    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+        let headers = TradeHeaders {
+            signature: inbound.header(BYTE_SIGNATURE).to_owned(),
+            timestamp: inbound.header(BYTE_TIMESTAMP).to_owned(),
+            nonce: inbound.header(BYTE_NONCE).to_owned(),
+        };
+        let keys = &self.trade.keys;
+        let callback = match TradeCallback::verify(&headers, inbound.body, keys) {
+            Ok(callback) => callback,
+            Err(CallbackError::BadSignature) => {
+                tracing::warn!("trade callback with a bad signature refused");
+                return Err(Refusal::NotAuthentic("signature does not match".into()));
+            }
+            Err(CallbackError::NotConfigured(why)) => {
+                tracing::error!(why = %why, "trade callback cannot be verified; the platform will retry");
+                return Err(Refusal::temporary("callback key not configured"));
+            }
+            Err(err) => return Err(Refusal::Malformed(err.to_string())),
+        };
+        if names_another_app(&callback.msg, "app_id", &keys.app_id) {
+            tracing::warn!("trade callback for another app refused");
+            return Err(Refusal::NotAuthentic("callback is for another app".into()));
+        }
+        Ok(Verified {
+            order: order_named(&callback.msg),
+            notice: notice(&callback, &self.settings.order_entry_page),
+            kind: callback.kind,
+        })
     }
 }

@@ -1,15 +1,24 @@
 //! WeChat Pay APIv2 (wechat.md): `unifiedorder` gives the prepay id the mini-program
 //! pays with (`wx.requestPayment`, signed by us); expired unpaid orders are closed.
 
+use super::callback::{Inbound, Notice, Refusal, Verified};
 use super::{Channel, ChannelId, Closing, OrderTexts, RefundAtPlatform, RefundNotMade};
+use crate::config::WechatConfig;
+use crate::domain::ids::valid_out_order_no;
+use crate::domain::order::Payment;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder};
 use crate::domain::refund::Refund;
 use crate::domain::text::truncate;
-use crate::domain::time::beijing_compact;
+use crate::domain::time::{beijing_compact, now_secs, parse_beijing_compact};
 use crate::error::PlatformError;
+use crate::secret::Secret;
 use crate::store::CatalogItem;
 use crate::wechat::client::{UnifiedOrder, WechatApi, WechatRefundRequest};
+use crate::wechat::refund_notify::decrypt_req_info;
+use crate::wechat::sign::verify;
+use crate::wechat::xml::{XmlError, parse_flat};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// WeChat's limit on `body` (bytes).
@@ -19,12 +28,80 @@ const ORDER_PAID: &str = "ORDERPAID";
 
 pub struct WechatV2Channel {
     api: Arc<dyn WechatApi>,
+    app_id: String,
+    mch_id: Option<String>,
+    /// The APIv2 key: checks notify signs and decrypts refund notifies.
+    api_key: Option<Secret>,
 }
 
 impl WechatV2Channel {
-    pub fn new(api: Arc<dyn WechatApi>) -> Self {
-        WechatV2Channel { api }
+    pub fn new(api: Arc<dyn WechatApi>, config: &WechatConfig) -> Self {
+        WechatV2Channel {
+            api,
+            app_id: config.app_id.clone(),
+            mch_id: config.mch_id.clone(),
+            api_key: config.api_key.clone(),
+        }
     }
+
+    /// Whether a notify names our mini-program and merchant.
+    fn ours(&self, fields: &BTreeMap<String, String>) -> bool {
+        fields.get("appid") == Some(&self.app_id) && fields.get("mch_id") == self.mch_id.as_ref()
+    }
+}
+
+/// The order a notify (or a refund notify's decrypted `req_info`) names: `out_trade_no`.
+fn order_of(fields: &BTreeMap<String, String>) -> Option<String> {
+    fields.get("out_trade_no").filter(|no| valid_out_order_no(no)).cloned()
+}
+
+fn text<'a>(fields: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    fields.get(key).map(String::as_str).unwrap_or_default()
+}
+
+/// What a verified payment notify says.
+fn payment_notice(fields: &BTreeMap<String, String>) -> Result<Notice, Refusal> {
+    if text(fields, "return_code") != "SUCCESS" || text(fields, "result_code") != "SUCCESS" {
+        return Ok(Notice::Nothing);
+    }
+    let Ok(amount) = text(fields, "total_fee").parse::<i64>() else {
+        return Err(Refusal::Malformed("total_fee is not a whole number of fen".into()));
+    };
+    let now = now_secs();
+    Ok(Notice::Paid {
+        out_order_no: text(fields, "out_trade_no").to_owned(),
+        payment: Payment {
+            amount,
+            paid_at: parse_beijing_compact(text(fields, "time_end")).unwrap_or(now),
+            trade_no: text(fields, "transaction_id").to_owned(),
+            channel: text(fields, "bank_type").to_owned(),
+        },
+    })
+}
+
+/// What a decrypted refund notify says.
+fn refund_notice(refund: &BTreeMap<String, String>) -> Result<Notice, Refusal> {
+    let out_refund_no = text(refund, "out_refund_no").to_owned();
+    let success = match text(refund, "refund_status") {
+        "SUCCESS" => true,
+        "REFUNDCLOSE" => false,
+        // Neither refunded nor failed: the money could not reach the card.
+        "CHANGE" => {
+            return Ok(Notice::RefundNeedsAttention {
+                out_refund_no,
+                why: "CHANGE".into(),
+            });
+        }
+        _ => return Ok(Notice::Nothing),
+    };
+    let Ok(amount) = text(refund, "refund_fee").parse::<i64>() else {
+        return Err(Refusal::Malformed("refund_fee is not a whole number of fen".into()));
+    };
+    Ok(Notice::RefundEnded {
+        out_refund_no,
+        success,
+        amount: Some(amount),
+    })
 }
 
 fn body_text(text: &str) -> String {
@@ -115,5 +192,77 @@ impl Channel for WechatV2Channel {
                 _ => RefundAtPlatform::Processing { refund_no: q.refund_id },
             },
         })
+    }
+
+    /// v2 notifies are XML.
+    fn claims(&self, inbound: &Inbound) -> bool {
+        inbound.body.trim_ascii_start().starts_with(b"<")
+    }
+
+    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+        let Some(api_key) = self.api_key.as_ref() else {
+            tracing::error!("WECHAT_API_KEY is not configured; notifies cannot be verified");
+            return Err(Refusal::temporary("API key not configured"));
+        };
+        let fields = match parse_flat(inbound.body) {
+            Ok(fields) => fields,
+            Err(XmlError::Doctype) => {
+                tracing::warn!("notify with a DOCTYPE refused");
+                return Err(Refusal::Malformed("DOCTYPE is not accepted".into()));
+            }
+            Err(_) => return Err(Refusal::Malformed("body is not WeChat Pay XML".into())),
+        };
+        if let Some(req_info) = fields.get("req_info") {
+            // No sign covers a refund notify: decrypting with our key is the authentication.
+            let Ok(refund) = decrypt_req_info(req_info, api_key.expose()) else {
+                tracing::warn!("refund notify that does not decrypt with our key refused");
+                return Err(Refusal::NotAuthentic("req_info does not decrypt".into()));
+            };
+            if !self.ours(&fields) {
+                return Err(Refusal::NotAuthentic("notify is for another merchant".into()));
+            }
+            return Ok(Verified {
+                kind: "refund".into(),
+                order: order_of(&refund),
+                notice: refund_notice(&refund),
+            });
+        }
+        if !verify(&fields, api_key.expose()) {
+            tracing::warn!("notify with a bad signature refused");
+            return Err(Refusal::NotAuthentic("signature does not match".into()));
+        }
+        if !self.ours(&fields) {
+            return Err(Refusal::NotAuthentic("notify is for another merchant".into()));
+        }
+        Ok(Verified {
+            kind: "payment".into(),
+            order: order_of(&fields),
+            notice: payment_notice(&fields),
+        })
+    }
+
+    fn confirms_payments(&self) -> bool {
+        true
+    }
+
+    /// A verified notify is confirmed by querying the order, as WeChat asks merchants to.
+    async fn confirm_payment(&self, out_order_no: &str, payment: &Payment) -> Result<(), Refusal> {
+        match self.api.order_query(out_order_no).await {
+            Ok(q) if q.trade_state.as_deref() == Some("SUCCESS") && q.total_fee == Some(payment.amount) => Ok(()),
+            Ok(_) => {
+                tracing::error!(
+                    out_trade_no = out_order_no,
+                    "orderquery does not confirm the notified payment"
+                );
+                Err(Refusal::Conflict("payment not confirmed by orderquery".into()))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "orderquery failed; WeChat will resend the notify");
+                Err(Refusal::Temporary {
+                    status: 503,
+                    reason: "payment could not be confirmed yet".into(),
+                })
+            }
+        }
     }
 }

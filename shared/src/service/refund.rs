@@ -4,14 +4,12 @@ use crate::app::App;
 use crate::channel::{RefundAtPlatform, RefundNotMade};
 use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
 use crate::domain::order::{Order, OrderStatus};
-use crate::domain::refund::{Refund, RefundStatus, USER_REFUND_PREFIX};
+use crate::domain::refund::{REASON_MAX_CHARS, Refund, RefundStatus, USER_REFUND_PREFIX};
 use crate::domain::time::now_secs;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{BeginRefund, Finish};
 use serde::{Deserialize, Serialize};
 
-/// Longest refund reason kept, whoever gives it.
-pub(crate) const REASON_MAX_CHARS: usize = 100;
 const DEFAULT_REASON: &str = "退款";
 
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,7 @@ use crate::douyin::trade::keys::{AppKey, callback_message, request_order_message
 use crate::douyin::trade::{PlatformKey, TradeHeaders};
 use crate::error::{ErrorCode, PlatformError};
 use crate::secret::Secret;
-use crate::service::notify::{DouyinReply, douyin_callback};
+use crate::service::notify_douyin::{DouyinReply, douyin_callback};
 use crate::service::{orders, prepay, refund, settle};
 use crate::store::{CatalogItem, MemoryStore, OrderStore, RefundStore, Session};
 use serde_json::{Value, json};
