@@ -1,6 +1,7 @@
 //! Orders: statuses, the transitions allowed between them, and what the mini-program
 //! and the order center are told about each.
 
+use super::channel::ChannelId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,16 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub const ALL: [Platform; 2] = [Platform::Douyin, Platform::Wechat];
+
+    /// The platform's name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Douyin => "Douyin",
+            Platform::Wechat => "WeChat",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Douyin => "douyin",
@@ -136,6 +147,8 @@ pub struct Payment {
 pub struct Order {
     pub out_order_no: String,
     pub platform: Platform,
+    /// The way of paying it was made with; every later call about it goes there.
+    pub channel: ChannelId,
     pub openid: String,
     pub sku: String,
     pub quantity: u32,
@@ -172,11 +185,6 @@ pub struct PlatformOrder {
 }
 
 impl Order {
-    /// Whether the order was made through the trade system (else ecpay or WeChat).
-    pub fn is_trade(&self) -> bool {
-        self.trade_data.is_some()
-    }
-
     /// Whether the same user asking for the same thing again should get this order back
     /// rather than a new one: still unpaid, and with enough time left to pay.
     /// What can still be refunded: the paid amount less refunds done and in flight.

@@ -3,6 +3,8 @@
 //! costs one request.
 
 use super::*;
+use crate::domain::channel::ChannelId;
+use crate::domain::order::Platform;
 use crate::domain::refund::{RefundStatus, refund_result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -200,6 +202,7 @@ fn order_to_item(order: &Order) -> Item {
         ("entity".into(), s("ORDER")),
         ("out_order_no".into(), s(&order.out_order_no)),
         ("platform".into(), s(order.platform.as_str())),
+        ("channel".into(), s(order.channel.as_str())),
         ("openid".into(), s(&order.openid)),
         ("sku".into(), s(&order.sku)),
         ("quantity".into(), n(i64::from(order.quantity))),
@@ -263,11 +266,21 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         trade_no: opt_s(item, "trade_no").unwrap_or_default(),
         channel: opt_s(item, "pay_channel").unwrap_or_default(),
     });
+    let platform: Platform = get_s(item, "platform")?
+        .parse()
+        .map_err(|_| StoreError::Malformed("unknown platform".into()))?;
+    let trade_data = opt_s(item, "trade_data");
+    let channel = match opt_s(item, "channel") {
+        Some(channel) => channel
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown channel".into()))?,
+        // Stored before orders recorded their channel.
+        None => ChannelId::of_legacy(platform, trade_data.is_some()),
+    };
     Ok(Order {
         out_order_no: get_s(item, "out_order_no")?,
-        platform: get_s(item, "platform")?
-            .parse()
-            .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+        platform,
+        channel,
         openid: get_s(item, "openid")?,
         sku: get_s(item, "sku")?,
         quantity: u32::try_from(get_n(item, "quantity")?).map_err(|_| StoreError::Malformed("quantity".into()))?,
@@ -285,7 +298,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         refunding_amount: opt_n(item, "refunding_amount").unwrap_or_default(),
         settle_status: opt_s(item, "settle_status").and_then(|s| s.parse().ok()),
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
-        trade_data: opt_s(item, "trade_data"),
+        trade_data,
         late: matches!(item.get("late"), Some(AttributeValue::Bool(true))),
     })
 }
