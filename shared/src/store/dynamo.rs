@@ -1312,3 +1312,68 @@ impl ReconcileStore for DynamoStore {
         item.as_ref().map(refund_from_item).transpose()
     }
 }
+
+#[cfg(test)]
+mod order_item_tests {
+    use super::{order_from_item, order_to_item};
+    use crate::domain::channel::ChannelId;
+    use crate::domain::order::{Order, OrderStatus, Platform};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn order(platform: Platform, channel: ChannelId) -> Order {
+        Order {
+            out_order_no: "MP1".into(),
+            platform,
+            channel,
+            openid: "o".into(),
+            sku: "s".into(),
+            quantity: 1,
+            total_amount: 100,
+            subject: "课".into(),
+            body: "课".into(),
+            status: OrderStatus::Pending,
+            created_at: 1,
+            pay_deadline: 901,
+            platform_order: None,
+            payment: None,
+            refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
+            updated_at: 1,
+            trade_data: None,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn an_order_item_names_its_channel_and_reads_back_with_it() {
+        for (platform, channel) in [
+            (Platform::Douyin, ChannelId::DouyinEcpay),
+            (Platform::Douyin, ChannelId::DouyinTrade),
+            (Platform::Wechat, ChannelId::WechatV2),
+        ] {
+            let order = order(platform, channel);
+            let item = order_to_item(&order);
+            assert_eq!(item.get("channel"), Some(&AttributeValue::S(channel.as_str().into())));
+            assert_eq!(order_from_item(&item).unwrap(), order);
+        }
+    }
+
+    #[test]
+    fn an_order_stored_before_channels_gets_the_one_it_was_made_with() {
+        let mut trade = order(Platform::Douyin, ChannelId::DouyinTrade);
+        trade.trade_data = Some("{}".into());
+        for order in [
+            order(Platform::Douyin, ChannelId::DouyinEcpay),
+            trade,
+            order(Platform::Wechat, ChannelId::WechatV2),
+        ] {
+            let mut item = order_to_item(&order);
+            item.remove("channel");
+            assert_eq!(order_from_item(&item).unwrap().channel, order.channel);
+        }
+        let mut unknown = order_to_item(&order(Platform::Douyin, ChannelId::DouyinEcpay));
+        unknown.insert("channel".into(), AttributeValue::S("alipay".into()));
+        assert!(order_from_item(&unknown).is_err());
+    }
+}
