@@ -13,6 +13,10 @@ use crate::store::{BeginRefund, Finish, PaidOutcome};
 /// Takes a callback that came to `platform`'s notify route.
 pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ack {
     let Some(channel) = app.channels.claiming(platform, &inbound) else {
+        if app.channels.serves(platform) {
+            // Not in the shape of any way of paying this platform has: not a callback.
+            return Refusal::Malformed(format!("body is not a {} callback", platform.name())).into();
+        }
         tracing::error!(
             platform = platform.as_str(),
             "a callback came that no configured channel reads"
