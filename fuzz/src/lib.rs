@@ -135,6 +135,7 @@ impl Fixture {
         let order = Order {
             out_order_no: out_order_no.into(),
             platform: Platform::Douyin,
+            channel: minipay::domain::channel::ChannelId::DouyinEcpay,
             openid: OPENID.into(),
             sku: "seed".into(),
             quantity: 1,

@@ -1,8 +1,11 @@
 //! What a function builds once per cold start and hands to every invocation.
 
+use crate::channel::Channels;
+use crate::channel::registry::Parts;
+pub use crate::channel::trade::Trade;
 use crate::config::{Config, ConfigError};
 use crate::douyin::order_center::{FreshToken, INVALID_ACCESS_TOKEN};
-use crate::douyin::trade::{AppKey, PlatformKey, TradeApi, TradeClient, TradeKeys, client::TOKEN_REFUSED};
+use crate::douyin::trade::{AppKey, PlatformKey, TradeApi, TradeClient, TradeKeys};
 use crate::douyin::{Douyin, DouyinClient};
 use crate::error::{ApiError, PlatformError};
 use crate::merchant::WebhookTarget;
@@ -22,16 +25,11 @@ pub struct App {
     /// The Douyin app access token, shared through the table by every instance.
     pub douyin_token: TokenCache,
     /// The trade system's keys and calls, when its keys are configured.
-    pub trade: Option<Trade>,
+    pub trade: Option<Arc<Trade>>,
+    /// The ways of paying this deployment has (see `crate::channel`).
+    pub channels: Channels,
     /// The merchant's webhook, when configured: the admin API redelivers with it.
     pub webhook: Option<WebhookTarget>,
-}
-
-/// The trade system: keys parsed once, its server calls, and its client token.
-pub struct Trade {
-    pub keys: TradeKeys,
-    pub api: Arc<dyn TradeApi>,
-    pub token: TokenCache,
 }
 
 impl App {
@@ -69,8 +67,9 @@ impl App {
         let mut app = Self::assemble(config, store, douyin);
         app.wechat = wechat;
         if let Some(api) = trade_api {
-            app.trade = Some(Self::trade_from_config(&app.config, api)?);
+            app.trade = Some(Arc::new(Self::trade_from_config(&app.config, api)?));
         }
+        app.build_channels();
         Ok(app)
     }
 
@@ -114,7 +113,7 @@ impl App {
             .map(|d| format!("douyin#{}", d.app_id))
             .unwrap_or_default();
         let webhook = WebhookTarget::from_config(&config);
-        App {
+        let mut app = App {
             webhook,
             config,
             store,
@@ -122,7 +121,34 @@ impl App {
             wechat: None,
             douyin_token: TokenCache::new(token_key),
             trade: None,
-        }
+            channels: Channels::default(),
+        };
+        app.build_channels();
+        app
+    }
+
+    /// (Re)makes the channels from the platform clients: once per cold start, and in
+    /// tests after a client was swapped for a double.
+    pub fn build_channels(&mut self) {
+        self.channels = Channels::build(&Parts {
+            config: &self.config,
+            store: &self.store,
+            douyin: self.douyin.as_ref(),
+            trade: self.trade.as_ref(),
+            wechat: self.wechat.as_ref(),
+        });
+    }
+
+    /// Uses `trade` for the trade system (tests put a double here).
+    pub fn set_trade(&mut self, trade: Trade) {
+        self.trade = Some(Arc::new(trade));
+        self.build_channels();
+    }
+
+    /// Uses `wechat` for WeChat (tests put a double here).
+    pub fn set_wechat(&mut self, wechat: Arc<dyn WechatApi>) {
+        self.wechat = Some(wechat);
+        self.build_channels();
     }
 
     /// A valid Douyin access token.
@@ -154,37 +180,6 @@ impl App {
         self.douyin
             .as_deref()
             .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))
-    }
-
-    /// The WeChat client, for calls whose failure is a platform error.
-    pub fn wechat_platform(&self) -> Result<&dyn WechatApi, PlatformError> {
-        self.wechat
-            .as_deref()
-            .ok_or_else(|| PlatformError::Unavailable("WeChat is not configured".into()))
-    }
-
-    pub fn trade(&self) -> Result<&Trade, PlatformError> {
-        self.trade
-            .as_ref()
-            .ok_or_else(|| PlatformError::Unavailable("the Douyin trade system is not configured".into()))
-    }
-
-    /// Runs a `trade_basic` call with the shared client token (see
-    /// [`TokenCache::with_token`]).
-    pub async fn with_client_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, PlatformError>
-    where
-        F: Fn(&'a dyn TradeApi, Secret) -> Fut,
-        Fut: std::future::Future<Output = Result<T, PlatformError>>,
-    {
-        let trade = self.trade()?;
-        let api = trade.api.as_ref();
-        let refused = |e: &PlatformError| matches!(e, PlatformError::Rejected { code, .. } if TOKEN_REFUSED.contains(&code.as_str()));
-        trade
-            .token
-            .with_token(self.store.as_ref(), &ClientTokenSource(api), refused, |token| {
-                call(api, token)
-            })
-            .await
     }
 
     pub fn wechat(&self) -> Result<&dyn WechatApi, ApiError> {
@@ -237,15 +232,6 @@ pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
         filter = filter.add_directive(format!("{target}=debug").parse().expect("static directive"));
     }
     filter
-}
-
-struct ClientTokenSource<'a>(&'a dyn TradeApi);
-
-#[async_trait]
-impl TokenSource for ClientTokenSource<'_> {
-    async fn fetch(&self) -> Result<FreshToken, PlatformError> {
-        self.0.fetch_client_token().await
-    }
 }
 
 struct DouyinTokenSource<'a>(&'a dyn Douyin);

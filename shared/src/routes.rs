@@ -1,14 +1,17 @@
 //! One entry point per function: route, parse, call the service, answer.
 
 use crate::app::App;
+use crate::channel::callback::{Inbound, Refusal};
 use crate::console;
+use crate::domain::order::Platform;
 use crate::domain::time::now_secs;
-use crate::douyin::trade::TradeHeaders;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
 use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
+use crate::service::notify_douyin::DouyinReply;
+use crate::service::notify_wechat::WechatReply;
 use crate::service::{
-    admin, admin_webhooks, auth, login, notify, notify_wechat, orders, prepay, refund as refunds, settle as settlement,
+    admin, admin_webhooks, auth, login, notify, orders, prepay, refund as refunds, settle as settlement,
 };
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -137,43 +140,33 @@ pub async fn settle(app: &App, req: Request) -> Response<Body> {
 }
 
 pub async fn notify(app: &App, req: Request) -> Response<Body> {
-    if is_route(&req, &Method::POST, &["notify", "douyin"]) {
-        let trade = trade_headers(&req);
-        let reply = match raw_body(&req) {
-            Ok(body) => notify::douyin_callback(app, trade.as_ref(), body).await,
-            Err(_) => notify::DouyinReply::refuse(413, 1, "body too large"),
-        };
-        return json_response(reply.status, &reply);
-    }
-    if is_route(&req, &Method::POST, &["notify", "wechat"]) {
-        let reply = match raw_body(&req) {
-            Ok(body) => notify_wechat::wechat_notify(app, body).await,
-            Err(_) => notify_wechat::WechatReply {
-                status: 413,
-                success: false,
-                message: "body too large".into(),
-            },
-        };
-        return xml_response(reply.status, reply.to_xml());
-    }
-    respond::<()>(Err(unknown_route(&req)))
-}
-
-/// The signature headers of a trade-system callback; `None` for an ecpay one.
-fn trade_headers(req: &Request) -> Option<TradeHeaders> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+    let platform = if is_route(&req, &Method::POST, &["notify", "douyin"]) {
+        Platform::Douyin
+    } else if is_route(&req, &Method::POST, &["notify", "wechat"]) {
+        Platform::Wechat
+    } else {
+        return respond::<()>(Err(unknown_route(&req)));
     };
-    let signature = header("byte-signature");
-    (!signature.is_empty()).then(|| TradeHeaders {
-        signature,
-        timestamp: header("byte-timestamp"),
-        nonce: header("byte-nonce-str"),
-    })
+    let ack = match raw_body(&req) {
+        Ok(body) => {
+            let inbound = Inbound {
+                headers: req.headers(),
+                body,
+            };
+            notify::callback(app, platform, inbound).await
+        }
+        Err(_) => Refusal::TooLarge.into(),
+    };
+    match platform {
+        Platform::Douyin => {
+            let reply = DouyinReply::from(ack);
+            json_response(reply.status, &reply)
+        }
+        Platform::Wechat => {
+            let reply = WechatReply::from(ack);
+            xml_response(reply.status, reply.to_xml())
+        }
+    }
 }
 
 fn csv_response(body: String) -> Response<Body> {
@@ -264,6 +257,7 @@ mod tests {
         let order = Order {
             out_order_no: out_order_no.into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "openid-event".into(),
             sku: "course-basic".into(),
             quantity: 1,
@@ -351,7 +345,7 @@ mod tests {
                 Some(include_str!("douyin/trade/testdata/platform_public.pem").to_owned());
         }
         let api = Arc::new(crate::douyin::trade::fake::FakeTrade::default());
-        app.trade = Some(App::trade_from_config(&config, api).unwrap());
+        app.set_trade(App::trade_from_config(&config, api).unwrap());
         insert_order(&store, "1732240000f0e1d2c3b4a5968778695a", 9900).await;
         let text = include_str!("../../events/notify-douyin-trade.json");
         for _ in 0..2 {

@@ -180,6 +180,7 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
     let probe = Order {
         out_order_no: "xssprobe1".into(),
         platform: Platform::Wechat,
+        channel: minipay::domain::channel::ChannelId::WechatV2,
         openid: XSS_OPENID.into(),
         sku: XSS_SKU.into(),
         quantity: 1,

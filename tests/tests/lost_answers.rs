@@ -629,9 +629,11 @@ async fn a_trade_refund_made_before_under_the_same_number_is_adopted() {
         order_entry_schema: minipay::douyin::trade::request_order::order_entry_schema("pages/order/detail", &no),
     };
     let other = &other;
-    let adopted = stack
-        .app
-        .with_client_token(|api, token| async move { api.create_refund(&token, other).await })
+    let trade = stack.app.trade.as_ref().expect("trade configured");
+    let adopted = trade
+        .with_client_token(stack.app.store.as_ref(), |api, token| async move {
+            api.create_refund(&token, other).await
+        })
         .await
         .expect("adopted");
     assert_eq!(adopted, refund_id);

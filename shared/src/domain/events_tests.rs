@@ -6,6 +6,7 @@ fn order(status: OrderStatus) -> Order {
     Order {
         out_order_no: "o1".into(),
         platform: Platform::Douyin,
+        channel: crate::domain::channel::ChannelId::DouyinEcpay,
         openid: "u1".into(),
         sku: "course".into(),
         quantity: 2,

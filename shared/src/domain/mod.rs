@@ -1,5 +1,6 @@
 //! Pure rules: money, ids, text limits, the order state machine. No I/O here.
 
+pub mod channel;
 pub mod events;
 pub mod ids;
 pub mod order;

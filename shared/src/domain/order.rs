@@ -1,6 +1,7 @@
 //! Orders: statuses, the transitions allowed between them, and what the mini-program
 //! and the order center are told about each.
 
+use super::channel::ChannelId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,16 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub const ALL: [Platform; 2] = [Platform::Douyin, Platform::Wechat];
+
+    /// The platform's name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Douyin => "Douyin",
+            Platform::Wechat => "WeChat",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Douyin => "douyin",
@@ -136,6 +147,8 @@ pub struct Payment {
 pub struct Order {
     pub out_order_no: String,
     pub platform: Platform,
+    /// The way of paying it was made with; every later call about it goes there.
+    pub channel: ChannelId,
     pub openid: String,
     pub sku: String,
     pub quantity: u32,
@@ -172,11 +185,6 @@ pub struct PlatformOrder {
 }
 
 impl Order {
-    /// Whether the order was made through the trade system (else ecpay or WeChat).
-    pub fn is_trade(&self) -> bool {
-        self.trade_data.is_some()
-    }
-
     /// Whether the same user asking for the same thing again should get this order back
     /// rather than a new one: still unpaid, and with enough time left to pay.
     /// What can still be refunded: the paid amount less refunds done and in flight.
@@ -198,10 +206,10 @@ impl Order {
         self.status == OrderStatus::Pending && now + self.reuse_margin() < self.pay_deadline
     }
 
-    /// A WeChat order that WeChat has not accepted yet is placed again when reused, and
-    /// WeChat refuses a `time_expire` less than five minutes after the request.
+    /// A WeChat Pay v2 order that WeChat has not accepted yet is placed again when reused,
+    /// and v2 refuses a `time_expire` less than five minutes after the request.
     fn reuse_margin(&self) -> i64 {
-        if self.platform == Platform::Wechat && self.platform_order.is_none() {
+        if self.channel == ChannelId::WechatV2 && self.platform_order.is_none() {
             WECHAT_MIN_PAY_WINDOW_SECS
         } else {
             REUSE_MARGIN_SECS
@@ -240,6 +248,7 @@ mod tests {
         let mut order = Order {
             out_order_no: "o1".into(),
             platform: Platform::Wechat,
+            channel: ChannelId::WechatV2,
             openid: "u1".into(),
             sku: "course".into(),
             quantity: 1,
@@ -258,20 +267,23 @@ mod tests {
             trade_data: None,
             late: false,
         };
-        for platform in [Platform::Douyin, Platform::Wechat] {
-            order.platform = platform;
+        for (platform, channel) in [
+            (Platform::Douyin, ChannelId::DouyinEcpay),
+            (Platform::Wechat, ChannelId::WechatV2),
+        ] {
+            (order.platform, order.channel) = (platform, channel);
             order.platform_order = Some(PlatformOrder {
                 order_id: "p".into(),
                 order_token: "t".into(),
             });
-            assert!(order.reusable_at(now), "{platform:?} placed");
+            assert!(order.reusable_at(now), "{channel:?} placed");
             order.platform_order = None;
             assert_eq!(
                 order.reusable_at(now),
-                platform == Platform::Douyin,
-                "{platform:?} not placed"
+                channel != ChannelId::WechatV2,
+                "{channel:?} not placed"
             );
-            assert!(order.reusable_at(now - 1), "{platform:?} not placed, a second earlier");
+            assert!(order.reusable_at(now - 1), "{channel:?} not placed, a second earlier");
         }
     }
 

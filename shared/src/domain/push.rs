@@ -1,6 +1,7 @@
 //! What the Douyin order center is told when an order changes (douyin.md §6).
 
-use super::order::{Order, OrderStatus, Platform};
+use super::channel::ChannelId;
+use super::order::{Order, OrderStatus};
 
 /// `order_status` and the matching `status` text of an order push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +43,8 @@ const REFUND_FAILED: PushStatus = PushStatus {
 /// flight, refunded, refund failed. `None` when the change is not one the order center
 /// shows (a platform id recorded, a settlement) or the order is not an ecpay order.
 pub fn push_status(old: Option<&Order>, new: &Order) -> Option<PushStatus> {
-    // The trade system keeps its own order center in step.
-    if new.platform != Platform::Douyin || new.is_trade() {
+    // The order center is ecpay's: the trade system keeps its own in step.
+    if new.channel != ChannelId::DouyinEcpay {
         return None;
     }
     let Some(old) = old else {
@@ -84,11 +85,13 @@ fn status_of(order: &Order) -> PushStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::order::Platform;
 
     #[test]
     fn trade_orders_are_never_pushed() {
         let mut order = order(OrderStatus::Paid, 0, 0);
         assert!(push_status(None, &order).is_some());
+        order.channel = ChannelId::DouyinTrade;
         order.trade_data = Some("{}".into());
         assert_eq!(push_status(None, &order), None);
         let before = order.clone();
@@ -100,6 +103,7 @@ mod tests {
         Order {
             out_order_no: "o".into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "s".into(),
             quantity: 1,
@@ -146,6 +150,7 @@ mod tests {
     fn texts_agree_with_codes_and_wechat_is_not_pushed() {
         let mut wechat = order(OrderStatus::Paid, 0, 0);
         wechat.platform = Platform::Wechat;
+        wechat.channel = ChannelId::WechatV2;
         assert_eq!(push_status(None, &wechat), None);
         assert_eq!(
             push_status(None, &order(OrderStatus::Timeout, 0, 0)).unwrap().text,

@@ -62,6 +62,9 @@ impl Refund {
 
 /// Refund numbers with this prefix are the platform's (refunds users start); the back
 /// office cannot use them, or its refund could take the number of a user's.
+/// Longest refund reason kept, whoever gives it.
+pub const REASON_MAX_CHARS: usize = 100;
+
 pub const USER_REFUND_PREFIX: &str = "dyu-";
 
 /// Our number for a refund the user started on the platform (`pre_create_refund`):
@@ -191,6 +194,7 @@ mod tests {
         Order {
             out_order_no: "o".into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "s".into(),
             quantity: 1,

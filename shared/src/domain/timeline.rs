@@ -224,6 +224,7 @@ mod tests {
         Order {
             out_order_no: "o1".into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "course".into(),
             quantity: 2,

@@ -2,6 +2,7 @@
 //! the `msg` string exactly as received, then read the message.
 
 use super::sign::verify_callback;
+use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::Payment;
 use serde::Deserialize;
 use serde_json::Value;
@@ -131,6 +132,43 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::
         Value::Number(n) => n.to_string(),
         _ => String::new(),
     })
+}
+
+/// Whether a verified callback message names an app other than ours: a callback signed
+/// with a key we share with another app (a Token reused across apps, say) must not
+/// move our orders.
+pub fn names_another_app(msg: &str, key: &str, ours: &str) -> bool {
+    #[derive(Deserialize)]
+    struct AppOnly<'a> {
+        #[serde(borrow, default)]
+        appid: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        app_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let Ok(named) = serde_json::from_str::<AppOnly>(msg) else {
+        return false;
+    };
+    let app = if key == "appid" { named.appid } else { named.app_id };
+    app.is_some_and(|app| !app.is_empty() && app != ours)
+}
+
+/// The order a verified Douyin callback message names, if it names one: `cp_orderno`
+/// (ecpay payments) or `out_order_no` (trade payments and `pre_create_refund`). Refund
+/// and settle messages name only their refund or settlement: `None` (finding the order
+/// would cost a table read on the callback path).
+pub fn order_named(msg: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct OrderOnly {
+        #[serde(default)]
+        cp_orderno: Option<String>,
+        #[serde(default)]
+        out_order_no: Option<String>,
+    }
+    let named = serde_json::from_str::<OrderOnly>(msg).ok()?;
+    named
+        .cp_orderno
+        .or(named.out_order_no)
+        .filter(|no| valid_out_order_no(no))
 }
 
 #[cfg(test)]
@@ -276,5 +314,44 @@ mod tests {
             let other = serde_json::to_vec(&json!({"timestamp": ts.to_string(), "nonce": nonce, "msg": format!("{msg} "), "msg_signature": sig})).unwrap();
             prop_assert_eq!(Callback::verify(&other, "tok"), Err(CallbackError::BadSignature));
         }
+    }
+}
+
+#[cfg(test)]
+mod named_tests {
+    use super::{names_another_app, order_named};
+
+    #[test]
+    fn the_order_a_message_names_is_read_when_it_names_one() {
+        assert_eq!(
+            order_named(r#"{"cp_orderno":"202408041111312119","status":"SUCCESS"}"#).as_deref(),
+            Some("202408041111312119")
+        );
+        assert_eq!(
+            order_named(r#"{"out_order_no":"1732240000ab","refund_id":"R1"}"#).as_deref(),
+            Some("1732240000ab")
+        );
+        for none in [
+            r#"{"cp_refundno":"RF-1","status":"SUCCESS"}"#,
+            r#"{"cp_orderno":"a*b"}"#,
+            r#"{"cp_orderno":12}"#,
+            "not json",
+        ] {
+            assert_eq!(order_named(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn a_message_naming_another_app_is_told_apart() {
+        assert!(names_another_app(
+            r#"{"appid":"tt-other","cp_orderno":"1"}"#,
+            "appid",
+            "tt-ours"
+        ));
+        assert!(!names_another_app(r#"{"appid":"tt-ours"}"#, "appid", "tt-ours"));
+        // Messages that name no app (some refund and settle callbacks) are not refused.
+        assert!(!names_another_app(r#"{"cp_orderno":"1"}"#, "appid", "tt-ours"));
+        assert!(names_another_app(r#"{"app_id":"tt-other"}"#, "app_id", "tt-ours"));
+        assert!(!names_another_app(r#"{"app_id":"tt-other"}"#, "appid", "tt-ours"));
     }
 }

@@ -206,6 +206,7 @@ mod tests {
         let order = Order {
             out_order_no: no.into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: openid.into(),
             sku: "course".into(),
             quantity: 1,

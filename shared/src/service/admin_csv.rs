@@ -60,6 +60,7 @@ mod tests {
         Order {
             out_order_no: "1732240000a1".into(),
             platform: Platform::Wechat,
+            channel: crate::domain::channel::ChannelId::WechatV2,
             openid: "o-user".into(),
             sku: "course".into(),
             quantity: 2,

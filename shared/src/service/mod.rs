@@ -9,7 +9,7 @@ pub mod auth;
 pub mod events;
 pub mod login;
 pub mod notify;
-pub mod notify_trade;
+pub mod notify_douyin;
 pub mod notify_wechat;
 pub mod orders;
 pub mod prepay;

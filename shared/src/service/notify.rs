@@ -1,283 +1,229 @@
-//! Platform callbacks: verify over the raw body, then apply exactly once.
+//! Platform callbacks: the channel that reads the callback's shape verifies it over
+//! the raw body and says what it tells; it is kept, then applied exactly once, the same
+//! way for every channel.
 
 use crate::app::App;
-use crate::domain::ids::valid_out_order_no;
-use crate::domain::order::Payment;
-use crate::domain::order::Platform;
-use crate::domain::refund::SettleStatus;
+use crate::channel::Channel;
+use crate::channel::callback::{Ack, Inbound, Notice, Refusal, UserRefund};
+use crate::domain::order::{OrderStatus, Payment, Platform};
+use crate::domain::refund::{Refund, RefundStatus, SettleStatus};
 use crate::domain::time::now_secs;
-use crate::douyin::callback::json_problem;
-use crate::douyin::trade::TradeHeaders;
-use crate::douyin::{Callback, CallbackError};
-use crate::store::{Finish, PaidOutcome};
-use serde::{Deserialize, Serialize};
+use crate::store::{BeginRefund, Finish, PaidOutcome};
 
-/// What the platform is answered: `err_no` 0 means processed (now or before).
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct DouyinReply {
-    #[serde(skip)]
-    pub status: u16,
-    pub err_no: i64,
-    pub err_tips: String,
-    /// Only `pre_create_refund` answers carry data.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
-}
-
-impl DouyinReply {
-    pub fn success() -> Self {
-        DouyinReply {
-            status: 200,
-            err_no: 0,
-            err_tips: "success".into(),
-            data: None,
+/// Takes a callback that came to `platform`'s notify route.
+pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ack {
+    let Some(channel) = app.channels.claiming(platform, &inbound) else {
+        if app.channels.serves(platform) {
+            // Not in the shape of any way of paying this platform has: not a callback.
+            return Refusal::Malformed(format!("body is not a {} callback", platform.name())).into();
         }
-    }
-    pub(crate) fn refuse(status: u16, err_no: i64, tips: impl Into<String>) -> Self {
-        DouyinReply {
-            status,
-            err_no,
-            err_tips: tips.into(),
-            data: None,
-        }
-    }
-}
-
-/// A Douyin callback of either kind: trade callbacks carry their signature in the
-/// `Byte-*` headers (`trade`), ecpay ones in the body.
-pub async fn douyin_callback(app: &App, trade: Option<&TradeHeaders>, raw_body: &[u8]) -> DouyinReply {
-    if let Some(headers) = trade {
-        return super::notify_trade::trade_callback(app, headers, raw_body).await;
-    }
-    let Some(token) = app.config.douyin.as_ref().and_then(|d| d.token.as_ref()) else {
-        tracing::error!("DOUYIN_TOKEN is not configured; callbacks cannot be verified");
-        return DouyinReply::refuse(500, 5, "callback token not configured");
+        tracing::error!(
+            platform = platform.as_str(),
+            "a callback came that no configured channel reads"
+        );
+        return Refusal::temporary("no payment channel configured for this callback").into();
     };
-    let callback = match Callback::verify(raw_body, token.expose()) {
-        Ok(callback) => callback,
-        Err(CallbackError::BadSignature) => {
-            tracing::warn!("callback with a bad signature refused");
-            return DouyinReply::refuse(401, 2, "signature does not match");
-        }
-        Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
+    let verified = match channel.read_callback(&inbound) {
+        Ok(verified) => verified,
+        Err(refusal) => return refusal.into(),
     };
-    if let Some(ours) = app.config.douyin.as_ref().map(|d| d.app_id.as_str())
-        && names_another_app(&callback.msg, "appid", ours)
-    {
-        tracing::warn!("callback for another app refused");
-        return DouyinReply::refuse(401, 2, "callback is for another app");
-    }
-    let order = order_named(&callback.msg);
-    if let Err(err) = app
+    let kept = app
         .store
-        .keep_callback(Platform::Douyin, &callback.kind, raw_body, order.as_deref(), now_secs())
-        .await
-    {
+        .keep_callback(
+            platform,
+            &verified.kind,
+            inbound.body,
+            verified.order.as_deref(),
+            now_secs(),
+        )
+        .await;
+    if let Err(err) = kept {
         tracing::error!(error = %err, "callback not kept; the platform will retry");
-        return DouyinReply::refuse(500, 5, "temporarily unable to record the callback");
+        return Refusal::temporary("temporarily unable to record the callback").into();
     }
-    match callback.kind.as_str() {
-        "payment" => payment(app, &callback).await,
-        "refund" => refund(app, &callback).await,
-        "settle" => settle(app, &callback).await,
-        other => {
-            tracing::info!(kind = other, "verified callback kept and acknowledged");
-            DouyinReply::success()
-        }
+    match verified.notice {
+        Ok(notice) => apply(app, channel, notice).await,
+        Err(refusal) => refusal.into(),
     }
 }
 
-async fn refund(app: &App, callback: &Callback) -> DouyinReply {
-    let msg: RefundMsg = match serde_json::from_str(&callback.msg) {
-        Ok(msg) => msg,
-        Err(err) => return DouyinReply::refuse(400, 1, format!("msg is {}", json_problem(&err))),
+async fn apply(app: &App, channel: &dyn Channel, notice: Notice) -> Ack {
+    let result = match notice {
+        Notice::Paid { out_order_no, payment } => apply_payment(app, channel, &out_order_no, &payment).await,
+        Notice::Unpaid { out_order_no, status } => end_unpaid(app, &out_order_no, status).await,
+        Notice::RefundEnded {
+            out_refund_no,
+            success,
+            amount,
+        } => end_refund(app, &out_refund_no, success, amount).await,
+        Notice::RefundNeedsAttention { out_refund_no, why } => flag_refund(app, &out_refund_no, &why).await,
+        Notice::SettleEnded { out_settle_no, status } => end_settle(app, &out_settle_no, status).await,
+        Notice::UserRefund(refund) => return user_refund(app, refund).await,
+        Notice::Nothing => Ok(()),
     };
-    let success = match msg.status.as_str() {
-        "SUCCESS" => true,
-        "FAIL" => false,
-        _ => return DouyinReply::success(),
-    };
-    end_refund(app, &msg.cp_refundno, success, msg.refund_amount).await
-}
-
-/// Records how a refund ended, once; a reported amount must be the refund's.
-pub(crate) async fn end_refund(app: &App, out_refund_no: &str, success: bool, amount: Option<i64>) -> DouyinReply {
-    let stored = match app.store.get_refund(out_refund_no).await {
-        Ok(Some(refund)) => refund,
-        Ok(None) => {
-            tracing::error!(out_refund_no = %out_refund_no, "refund callback for an unknown refund");
-            return DouyinReply::refuse(404, 4, "unknown refund");
-        }
-        Err(err) => return store_failed(err),
-    };
-    if amount.is_some_and(|amount| amount != stored.refund_amount) {
-        tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
-        return DouyinReply::refuse(409, 3, "amount does not match the refund");
-    }
-    match app.store.finish_refund(&stored, success, now_secs()).await {
-        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
-        Ok(Finish::NotFound) => DouyinReply::refuse(404, 4, "unknown refund"),
-        Err(err) => store_failed(err),
+    match result {
+        Ok(()) => Ack::done(),
+        Err(refusal) => refusal.into(),
     }
 }
 
-async fn settle(app: &App, callback: &Callback) -> DouyinReply {
-    let msg: SettleMsg = match serde_json::from_str(&callback.msg) {
-        Ok(msg) => msg,
-        Err(err) => return DouyinReply::refuse(400, 1, format!("msg is {}", json_problem(&err))),
-    };
-    let status = match msg.status.as_str() {
-        "SUCCESS" => SettleStatus::Success,
-        "FAIL" => SettleStatus::Fail,
-        _ => return DouyinReply::success(),
-    };
-    end_settle(app, &msg.cp_settle_no, status).await
-}
-
-pub(crate) async fn end_settle(app: &App, out_settle_no: &str, status: SettleStatus) -> DouyinReply {
-    match app.store.finish_settle(out_settle_no, status, now_secs()).await {
-        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => DouyinReply::success(),
-        Ok(Finish::NotFound) => {
-            tracing::error!(out_settle_no = %out_settle_no, "settle callback for an unknown settlement");
-            DouyinReply::refuse(404, 4, "unknown settlement")
-        }
-        Err(err) => store_failed(err),
-    }
-}
-
-/// Whether a verified callback message names an app other than ours: a callback signed
-/// with a key we share with another app (a Token reused across apps, say) must not
-/// move our orders.
-pub(crate) fn names_another_app(msg: &str, key: &str, ours: &str) -> bool {
-    #[derive(Deserialize)]
-    struct AppOnly<'a> {
-        #[serde(borrow, default)]
-        appid: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        app_id: Option<std::borrow::Cow<'a, str>>,
-    }
-    let Ok(named) = serde_json::from_str::<AppOnly>(msg) else {
-        return false;
-    };
-    let app = if key == "appid" { named.appid } else { named.app_id };
-    app.is_some_and(|app| !app.is_empty() && app != ours)
-}
-
-/// The order a verified Douyin callback message names, if it names one: `cp_orderno`
-/// (ecpay payments) or `out_order_no` (trade payments and `pre_create_refund`). Refund
-/// and settle messages name only their refund or settlement: `None` (finding the order
-/// would cost a table read on the callback path).
-pub(crate) fn order_named(msg: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct OrderOnly {
-        #[serde(default)]
-        cp_orderno: Option<String>,
-        #[serde(default)]
-        out_order_no: Option<String>,
-    }
-    let named = serde_json::from_str::<OrderOnly>(msg).ok()?;
-    named
-        .cp_orderno
-        .or(named.out_order_no)
-        .filter(|no| valid_out_order_no(no))
-}
-
-pub(crate) fn store_failed(err: crate::error::StoreError) -> DouyinReply {
+fn store_failed(err: crate::error::StoreError) -> Refusal {
     tracing::error!(error = %err, "callback not applied; the platform will retry");
-    DouyinReply::refuse(500, 5, "temporarily unable to record the callback")
+    Refusal::temporary("temporarily unable to record the callback")
 }
 
-/// The `msg` of a `refund` callback.
-#[derive(Debug, Deserialize)]
-struct RefundMsg {
-    cp_refundno: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    refund_amount: Option<i64>,
+fn unknown_order() -> Refusal {
+    Refusal::Unknown("unknown order".into())
 }
 
-/// The `msg` of a `settle` callback.
-#[derive(Debug, Deserialize)]
-struct SettleMsg {
-    cp_settle_no: String,
-    #[serde(default)]
-    status: String,
-}
-
-async fn payment(app: &App, callback: &Callback) -> DouyinReply {
-    let msg = match callback.payment() {
-        Ok(msg) => msg,
-        Err(err) => return DouyinReply::refuse(400, 1, err.to_string()),
-    };
-    if !msg.is_success() {
-        tracing::info!(out_order_no = %msg.cp_orderno, status = %msg.status, "unsuccessful payment callback acknowledged");
-        return DouyinReply::success();
+/// Marks the order paid, once, if the amount is the order's; channels that ask for it
+/// confirm the payment with the platform first.
+async fn apply_payment(app: &App, channel: &dyn Channel, out_order_no: &str, payment: &Payment) -> Result<(), Refusal> {
+    if channel.confirms_payments() {
+        let order = match app.store.get_order(out_order_no).await {
+            Ok(Some(order)) if order.channel == channel.id() => order,
+            Ok(_) => {
+                tracing::error!(out_order_no, "payment notify for an unknown order");
+                return Err(unknown_order());
+            }
+            Err(err) => return Err(store_failed(err)),
+        };
+        if payment.amount != order.total_amount {
+            tracing::error!(
+                out_order_no,
+                expected = order.total_amount,
+                paid = payment.amount,
+                "notify amount differs"
+            );
+            return Err(Refusal::Conflict("amount does not match the order".into()));
+        }
+        if matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded) {
+            return Ok(());
+        }
+        channel.confirm_payment(out_order_no, payment).await?;
     }
-    let now = now_secs();
-    apply_payment(app, &msg.cp_orderno, &msg.payment(now), now).await
-}
-
-/// Marks the order paid, once, if the amount is the order's.
-pub(crate) async fn apply_payment(app: &App, out_order_no: &str, payment: &Payment, now: i64) -> DouyinReply {
-    match app.store.mark_paid(out_order_no, payment, now).await {
+    match app.store.mark_paid(out_order_no, payment, now_secs()).await {
         Ok(PaidOutcome::Applied(_)) => {
             tracing::info!(out_order_no = %out_order_no, amount = payment.amount, "order paid");
-            DouyinReply::success()
+            Ok(())
         }
         Ok(PaidOutcome::AlreadyPaid(order)) => {
             if order.payment.as_ref().is_some_and(|p| p.trade_no != payment.trade_no) {
                 tracing::error!(out_order_no = %out_order_no, "a second payment was reported for a paid order");
             }
-            DouyinReply::success()
+            Ok(())
         }
         Ok(PaidOutcome::AmountMismatch { expected }) => {
             tracing::error!(out_order_no = %out_order_no, expected, paid = payment.amount, "payment amount differs from the order");
-            DouyinReply::refuse(409, 3, "amount does not match the order")
+            Err(Refusal::Conflict("amount does not match the order".into()))
         }
         Ok(PaidOutcome::NotFound) => {
             tracing::error!(out_order_no = %out_order_no, "payment for an unknown order");
-            DouyinReply::refuse(404, 4, "unknown order")
+            Err(unknown_order())
         }
-        Err(err) => store_failed(err),
+        Err(err) => Err(store_failed(err)),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{names_another_app, order_named};
-
-    #[test]
-    fn the_order_a_message_names_is_read_when_it_names_one() {
-        assert_eq!(
-            order_named(r#"{"cp_orderno":"202408041111312119","status":"SUCCESS"}"#).as_deref(),
-            Some("202408041111312119")
-        );
-        assert_eq!(
-            order_named(r#"{"out_order_no":"1732240000ab","refund_id":"R1"}"#).as_deref(),
-            Some("1732240000ab")
-        );
-        for none in [
-            r#"{"cp_refundno":"RF-1","status":"SUCCESS"}"#,
-            r#"{"cp_orderno":"a*b"}"#,
-            r#"{"cp_orderno":12}"#,
-            "not json",
-        ] {
-            assert_eq!(order_named(none), None, "{none}");
+async fn end_unpaid(app: &App, out_order_no: &str, status: OrderStatus) -> Result<(), Refusal> {
+    match app.store.finish_unpaid(out_order_no, status, now_secs()).await {
+        Ok(Some(order)) => {
+            tracing::info!(out_order_no, status = %order.status, "order ended unpaid");
+            Ok(())
         }
+        Ok(None) => Err(unknown_order()),
+        Err(err) => Err(store_failed(err)),
     }
+}
 
-    #[test]
-    fn a_message_naming_another_app_is_told_apart() {
-        assert!(names_another_app(
-            r#"{"appid":"tt-other","cp_orderno":"1"}"#,
-            "appid",
-            "tt-ours"
-        ));
-        assert!(!names_another_app(r#"{"appid":"tt-ours"}"#, "appid", "tt-ours"));
-        // Messages that name no app (some refund and settle callbacks) are not refused.
-        assert!(!names_another_app(r#"{"cp_orderno":"1"}"#, "appid", "tt-ours"));
-        assert!(names_another_app(r#"{"app_id":"tt-other"}"#, "app_id", "tt-ours"));
-        assert!(!names_another_app(r#"{"app_id":"tt-other"}"#, "appid", "tt-ours"));
+/// Records how a refund ended, once; a reported amount must be the refund's.
+async fn end_refund(app: &App, out_refund_no: &str, success: bool, amount: Option<i64>) -> Result<(), Refusal> {
+    let unknown = || Refusal::Unknown("unknown refund".into());
+    let stored = match app.store.get_refund(out_refund_no).await {
+        Ok(Some(refund)) => refund,
+        Ok(None) => {
+            tracing::error!(out_refund_no = %out_refund_no, "refund callback for an unknown refund");
+            return Err(unknown());
+        }
+        Err(err) => return Err(store_failed(err)),
+    };
+    if amount.is_some_and(|amount| amount != stored.refund_amount) {
+        tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
+        return Err(Refusal::Conflict("amount does not match the refund".into()));
+    }
+    match app.store.finish_refund(&stored, success, now_secs()).await {
+        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => Ok(()),
+        Ok(Finish::NotFound) => Err(unknown()),
+        Err(err) => Err(store_failed(err)),
+    }
+}
+
+/// A refund a person must finish in the merchant console: kept in flight, flagged.
+async fn flag_refund(app: &App, out_refund_no: &str, why: &str) -> Result<(), Refusal> {
+    tracing::error!(
+        out_refund_no,
+        why,
+        "refund needs manual handling in the merchant console"
+    );
+    match app.store.flag_refund(out_refund_no, why, now_secs()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Refusal::Unknown("unknown refund".into())),
+        Err(err) => Err(store_failed(err)),
+    }
+}
+
+async fn end_settle(app: &App, out_settle_no: &str, status: SettleStatus) -> Result<(), Refusal> {
+    match app.store.finish_settle(out_settle_no, status, now_secs()).await {
+        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => Ok(()),
+        Ok(Finish::NotFound) => {
+            tracing::error!(out_settle_no = %out_settle_no, "settle callback for an unknown settlement");
+            Err(Refusal::Unknown("unknown settlement".into()))
+        }
+        Err(err) => Err(store_failed(err)),
+    }
+}
+
+/// A refund the user asked for on the platform: recorded in flight (so back-office
+/// refunds cannot exceed the paid amount with it) and answered at once with our number.
+async fn user_refund(app: &App, asked: UserRefund) -> Ack {
+    let order = match app.store.get_order(&asked.out_order_no).await {
+        Ok(Some(order)) => order,
+        Ok(None) => return unknown_order().into(),
+        Err(err) => return store_failed(err).into(),
+    };
+    let now = now_secs();
+    let refund = Refund {
+        out_refund_no: asked.out_refund_no.clone(),
+        out_order_no: order.out_order_no.clone(),
+        refund_amount: asked.amount,
+        reason: asked.reason,
+        status: RefundStatus::Processing,
+        refund_no: Some(asked.refund_no.clone()),
+        all_settle: order.settled(),
+        created_at: now,
+        updated_at: now,
+        attention: None,
+    };
+    let accepted = match app.store.begin_refund(&refund).await {
+        Ok(BeginRefund::Started(r)) => r,
+        Ok(BeginRefund::Exists(r))
+            if r.out_order_no == refund.out_order_no && r.refund_amount == refund.refund_amount =>
+        {
+            r
+        }
+        Ok(BeginRefund::Exists(_)) => {
+            tracing::error!(refund_id = %asked.refund_no, "pre_create_refund differs from the refund recorded for its id");
+            return Refusal::Conflict("refund id was recorded with other values".into()).into();
+        }
+        Ok(BeginRefund::OrderNotFound) => return unknown_order().into(),
+        Ok(BeginRefund::NotRefundable(order)) => {
+            tracing::warn!(out_order_no = %order.out_order_no, status = %order.status, asked = asked.amount, left = order.refundable(), "user refund refused");
+            return Refusal::Conflict("order is not paid or has less left to refund".into()).into();
+        }
+        Err(err) => return store_failed(err).into(),
+    };
+    tracing::info!(out_order_no = %accepted.out_order_no, out_refund_no = %accepted.out_refund_no, amount = accepted.refund_amount, "user refund recorded");
+    Ack::Done {
+        data: Some(asked.reply_data),
     }
 }

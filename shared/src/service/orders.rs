@@ -1,4 +1,5 @@
 use crate::app::App;
+use crate::channel::Closing;
 use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::{Order, OrderStatus, PaymentOutcome, Platform};
 use crate::domain::time::now_secs;
@@ -63,38 +64,14 @@ pub async fn check_payment(app: &App, order: Order, now: i64) -> Result<Order, A
     record_payment(app, order, outcome, now).await
 }
 
-/// What the platform says of an unpaid order. Only its own word ends the order: a
-/// status, or "no such order" once nobody can pay it any more.
+/// What the order's channel says of an unpaid order. Only the platform's own word ends
+/// the order: a status, or "no such order" once nobody can pay it any more.
 async fn ask_payment(app: &App, order: &Order, now: i64) -> Result<PaymentOutcome, PlatformError> {
     let expired = now > order.pay_deadline + TIMEOUT_GRACE_SECS;
-    let no = order.out_order_no.as_str();
-    if order.is_trade() {
-        // The platform knows an order only once the client placed it (tt.requestOrder).
-        let query = app
-            .with_client_token(|api, token| async move { api.query_order(&token, no).await })
-            .await?;
-        return Ok(match query {
-            Some(query) => query.outcome(now),
-            None if expired => PaymentOutcome::Timeout,
-            None => PaymentOutcome::Pending,
-        });
-    }
-    if order.platform_order.is_none() {
-        // The platform never gave us a pay token for it, so nobody can have paid it.
-        return Ok(if expired {
-            PaymentOutcome::Timeout
-        } else {
-            PaymentOutcome::Pending
-        });
-    }
-    match order.platform {
-        Platform::Douyin => Ok(match app.douyin_platform()?.query_order(no).await? {
-            Some(query) => query.outcome(),
-            None if expired => PaymentOutcome::Timeout,
-            None => PaymentOutcome::Pending,
-        }),
-        Platform::Wechat => Ok(app.wechat_platform()?.order_query(no).await?.outcome(expired, now)),
-    }
+    app.channels
+        .get(order.channel)?
+        .query_payment(order, expired, now)
+        .await
 }
 
 async fn record_payment(app: &App, order: Order, outcome: PaymentOutcome, now: i64) -> Result<Order, ApiError> {
@@ -117,26 +94,22 @@ async fn record_payment(app: &App, order: Order, outcome: PaymentOutcome, now: i
     stored.ok_or_else(|| ApiError::not_found(format!("no order {no}")))
 }
 
-/// Closes an order WeChat would still take payment for, then records it CLOSED; one
-/// paid meanwhile is recorded PAID instead.
+/// Closes an order the platform would still take payment for, then records it CLOSED;
+/// one paid meanwhile is recorded PAID instead.
 async fn close_expired(app: &App, order: Order, now: i64) -> Result<Order, ApiError> {
     let no = order.out_order_no.as_str();
-    match app.wechat_platform()?.close_order(no).await {
-        Ok(()) => {
+    match app.channels.get(order.channel)?.close(&order).await? {
+        Closing::Closed => {
             tracing::info!(out_order_no = %no, "expired order closed on the platform");
             let stored = app.store.finish_unpaid(no, OrderStatus::Closed, now).await?;
             stored.ok_or_else(|| ApiError::not_found(format!("no order {no}")))
         }
-        Err(PlatformError::Rejected { code, .. }) if code == ORDER_PAID => {
+        Closing::AlreadyPaid => {
             let outcome = ask_payment(app, &order, now).await?;
             match outcome {
                 PaymentOutcome::Paid(_) => Box::pin(record_payment(app, order, outcome, now)).await,
                 _ => Ok(order),
             }
         }
-        Err(err) => Err(err.into()),
     }
 }
-
-/// closeorder: the order was paid before it could be closed.
-const ORDER_PAID: &str = "ORDERPAID";

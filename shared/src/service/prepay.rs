@@ -1,19 +1,12 @@
 use crate::app::App;
-use crate::config::DouyinPayMode;
-use crate::domain::ids::{new_nonce, new_out_order_no};
-use crate::domain::order::{Order, OrderStatus, Platform, PlatformOrder, ecpay_valid_time, total_amount};
-use crate::domain::text::truncate;
-use crate::domain::time::{beijing_compact, now_secs};
-use crate::douyin::client::CreateOrder;
-use crate::douyin::trade::request_order::{RequestOrderSettings, request_order_data};
+use crate::channel::Channel;
+use crate::domain::ids::new_out_order_no;
+use crate::domain::order::{Order, OrderStatus, Platform, ecpay_valid_time, total_amount};
+use crate::domain::time::now_secs;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{CatalogItem, InsertOutcome, Session};
-use crate::wechat::client::UnifiedOrder;
 use serde::{Deserialize, Serialize};
 
-/// Ecpay's limits on `subject` and `body`.
-const SUBJECT_MAX_CHARS: usize = 42;
-const SUBJECT_MAX_BYTES: usize = 128;
 const MAX_SKU_LEN: usize = 64;
 /// Attempts to take a reuse slot when other requests keep replacing it.
 const SLOT_ATTEMPTS: usize = 4;
@@ -38,9 +31,6 @@ pub struct PrepayAnswer {
     pub pay: serde_json::Value,
 }
 
-/// WeChat's limit on `body` (bytes).
-const WECHAT_BODY_MAX_BYTES: usize = 127;
-
 pub async fn prepay(
     app: &App,
     session: &Session,
@@ -53,10 +43,7 @@ pub async fn prepay(
     if !(1..=99).contains(&request.quantity) {
         return Err(ApiError::invalid("quantity must be from 1 to 99"));
     }
-    match session.platform {
-        Platform::Douyin => drop(app.douyin()?),
-        Platform::Wechat => drop(app.wechat()?),
-    }
+    let channel = app.channels.for_new_order(session.platform)?;
     let item = app
         .store
         .get_catalog_item(&request.sku)
@@ -71,40 +58,23 @@ pub async fn prepay(
         item.sku,
         request.quantity
     );
-
-    // Trade mode: each new order carries the signed data for tt.requestOrder.
-    let trade = match &app.config.douyin {
-        Some(d) if session.platform == Platform::Douyin && d.pay_mode == DouyinPayMode::Trade => {
-            Some(RequestOrderSettings {
-                order_entry_page: &app.config.order_entry_page,
-                notify_url: d.notify_url.as_deref(),
-                valid_seconds: app.config.order_valid_seconds,
-            })
-        }
-        _ => None,
-    };
-    let trade_mode = trade.is_some();
     let mut replaces: Option<String> = None;
     for _ in 0..SLOT_ATTEMPTS {
         let now = now_secs();
-        let mut candidate = new_order(app, session, &item, request.quantity, amount, now);
-        if let Some(settings) = &trade {
-            let data =
-                request_order_data(&candidate, &item, settings).map_err(|e| ApiError::internal(e.to_string()))?;
-            candidate.trade_data = Some(data);
-        }
+        let mut candidate = new_order(app, session, channel, &item, request.quantity, amount, now);
+        channel.prepare(&mut candidate, &item).map_err(ApiError::internal)?;
         match app
             .store
             .insert_order(&candidate, &reuse_key, replaces.as_deref())
             .await?
         {
-            InsertOutcome::Inserted => return place(app, candidate, client_ip).await,
+            InsertOutcome::Inserted => return place(channel, app, candidate, client_ip).await,
             InsertOutcome::SlotHeldBy(holder) => match app.store.get_order(&holder).await? {
-                // An order made the other way before a mode switch is not handed out again.
+                // An order made another way before a switch of channel is not handed out again.
                 Some(order)
-                    if order.reusable_at(now) && order.openid == session.openid && order.is_trade() == trade_mode =>
+                    if order.reusable_at(now) && order.openid == session.openid && order.channel == channel.id() =>
                 {
-                    return place(app, order, client_ip).await;
+                    return place(channel, app, order, client_ip).await;
                 }
                 _ => replaces = Some(holder),
             },
@@ -113,21 +83,26 @@ pub async fn prepay(
     Err(ApiError::internal("too many concurrent orders for this item; retry"))
 }
 
-fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, amount: i64, now: i64) -> Order {
+fn new_order(
+    app: &App,
+    session: &Session,
+    channel: &dyn Channel,
+    item: &CatalogItem,
+    quantity: u32,
+    amount: i64,
+    now: i64,
+) -> Order {
+    let texts = channel.texts(item);
     Order {
         out_order_no: new_out_order_no(now),
         platform: session.platform,
+        channel: channel.id(),
         openid: session.openid.clone(),
         sku: item.sku.clone(),
         quantity,
         total_amount: amount,
-        subject: truncate(&item.subject, SUBJECT_MAX_CHARS, SUBJECT_MAX_BYTES).to_owned(),
-        body: truncate(
-            non_empty_or(&item.body, &item.subject),
-            SUBJECT_MAX_CHARS,
-            SUBJECT_MAX_BYTES,
-        )
-        .to_owned(),
+        subject: texts.subject,
+        body: texts.body,
         status: OrderStatus::Pending,
         created_at: now,
         pay_deadline: now + ecpay_valid_time(app.config.order_valid_seconds),
@@ -142,45 +117,31 @@ fn new_order(app: &App, session: &Session, item: &CatalogItem, quantity: u32, am
     }
 }
 
-fn non_empty_or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
-    if text.trim().is_empty() { fallback } else { text }
-}
-
 /// Makes sure the platform has the order, then answers with what the client pays with.
-/// Both platforms are idempotent on the order number (with identical parameters), so
+/// The platforms are idempotent on the order number (with identical parameters), so
 /// repeating this after a failure between its two steps yields the same platform order.
-async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer, ApiError> {
-    if let Some(data) = &order.trade_data {
-        return Ok(trade_answer(app, &order, data)?);
-    }
+async fn place(channel: &dyn Channel, app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer, ApiError> {
     let order = match order.platform_order {
         Some(_) => order,
-        None => {
-            let placed = match create_platform_order(app, &order, client_ip).await {
-                Ok(placed) => placed,
-                Err(err @ PlatformError::Rejected { .. }) => {
-                    // The platform refuses every later call with this number: retire it.
-                    app.store
-                        .finish_unpaid(&order.out_order_no, OrderStatus::Failed, now_secs())
-                        .await?;
-                    return Err(err.into());
-                }
-                Err(err) => return Err(err.into()),
-            };
-            app.store
+        None => match channel.place(&order, client_ip).await {
+            // The mini-program places it itself.
+            Ok(None) => order,
+            Ok(Some(placed)) => app
+                .store
                 .record_platform_order(&order.out_order_no, &placed, now_secs())
                 .await?
-                .ok_or_else(|| ApiError::internal("order vanished while being placed"))?
-        }
+                .ok_or_else(|| ApiError::internal("order vanished while being placed"))?,
+            Err(err @ PlatformError::Rejected { .. }) => {
+                // The platform refuses every later call with this number: retire it.
+                app.store
+                    .finish_unpaid(&order.out_order_no, OrderStatus::Failed, now_secs())
+                    .await?;
+                return Err(err.into());
+            }
+            Err(err) => return Err(err.into()),
+        },
     };
-    let placed = order
-        .platform_order
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("order has no platform order"))?;
-    let pay = match order.platform {
-        Platform::Douyin => serde_json::json!({"order_id": placed.order_id, "order_token": placed.order_token}),
-        Platform::Wechat => app.wechat()?.request_payment(&placed.order_id, now_secs())?,
-    };
+    let pay = channel.pay_params(&order, now_secs())?;
     Ok(PrepayAnswer {
         out_order_no: order.out_order_no.clone(),
         platform: order.platform,
@@ -188,50 +149,4 @@ async fn place(app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer,
         total_amount: order.total_amount,
         pay,
     })
-}
-
-/// A trade order needs no platform call: the client places it with tt.requestOrder from
-/// the stored data and a fresh signature.
-fn trade_answer(app: &App, order: &Order, data: &str) -> Result<PrepayAnswer, PlatformError> {
-    let keys = &app.trade()?.keys;
-    let authorization = keys
-        .byte_authorization(data, now_secs(), &new_nonce())
-        .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
-    Ok(PrepayAnswer {
-        out_order_no: order.out_order_no.clone(),
-        platform: order.platform,
-        status: order.status,
-        total_amount: order.total_amount,
-        pay: serde_json::json!({"data": data, "byteAuthorization": authorization}),
-    })
-}
-
-async fn create_platform_order(app: &App, order: &Order, client_ip: &str) -> Result<PlatformOrder, PlatformError> {
-    match order.platform {
-        Platform::Douyin => {
-            let request = CreateOrder {
-                out_order_no: order.out_order_no.clone(),
-                total_amount: order.total_amount,
-                subject: order.subject.clone(),
-                body: order.body.clone(),
-                valid_time: ecpay_valid_time(app.config.order_valid_seconds),
-            };
-            app.douyin_platform()?.create_order(&request).await
-        }
-        Platform::Wechat => {
-            let request = UnifiedOrder {
-                out_trade_no: order.out_order_no.clone(),
-                body: truncate(&order.subject, usize::MAX, WECHAT_BODY_MAX_BYTES).to_owned(),
-                total_fee: order.total_amount,
-                openid: order.openid.clone(),
-                client_ip: client_ip.to_owned(),
-                time_expire: beijing_compact(order.pay_deadline),
-            };
-            let prepay_id = app.wechat_platform()?.unified_order(&request).await?;
-            Ok(PlatformOrder {
-                order_id: prepay_id.clone(),
-                order_token: prepay_id,
-            })
-        }
-    }
 }

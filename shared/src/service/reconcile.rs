@@ -152,15 +152,14 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
         }
         OpenItem::Refund(_) => {}
         OpenItem::Settlement(settlement) if settlement.status == RefundStatus::Processing => {
-            let trade = app
-                .store
-                .get_order(&settlement.out_order_no)
-                .await?
-                .is_some_and(|o| o.is_trade());
+            let Some(order) = app.store.get_order(&settlement.out_order_no).await? else {
+                return Err(ApiError::not_found(format!("no order {}", settlement.out_order_no)));
+            };
+            let channel = app.channels.get(order.channel)?;
             if settlement.settle_no.is_none() {
                 report.resent += 1;
                 let no = settlement.out_settle_no.clone();
-                let answer = resend_settlement(app, settlement, trade).await?;
+                let answer = resend_settlement(app, channel, settlement).await?;
                 if answer.status != RefundStatus::Processing {
                     report.settlements_ended += 1;
                     return Ok(());
@@ -168,13 +167,13 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
                 let Some(sent) = app.store.get_settlement(&no).await? else {
                     return Ok(());
                 };
-                let (after, _) = check_settlement(app, sent, trade).await?;
+                let (after, _) = check_settlement(app, channel, sent).await?;
                 if after.status != RefundStatus::Processing {
                     report.settlements_ended += 1;
                 }
                 return Ok(());
             }
-            let (after, _) = check_settlement(app, settlement, trade).await?;
+            let (after, _) = check_settlement(app, channel, settlement).await?;
             if after.status != RefundStatus::Processing {
                 report.settlements_ended += 1;
             }

@@ -1,21 +1,15 @@
 //! Refunds asked for by the back office, and what the platform says of them.
 
 use crate::app::App;
+use crate::channel::{RefundAtPlatform, RefundNotMade};
 use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
-use crate::domain::order::{Order, OrderStatus, Platform};
-use crate::domain::refund::{Refund, RefundStatus, USER_REFUND_PREFIX};
+use crate::domain::order::{Order, OrderStatus};
+use crate::domain::refund::{REASON_MAX_CHARS, Refund, RefundStatus, USER_REFUND_PREFIX};
 use crate::domain::time::now_secs;
-use crate::douyin::money::CreateRefund;
-use crate::douyin::trade::client::TradeRefundRequest;
-use crate::douyin::trade::items::allocate_refund;
-use crate::douyin::trade::request_order::order_entry_schema;
 use crate::error::{ApiError, PlatformError};
 use crate::store::{BeginRefund, Finish};
-use crate::wechat::client::WechatRefundRequest;
 use serde::{Deserialize, Serialize};
 
-/// Longest refund reason kept, whoever gives it.
-pub(crate) const REASON_MAX_CHARS: usize = 100;
 const DEFAULT_REASON: &str = "退款";
 
 #[derive(Debug, Deserialize)]
@@ -75,10 +69,12 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
         .get_order(&request.out_order_no)
         .await?
         .ok_or_else(not_found)?;
-    match order.platform {
-        Platform::Douyin => drop(app.douyin()?),
-        Platform::Wechat => drop(app.wechat()?),
-    }
+    app.channels.get(order.channel).map_err(|_| {
+        ApiError::invalid(format!(
+            "the {} channel of order {} is not configured on this deployment",
+            order.channel, order.out_order_no
+        ))
+    })?;
     let now = now_secs();
     let refund = Refund {
         out_refund_no: request.out_refund_no.clone(),
@@ -130,20 +126,6 @@ fn answer(refund: &Refund) -> RefundAnswer {
     }
 }
 
-/// Why a refund was not made.
-enum NotMade {
-    /// The platform refused, or its answer was lost (see [`PlatformError::is_certain_refusal`]).
-    Platform(PlatformError),
-    /// We refused before asking: the trade system's item orders cannot carry it.
-    Unallocatable(String),
-}
-
-impl From<PlatformError> for NotMade {
-    fn from(err: PlatformError) -> Self {
-        NotMade::Platform(err)
-    }
-}
-
 /// Asks the platform for a recorded refund. It is idempotent on `out_refund_no`, so a
 /// repeat after a failure in between asks for the same refund. The amount is released
 /// only on a certain refusal; on an unknown outcome the refund stays PROCESSING and a
@@ -160,137 +142,38 @@ pub(crate) async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, Ap
                 ..refund
             })))
         }
-        Err(NotMade::Platform(err)) if err.is_certain_refusal() => {
+        Err(RefundNotMade::Platform(err)) if err.is_certain_refusal() => {
             app.store.finish_refund(&refund, false, now_secs()).await?;
             Err(err.into())
         }
-        Err(NotMade::Platform(err)) => {
+        Err(RefundNotMade::Platform(err)) => {
             tracing::warn!(out_refund_no = %refund.out_refund_no, error = %err, "refund outcome unknown; kept in flight");
             Err(err.into())
         }
-        Err(NotMade::Unallocatable(why)) => {
+        Err(RefundNotMade::Unallocatable(why)) => {
             app.store.finish_refund(&refund, false, now_secs()).await?;
             Err(ApiError::conflict(why))
         }
     }
 }
 
-/// Sends the refund to the order's platform; the platform's refund number.
-async fn ask_platform(app: &App, refund: &Refund) -> Result<String, NotMade> {
+/// Sends the refund to the order's channel; the platform's refund number.
+async fn ask_platform(app: &App, refund: &Refund) -> Result<String, RefundNotMade> {
     let order = app
         .store
         .get_order(&refund.out_order_no)
         .await
         .map_err(|e| PlatformError::Unavailable(e.to_string()))?
         .ok_or_else(|| PlatformError::Unavailable("order vanished".into()))?;
-    match order.platform {
-        Platform::Douyin if order.is_trade() => trade_refund(app, &order, refund).await,
-        Platform::Douyin => {
-            let request = CreateRefund {
-                out_order_no: refund.out_order_no.clone(),
-                out_refund_no: refund.out_refund_no.clone(),
-                refund_amount: refund.refund_amount,
-                reason: refund.reason.clone(),
-                all_settle: refund.all_settle,
-            };
-            Ok(app.douyin_platform()?.create_refund(&request).await?)
-        }
-        Platform::Wechat => {
-            let request = WechatRefundRequest {
-                out_trade_no: refund.out_order_no.clone(),
-                out_refund_no: refund.out_refund_no.clone(),
-                total_fee: order.total_amount,
-                refund_fee: refund.refund_amount,
-                refund_desc: refund.reason.clone(),
-            };
-            Ok(app.wechat_platform()?.refund(&request).await?)
-        }
-    }
+    app.channels.get(order.channel)?.refund(&order, refund).await
 }
 
-/// `refund_create/` names item orders, which only `order_query/` tells: the refund is
-/// split over them after what earlier refunds took.
-async fn trade_refund(app: &App, order: &Order, refund: &Refund) -> Result<String, NotMade> {
-    let no = order.out_order_no.as_str();
-    let placed = app
-        .with_client_token(|api, token| async move { api.query_order(&token, no).await })
-        .await?
-        .ok_or_else(|| PlatformError::Unavailable("order_query does not know this paid order".into()))?;
-    // This refund is already counted in flight.
-    let already = order.refunded_amount + order.refunding_amount - refund.refund_amount;
-    let first_and_whole = already == 0 && refund.refund_amount == order.total_amount;
-    let items = match allocate_refund(&placed.items, already, refund.refund_amount) {
-        Some(items) => items,
-        None if placed.items.is_empty() && first_and_whole => Vec::new(),
-        None => {
-            return Err(NotMade::Unallocatable(format!(
-                "the item orders of {no} cannot carry a refund of {} fen after the {already} fen refunded or in flight",
-                refund.refund_amount
-            )));
-        }
-    };
-    let request = TradeRefundRequest {
-        order_id: placed.order_id,
-        out_refund_no: refund.out_refund_no.clone(),
-        reason: refund.reason.clone(),
-        refund_total_amount: refund.refund_amount,
-        refund_all: items.is_empty(),
-        items,
-        order_entry_schema: order_entry_schema(&app.config.order_entry_page, no),
-    };
-    let request = &request;
-    Ok(app
-        .with_client_token(|api, token| async move { api.create_refund(&token, request).await })
-        .await?)
-}
-
-/// How the platform says a refund stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RefundAtPlatform {
-    /// The platform has no refund with this number.
-    Unknown,
-    Processing {
-        refund_no: String,
-    },
-    Success,
-    Fail,
-    /// WeChat's `CHANGE`: not refunded, not failed; a person must act in the merchant
-    /// console.
-    NeedsAttention(String),
-}
-
-/// Asks the order's platform about a refund.
+/// Asks the order's channel about a refund.
 async fn ask_refund(app: &App, order: Option<&Order>, refund: &Refund) -> Result<RefundAtPlatform, PlatformError> {
-    let no = refund.out_refund_no.as_str();
-    let from_status = |status: RefundStatus, refund_no: String| match status {
-        RefundStatus::Success => RefundAtPlatform::Success,
-        RefundStatus::Fail => RefundAtPlatform::Fail,
-        RefundStatus::Processing => RefundAtPlatform::Processing { refund_no },
-    };
     let Some(order) = order else {
         return Err(PlatformError::Unavailable("the refund's order is missing".into()));
     };
-    match order.platform {
-        Platform::Douyin if order.is_trade() => {
-            let query = app
-                .with_client_token(|api, token| async move { api.query_refund(&token, no).await })
-                .await?;
-            Ok(query.map_or(RefundAtPlatform::Unknown, |q| from_status(q.status, q.platform_no)))
-        }
-        Platform::Douyin => {
-            let q = app.douyin_platform()?.query_refund(no).await?;
-            Ok(from_status(q.status, q.platform_no))
-        }
-        Platform::Wechat => Ok(match app.wechat_platform()?.refund_query(no).await? {
-            None => RefundAtPlatform::Unknown,
-            Some(q) => match q.refund_status.as_str() {
-                "SUCCESS" => RefundAtPlatform::Success,
-                "REFUNDCLOSE" => RefundAtPlatform::Fail,
-                "CHANGE" => RefundAtPlatform::NeedsAttention("CHANGE".into()),
-                _ => RefundAtPlatform::Processing { refund_no: q.refund_id },
-            },
-        }),
-    }
+    app.channels.get(order.channel)?.query_refund(order, refund).await
 }
 
 /// Asks the platform about an in-flight refund and records what it says for certain;

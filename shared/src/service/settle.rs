@@ -1,19 +1,16 @@
 //! Settlement (分账) of paid orders, asked for by the back office.
 
 use crate::app::App;
+use crate::channel::Channel;
 use crate::domain::ids::{valid_back_office_no, valid_out_order_no};
-use crate::domain::order::{OrderStatus, Platform};
+use crate::domain::order::OrderStatus;
 use crate::domain::refund::{SettleReceiver, SettleStatus, Settlement, check_receivers};
 use crate::domain::time::now_secs;
-use crate::douyin::money::CreateSettle;
-use crate::douyin::trade::client::TradeSettleRequest;
-use crate::error::{ApiError, PlatformError};
+use crate::error::ApiError;
 use crate::store::{BeginSettle, Finish};
 use serde::{Deserialize, Serialize};
 
 const DESC_MAX_CHARS: usize = 80;
-/// `settle_params` of a settlement to the merchant alone.
-const NO_RECEIVERS: &str = "[]";
 
 #[derive(Debug, Deserialize)]
 pub struct SettleRequest {
@@ -50,8 +47,12 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         .get_order(&request.out_order_no)
         .await?
         .ok_or_else(not_found)?;
-    if order.platform != Platform::Douyin {
-        return Err(ApiError::invalid("only Douyin orders are settled"));
+    let channel = app.channels.get(order.channel)?;
+    if !channel.settles() {
+        return Err(ApiError::invalid(format!(
+            "orders paid through {} are not settled",
+            order.channel
+        )));
     }
     let receivers = request.settle_params.unwrap_or_default();
     // The receivers' 30 % is of what the merchant keeps: the paid amount less refunds.
@@ -69,7 +70,7 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         updated_at: now,
     };
     match app.store.begin_settle(&settlement, order.refunded_amount).await? {
-        BeginSettle::Started(s) => submit(app, s, order.is_trade()).await,
+        BeginSettle::Started(s) => submit(app, channel, s).await,
         BeginSettle::Exists(existing) => {
             let same = existing.out_order_no == settlement.out_order_no
                 && existing.settle_desc == settlement.settle_desc
@@ -81,7 +82,7 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
                 )));
             }
             if existing.settle_no.is_none() && existing.status == SettleStatus::Processing {
-                return submit(app, existing, order.is_trade()).await;
+                return submit(app, channel, existing).await;
             }
             Ok(answer(&existing))
         }
@@ -116,8 +117,8 @@ fn answer(s: &Settlement) -> SettleAnswer {
 
 /// Sends a recorded settlement; marked FAIL only on the platform's certain refusal, an
 /// unknown outcome leaves it PROCESSING for a callback, a query or the reconciler.
-pub(crate) async fn submit(app: &App, settlement: Settlement, trade: bool) -> Result<SettleAnswer, ApiError> {
-    match ask_platform(app, &settlement, trade).await {
+pub(crate) async fn submit(app: &App, channel: &dyn Channel, settlement: Settlement) -> Result<SettleAnswer, ApiError> {
+    match channel.settle(&settlement).await {
         Ok(settle_no) => {
             let stored = app
                 .store
@@ -141,44 +142,15 @@ pub(crate) async fn submit(app: &App, settlement: Settlement, trade: bool) -> Re
     }
 }
 
-/// Sends the settlement to the order's payment system; the platform's settle number.
-async fn ask_platform(app: &App, settlement: &Settlement, trade: bool) -> Result<String, PlatformError> {
-    if trade {
-        let request = TradeSettleRequest {
-            out_order_no: settlement.out_order_no.clone(),
-            out_settle_no: settlement.out_settle_no.clone(),
-            settle_desc: settlement.settle_desc.clone(),
-            // The trade system takes receivers only when there are third parties.
-            settle_params: Some(settlement.settle_params.clone()).filter(|p| p != NO_RECEIVERS),
-        };
-        let request = &request;
-        return app
-            .with_client_token(|api, token| async move { api.create_settle(&token, request).await })
-            .await;
-    }
-    let request = CreateSettle {
-        out_order_no: settlement.out_order_no.clone(),
-        out_settle_no: settlement.out_settle_no.clone(),
-        settle_desc: settlement.settle_desc.clone(),
-        settle_params: settlement.settle_params.clone(),
-    };
-    app.douyin_platform()?.settle(&request).await
-}
-
 /// Asks the platform about an in-flight settlement and records a final answer; the
 /// settlement as stored afterwards, and whether the platform has never heard of it.
 pub(crate) async fn check_settlement(
     app: &App,
+    channel: &dyn Channel,
     settlement: Settlement,
-    trade: bool,
 ) -> Result<(Settlement, bool), ApiError> {
     let no = settlement.out_settle_no.as_str();
-    let query = if trade {
-        app.with_client_token(|api, token| async move { api.query_settle(&token, no).await })
-            .await?
-    } else {
-        Some(app.douyin_platform()?.query_settle(no).await?)
-    };
+    let query = channel.query_settle(&settlement).await?;
     let Some(query) = query else {
         return Ok((settlement, true));
     };

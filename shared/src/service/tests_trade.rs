@@ -11,7 +11,7 @@ use crate::douyin::trade::keys::{AppKey, callback_message, request_order_message
 use crate::douyin::trade::{PlatformKey, TradeHeaders};
 use crate::error::{ErrorCode, PlatformError};
 use crate::secret::Secret;
-use crate::service::notify::{DouyinReply, douyin_callback};
+use crate::service::notify_douyin::{DouyinReply, douyin_callback};
 use crate::service::{orders, prepay, refund, settle};
 use crate::store::{CatalogItem, MemoryStore, OrderStore, RefundStore, Session};
 use crate::testing::oracles::{TRADE_APP_PRIVATE, TRADE_APP_PUBLIC, TRADE_PLATFORM_PUBLIC, trade_platform_signature};
@@ -54,7 +54,7 @@ fn fixture_on(store: Arc<MemoryStore>, mode: &str) -> Fixture {
     let trade = Arc::new(FakeTrade::default());
     let config = config(mode);
     let mut app = App::assemble(config.clone(), store.clone(), Some(douyin.clone()));
-    app.trade = Some(App::trade_from_config(&config, trade.clone()).unwrap());
+    app.set_trade(App::trade_from_config(&config, trade.clone()).unwrap());
     Fixture {
         app,
         douyin,
@@ -519,4 +519,85 @@ async fn trade_settlements_send_receivers_only_when_there_are_some() {
     assert_eq!(done.err_no, 0);
     let unknown = deliver(&f.app, "settle", json!({"out_settle_no": "nope", "status": "SUCCESS"})).await;
     assert_eq!(unknown.status, 404);
+}
+
+/// A course name of 66 characters (190 bytes): past ecpay's 42 characters, within the
+/// trade system's 256 bytes for a sku title.
+const LONG_NAME: &str = "一门关于用Rust在云函数上搭建小程序支付后端的完整实战课程含签名回调退款分账与对账以及订单中心推送的全部细节讲解和练习题目附带答案";
+
+fn long_course(store: &MemoryStore) {
+    store.add_catalog_item(CatalogItem {
+        sku: "long".into(),
+        price: 300,
+        subject: LONG_NAME.into(),
+        body: String::new(),
+        image: "https://example.com/c.png".into(),
+        goods_type: Some(401),
+        tag_group_id: Some("tag_group_7272625659888041996".into()),
+    });
+}
+
+#[tokio::test]
+async fn each_channel_cuts_the_order_title_to_its_own_limit() {
+    assert_eq!((LONG_NAME.chars().count(), LONG_NAME.len()), (66, 190));
+    let long = || prepay::PrepayRequest {
+        sku: "long".into(),
+        quantity: 1,
+    };
+    let trade = fixture();
+    long_course(&trade.store);
+    let answer = prepay::prepay(&trade.app, &session("u1"), long(), "127.0.0.1")
+        .await
+        .unwrap();
+    let data: Value = serde_json::from_str(answer.pay["data"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        data["skuList"][0]["title"],
+        json!(LONG_NAME),
+        "the trade system takes 256 bytes"
+    );
+
+    let ecpay = fixture_on(Arc::new(MemoryStore::new()), "ecpay");
+    long_course(&ecpay.store);
+    let answer = prepay::prepay(&ecpay.app, &session("u1"), long(), "127.0.0.1")
+        .await
+        .unwrap();
+    let order = ecpay.store.get_order(&answer.out_order_no).await.unwrap().unwrap();
+    let first_42: String = LONG_NAME.chars().take(42).collect();
+    assert_eq!(order.subject, first_42, "ecpay's subject is at most 42 characters");
+}
+
+#[test]
+fn new_orders_take_the_configured_channel_and_callbacks_the_channel_of_their_shape() {
+    use crate::channel::ChannelId;
+    use crate::channel::callback::Inbound;
+    use lambda_http::http::{HeaderMap, HeaderValue};
+
+    let trade = fixture();
+    let ecpay = fixture_on(Arc::new(MemoryStore::new()), "ecpay");
+    let chosen = |f: &Fixture| f.app.channels.for_new_order(Platform::Douyin).map(|c| c.id());
+    assert_eq!(chosen(&trade).ok(), Some(ChannelId::DouyinTrade));
+    assert_eq!(chosen(&ecpay).ok(), Some(ChannelId::DouyinEcpay));
+    // Both Douyin channels stay registered: orders made before a mode switch are served.
+    for id in [ChannelId::DouyinEcpay, ChannelId::DouyinTrade] {
+        assert_eq!(ecpay.app.channels.get(id).map(|c| c.id()).ok(), Some(id));
+    }
+    let wechat = trade
+        .app
+        .channels
+        .for_new_order(Platform::Wechat)
+        .err()
+        .expect("not configured");
+    assert_eq!(wechat.code, ErrorCode::InvalidRequest);
+    assert!(trade.app.channels.get(ChannelId::WechatV2).is_err());
+
+    let mut signed = HeaderMap::new();
+    signed.insert("byte-signature", HeaderValue::from_static("c2ln"));
+    let unsigned = HeaderMap::new();
+    let claimed = |headers: &HeaderMap, platform| {
+        let inbound = Inbound { headers, body: b"{}" };
+        trade.app.channels.claiming(platform, &inbound).map(|c| c.id())
+    };
+    assert_eq!(claimed(&signed, Platform::Douyin), Some(ChannelId::DouyinTrade));
+    assert_eq!(claimed(&unsigned, Platform::Douyin), Some(ChannelId::DouyinEcpay));
+    assert_eq!(claimed(&unsigned, Platform::Wechat), None);
 }

@@ -3,6 +3,8 @@
 //! costs one request.
 
 use super::*;
+use crate::domain::channel::ChannelId;
+use crate::domain::order::Platform;
 use crate::domain::refund::{RefundStatus, refund_result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -200,6 +202,7 @@ fn order_to_item(order: &Order) -> Item {
         ("entity".into(), s("ORDER")),
         ("out_order_no".into(), s(&order.out_order_no)),
         ("platform".into(), s(order.platform.as_str())),
+        ("channel".into(), s(order.channel.as_str())),
         ("openid".into(), s(&order.openid)),
         ("sku".into(), s(&order.sku)),
         ("quantity".into(), n(i64::from(order.quantity))),
@@ -263,11 +266,21 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         trade_no: opt_s(item, "trade_no").unwrap_or_default(),
         channel: opt_s(item, "pay_channel").unwrap_or_default(),
     });
+    let platform: Platform = get_s(item, "platform")?
+        .parse()
+        .map_err(|_| StoreError::Malformed("unknown platform".into()))?;
+    let trade_data = opt_s(item, "trade_data");
+    let channel = match opt_s(item, "channel") {
+        Some(channel) => channel
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown channel".into()))?,
+        // Stored before orders recorded their channel.
+        None => ChannelId::of_legacy(platform, trade_data.is_some()),
+    };
     Ok(Order {
         out_order_no: get_s(item, "out_order_no")?,
-        platform: get_s(item, "platform")?
-            .parse()
-            .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+        platform,
+        channel,
         openid: get_s(item, "openid")?,
         sku: get_s(item, "sku")?,
         quantity: u32::try_from(get_n(item, "quantity")?).map_err(|_| StoreError::Malformed("quantity".into()))?,
@@ -285,7 +298,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         refunding_amount: opt_n(item, "refunding_amount").unwrap_or_default(),
         settle_status: opt_s(item, "settle_status").and_then(|s| s.parse().ok()),
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
-        trade_data: opt_s(item, "trade_data"),
+        trade_data,
         late: matches!(item.get("late"), Some(AttributeValue::Bool(true))),
     })
 }
@@ -1297,5 +1310,70 @@ impl ReconcileStore for DynamoStore {
             Err(err) => old_item_on_condition_failure(err)?,
         };
         item.as_ref().map(refund_from_item).transpose()
+    }
+}
+
+#[cfg(test)]
+mod order_item_tests {
+    use super::{order_from_item, order_to_item};
+    use crate::domain::channel::ChannelId;
+    use crate::domain::order::{Order, OrderStatus, Platform};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn order(platform: Platform, channel: ChannelId) -> Order {
+        Order {
+            out_order_no: "MP1".into(),
+            platform,
+            channel,
+            openid: "o".into(),
+            sku: "s".into(),
+            quantity: 1,
+            total_amount: 100,
+            subject: "课".into(),
+            body: "课".into(),
+            status: OrderStatus::Pending,
+            created_at: 1,
+            pay_deadline: 901,
+            platform_order: None,
+            payment: None,
+            refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
+            updated_at: 1,
+            trade_data: None,
+            late: false,
+        }
+    }
+
+    #[test]
+    fn an_order_item_names_its_channel_and_reads_back_with_it() {
+        for (platform, channel) in [
+            (Platform::Douyin, ChannelId::DouyinEcpay),
+            (Platform::Douyin, ChannelId::DouyinTrade),
+            (Platform::Wechat, ChannelId::WechatV2),
+        ] {
+            let order = order(platform, channel);
+            let item = order_to_item(&order);
+            assert_eq!(item.get("channel"), Some(&AttributeValue::S(channel.as_str().into())));
+            assert_eq!(order_from_item(&item).unwrap(), order);
+        }
+    }
+
+    #[test]
+    fn an_order_stored_before_channels_gets_the_one_it_was_made_with() {
+        let mut trade = order(Platform::Douyin, ChannelId::DouyinTrade);
+        trade.trade_data = Some("{}".into());
+        for order in [
+            order(Platform::Douyin, ChannelId::DouyinEcpay),
+            trade,
+            order(Platform::Wechat, ChannelId::WechatV2),
+        ] {
+            let mut item = order_to_item(&order);
+            item.remove("channel");
+            assert_eq!(order_from_item(&item).unwrap().channel, order.channel);
+        }
+        let mut unknown = order_to_item(&order(Platform::Douyin, ChannelId::DouyinEcpay));
+        unknown.insert("channel".into(), AttributeValue::S("alipay".into()));
+        assert!(order_from_item(&unknown).is_err());
     }
 }

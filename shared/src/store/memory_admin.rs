@@ -89,6 +89,7 @@ mod tests {
         Order {
             out_order_no: no.into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "s".into(),
             quantity: 1,

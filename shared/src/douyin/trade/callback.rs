@@ -8,6 +8,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// The headers a trade callback carries its signature in.
+pub const BYTE_SIGNATURE: &str = "byte-signature";
+pub const BYTE_TIMESTAMP: &str = "byte-timestamp";
+pub const BYTE_NONCE: &str = "byte-nonce-str";
+
 /// The signature headers of a trade callback.
 #[derive(Debug, Clone, Default)]
 pub struct TradeHeaders {

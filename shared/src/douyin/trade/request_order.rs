@@ -116,6 +116,7 @@ mod tests {
         Order {
             out_order_no: "MP0".into(),
             platform: Platform::Douyin,
+            channel: crate::domain::channel::ChannelId::DouyinTrade,
             openid: "o".into(),
             sku: "course-1".into(),
             quantity: 2,

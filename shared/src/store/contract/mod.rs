@@ -19,6 +19,7 @@ pub mod settle;
 pub mod tokens;
 pub mod webhooks;
 
+use crate::domain::channel::ChannelId;
 use crate::domain::order::{Order, OrderStatus, Payment, Platform};
 use crate::domain::refund::{Refund, RefundStatus, SettleStatus, Settlement};
 use crate::store::{BeginRefund, BeginSettle, CatalogItem, Due, OpenKey, PaidOutcome, Store, Webhook, WebhookStatus};
@@ -52,6 +53,7 @@ pub fn pending_order(out_order_no: &str, total_amount: i64) -> Order {
     Order {
         out_order_no: out_order_no.to_owned(),
         platform: Platform::Douyin,
+        channel: ChannelId::DouyinEcpay,
         openid: "openid-1".to_owned(),
         sku: "course-basic".to_owned(),
         quantity: 1,

@@ -2,7 +2,8 @@
 //! an unpaid order.
 
 use super::{Subject, T0, at_once, due_keys, insert, paid_order, payment, pending_order, refund, started_refund};
-use crate::domain::order::{Order, OrderStatus, PlatformOrder};
+use crate::domain::channel::ChannelId;
+use crate::domain::order::{Order, OrderStatus, Platform, PlatformOrder};
 use crate::store::{InsertOutcome, OpenKey, PaidOutcome};
 use tokio::sync::Barrier;
 
@@ -28,8 +29,14 @@ pub async fn an_inserted_order_reads_back_and_holds_its_slot(subject: &dyn Subje
     let store = subject.store();
     let ecpay = pending_order("o-ecpay", 990);
     let trade = Order {
+        channel: ChannelId::DouyinTrade,
         trade_data: Some(r#"{"outOrderNo":"o-trade","totalAmount":1990}"#.to_owned()),
         ..pending_order("o-trade", 1990)
+    };
+    let wechat = Order {
+        platform: Platform::Wechat,
+        channel: ChannelId::WechatV2,
+        ..pending_order("o-wechat", 500)
     };
     assert_eq!(
         store.insert_order(&ecpay, "slot-a", None).await,
@@ -42,6 +49,9 @@ pub async fn an_inserted_order_reads_back_and_holds_its_slot(subject: &dyn Subje
 
     assert_eq!(store.get_order("o-ecpay").await, Ok(Some(ecpay)));
     assert_eq!(store.get_order("o-trade").await, Ok(Some(trade)));
+    // Each order keeps the channel it was made with.
+    store.insert_order(&wechat, "slot-c", None).await.unwrap();
+    assert_eq!(store.get_order("o-wechat").await, Ok(Some(wechat)));
     assert_eq!(store.reuse_slot("slot-a").await, Ok(Some("o-ecpay".to_owned())));
     assert_eq!(store.reuse_slot("slot-b").await, Ok(Some("o-trade".to_owned())));
     assert_eq!(store.get_order("o-unknown").await, Ok(None));

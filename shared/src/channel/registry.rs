@@ -1,0 +1,127 @@
+//! The channels a deployment has, built once per cold start, and which one new orders
+//! of each platform are made with.
+
+use super::callback::Inbound;
+use super::ecpay::EcpayChannel;
+use super::trade::{Trade, TradeChannel, TradeSettings};
+use super::wechat_v2::WechatV2Channel;
+use super::{Channel, ChannelId};
+use crate::config::{Config, DouyinPayMode};
+use crate::domain::order::Platform;
+use crate::douyin::Douyin;
+use crate::error::{ApiError, PlatformError};
+use crate::store::Store;
+use crate::wechat::client::WechatApi;
+use std::sync::Arc;
+
+/// What channels are made from: the deployment's settings and platform clients.
+pub struct Parts<'a> {
+    pub config: &'a Config,
+    pub store: &'a Arc<dyn Store>,
+    pub douyin: Option<&'a Arc<dyn Douyin>>,
+    pub trade: Option<&'a Arc<Trade>>,
+    pub wechat: Option<&'a Arc<dyn WechatApi>>,
+}
+
+/// Every way of paying minipay knows; each makes its channel when the deployment
+/// configured it. A new channel is one more line here.
+const REGISTERED: [MakeChannel; 3] = [ecpay, trade, wechat_v2];
+
+/// Makes a channel when the deployment configured it.
+type MakeChannel = fn(&Parts) -> Option<Arc<dyn Channel>>;
+
+fn ecpay(parts: &Parts) -> Option<Arc<dyn Channel>> {
+    let douyin = parts.douyin?.clone();
+    let config = parts.config.douyin.as_ref()?;
+    Some(Arc::new(EcpayChannel::new(
+        douyin,
+        config,
+        parts.config.order_valid_seconds,
+    )))
+}
+
+fn trade(parts: &Parts) -> Option<Arc<dyn Channel>> {
+    let settings = TradeSettings {
+        order_entry_page: parts.config.order_entry_page.clone(),
+        notify_url: parts.config.douyin.as_ref()?.notify_url.clone(),
+        valid_seconds: parts.config.order_valid_seconds,
+    };
+    Some(Arc::new(TradeChannel::new(
+        parts.trade?.clone(),
+        parts.store.clone(),
+        settings,
+    )))
+}
+
+fn wechat_v2(parts: &Parts) -> Option<Arc<dyn Channel>> {
+    Some(Arc::new(WechatV2Channel::new(
+        parts.wechat?.clone(),
+        parts.config.wechat.as_ref()?,
+    )))
+}
+
+/// The channel new orders of `platform` are made with on this deployment.
+fn for_new_orders(config: &Config, platform: Platform) -> Option<ChannelId> {
+    match platform {
+        Platform::Douyin => Some(match config.douyin.as_ref()?.pay_mode {
+            DouyinPayMode::Ecpay => ChannelId::DouyinEcpay,
+            DouyinPayMode::Trade => ChannelId::DouyinTrade,
+        }),
+        Platform::Wechat => config.wechat.as_ref().map(|_| ChannelId::WechatV2),
+    }
+}
+
+/// The configured channels.
+#[derive(Clone, Default)]
+pub struct Channels {
+    channels: Vec<Arc<dyn Channel>>,
+    /// Which channel new orders of each platform are made with.
+    new_orders: Vec<(Platform, ChannelId)>,
+}
+
+impl Channels {
+    pub fn build(parts: &Parts) -> Channels {
+        Channels {
+            channels: REGISTERED.iter().filter_map(|make| make(parts)).collect(),
+            new_orders: Platform::ALL
+                .into_iter()
+                .filter_map(|p| for_new_orders(parts.config, p).map(|id| (p, id)))
+                .collect(),
+        }
+    }
+
+    /// The channel an order was made with. Orders outlive configuration changes, so
+    /// a channel no longer configured is a platform failure (nothing changes, the
+    /// caller may retry once it is configured again), not a refusal.
+    pub fn get(&self, id: ChannelId) -> Result<&dyn Channel, PlatformError> {
+        self.channels
+            .iter()
+            .find(|c| c.id() == id)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| PlatformError::Unavailable(format!("the {id} channel is not configured")))
+    }
+
+    /// The channel new orders of `platform` are made with.
+    pub fn for_new_order(&self, platform: Platform) -> Result<&dyn Channel, ApiError> {
+        let not_configured = || ApiError::invalid(format!("{} is not configured on this deployment", platform.name()));
+        let (_, id) = self
+            .new_orders
+            .iter()
+            .find(|(p, _)| *p == platform)
+            .ok_or_else(not_configured)?;
+        self.get(*id).map_err(|_| not_configured())
+    }
+
+    /// The configured channel of `platform` that reads a callback of this shape.
+    pub fn claiming(&self, platform: Platform, inbound: &Inbound) -> Option<&dyn Channel> {
+        self.channels
+            .iter()
+            .find(|c| c.id().platform() == platform && c.claims(inbound))
+            .map(|c| c.as_ref())
+    }
+
+    /// Whether a channel that can take money from `platform`'s users is configured.
+    pub fn serves(&self, platform: Platform) -> bool {
+        self.channels.iter().any(|c| c.id().platform() == platform)
+    }
+}
