@@ -354,6 +354,7 @@ mod tests {
         Order {
             out_order_no: "o".into(),
             platform: Platform::Douyin,
+            channel: ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "s".into(),
             quantity: 1,
