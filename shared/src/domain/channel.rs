@@ -69,9 +69,19 @@ mod tests {
     fn ids_round_trip_through_text_and_serde() {
         for id in ChannelId::ALL {
             assert_eq!(id.as_str().parse::<ChannelId>(), Ok(id));
+            assert_eq!(id.to_string(), id.as_str());
             assert_eq!(serde_json::to_value(id).unwrap(), serde_json::json!(id.as_str()));
         }
         assert!("douyin".parse::<ChannelId>().is_err());
+        let named: Vec<&str> = ChannelId::ALL.iter().map(|id| id.as_str()).collect();
+        assert_eq!(named, ["douyin_ecpay", "douyin_trade", "wechat_v2"]);
+    }
+
+    #[test]
+    fn each_channel_takes_money_from_its_platforms_users() {
+        assert_eq!(ChannelId::DouyinEcpay.platform(), Platform::Douyin);
+        assert_eq!(ChannelId::DouyinTrade.platform(), Platform::Douyin);
+        assert_eq!(ChannelId::WechatV2.platform(), Platform::Wechat);
     }
 
     #[test]

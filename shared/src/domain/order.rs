@@ -288,6 +288,12 @@ mod tests {
     }
 
     #[test]
+    fn platforms_are_named_as_people_write_them() {
+        assert_eq!(Platform::Douyin.name(), "Douyin");
+        assert_eq!(Platform::Wechat.name(), "WeChat");
+    }
+
+    #[test]
     fn get_order_status_codes_follow_tt_pay() {
         let codes: Vec<_> = OrderStatus::ALL
             .iter()
