@@ -26,6 +26,9 @@ mod tests {
         assert_eq!(cut.chars().count(), 42);
         assert_eq!(cut.len(), 126);
         assert_eq!(truncate("ab课", 10, 4), "ab");
+        // Limits met exactly keep the whole text.
+        assert_eq!(truncate("ab课", 10, 5), "ab课");
+        assert_eq!(truncate("ab课", 3, 128), "ab课");
         assert_eq!(truncate("", 42, 128), "");
     }
 
@@ -38,6 +41,7 @@ mod tests {
             prop_assert!(text.starts_with(cut));
             let fits = text.chars().count() <= chars && text.len() <= bytes;
             prop_assert_eq!(fits, cut == text);
+            prop_assert_eq!(truncate(&text, text.chars().count(), text.len()), text.as_str());
         }
     }
 }
