@@ -7,9 +7,7 @@ use crate::domain::order::Platform;
 use crate::domain::time::now_secs;
 use crate::error::ApiError;
 use crate::http::{client_ip, require_admin};
-use crate::http::{is_route, json_body, json_response, raw_body, respond, segments, unknown_route};
-use crate::service::notify_douyin::DouyinReply;
-use crate::service::notify_wechat::WechatReply;
+use crate::http::{is_route, json_body, raw_body, respond, segments, unknown_route};
 use crate::service::{
     admin, admin_webhooks, auth, login, notify, orders, prepay, refund as refunds, settle as settlement,
 };
@@ -147,26 +145,27 @@ pub async fn notify(app: &App, req: Request) -> Response<Body> {
     } else {
         return respond::<()>(Err(unknown_route(&req)));
     };
-    let ack = match raw_body(&req) {
+    let reply = match raw_body(&req) {
         Ok(body) => {
             let inbound = Inbound {
                 headers: req.headers(),
                 body,
             };
-            notify::callback(app, platform, inbound).await
+            notify::answer(app, platform, inbound).await
         }
-        Err(_) => Refusal::TooLarge.into(),
+        Err(_) => {
+            let inbound = Inbound {
+                headers: req.headers(),
+                body: &[],
+            };
+            notify::reply(app, platform, &inbound, Refusal::TooLarge.into())
+        }
     };
-    match platform {
-        Platform::Douyin => {
-            let reply = DouyinReply::from(ack);
-            json_response(reply.status, &reply)
-        }
-        Platform::Wechat => {
-            let reply = WechatReply::from(ack);
-            xml_response(reply.status, reply.to_xml())
-        }
-    }
+    Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type)
+        .body(Body::Text(reply.body))
+        .expect("a channel's status and content type are valid")
 }
 
 fn csv_response(body: String) -> Response<Body> {
@@ -176,14 +175,6 @@ fn csv_response(body: String) -> Response<Body> {
         .header("content-disposition", "attachment; filename=\"orders.csv\"")
         .body(Body::Text(body))
         .expect("static status and headers are valid")
-}
-
-fn xml_response(status: u16, body: String) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(Body::Text(body))
-        .expect("static status and header are valid")
 }
 
 #[cfg(test)]
@@ -381,6 +372,25 @@ mod tests {
         assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
         assert!(response.headers().contains_key("content-security-policy"));
         assert!(matches!(response.body(), Body::Text(t) if t == crate::console::PAGE));
+    }
+
+    #[tokio::test]
+    async fn each_platform_is_answered_in_its_own_format() {
+        let (app, _) = app().await;
+        let mut douyin = event(include_str!("../../events/notify-douyin.json"));
+        *douyin.body_mut() = Body::Text("not a callback".into());
+        let reply = notify(&app, douyin).await;
+        assert_eq!(reply.headers()["content-type"], "application/json");
+        let (status, body) = answer(reply);
+        assert_eq!((status, body["err_no"].as_i64()), (400, Some(1)));
+
+        // This deployment has no WeChat channel: nothing says how WeChat would read an
+        // answer, so a plain code and message, and WeChat retries the 500.
+        let mut wechat =
+            event(&include_str!("../../events/notify-douyin.json").replace("/notify/douyin", "/notify/wechat"));
+        *wechat.body_mut() = Body::Text("<xml></xml>".into());
+        let (status, body) = answer(notify(&app, wechat).await);
+        assert_eq!((status, body["code"].as_str()), (500, Some("FAIL")));
     }
 
     #[tokio::test]

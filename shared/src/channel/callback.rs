@@ -141,6 +141,35 @@ impl Ack {
     }
 }
 
+/// What the platform is sent back: each channel answers in its platform's format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned()),
+        }
+    }
+
+    /// For a callback to a platform no channel is configured for: there is no format
+    /// the sender is known to read, so a plain code and message.
+    pub fn unanswerable(ack: Ack) -> Reply {
+        let (status, message) = match ack {
+            Ack::Done { .. } => (200, "OK".to_owned()),
+            Ack::Refused(refusal) => (refusal.status(), refusal.reason().to_owned()),
+        };
+        let code = if status == 200 { "SUCCESS" } else { "FAIL" };
+        Reply::json(status, &serde_json::json!({"code": code, "message": message}))
+    }
+}
+
 impl From<Refusal> for Ack {
     fn from(refusal: Refusal) -> Self {
         Ack::Refused(refusal)

@@ -1,7 +1,8 @@
 //! Douyin 担保支付 (ecpay v1, douyin.md §3): the server creates the order, the
 //! mini-program pays with its token; refunds and settlements by our numbers.
 
-use super::callback::{Inbound, Notice, Refusal, Verified};
+use super::callback::{Ack, Inbound, Notice, Refusal, Reply, Verified};
+use super::douyin_reply::DouyinReply;
 use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade};
 use crate::config::DouyinConfig;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder, ecpay_valid_time};
@@ -211,6 +212,10 @@ impl Channel for EcpayChannel {
     /// `Byte-Signature` headers.
     fn claims(&self, inbound: &Inbound) -> bool {
         inbound.header(BYTE_SIGNATURE).is_empty()
+    }
+
+    fn reply(&self, ack: Ack) -> Reply {
+        DouyinReply::render(ack)
     }
 
     fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {

@@ -5,10 +5,12 @@
 //! in [`registry`].
 
 pub mod callback;
+pub mod douyin_reply;
 pub mod ecpay;
 pub mod registry;
 pub mod trade;
 pub mod wechat_v2;
+pub mod wechat_v2_reply;
 
 pub use registry::Channels;
 
@@ -20,7 +22,7 @@ use crate::douyin::money::MoneyQuery;
 use crate::error::PlatformError;
 use crate::store::CatalogItem;
 use async_trait::async_trait;
-use callback::{Inbound, Refusal, Verified};
+use callback::{Ack, Inbound, Refusal, Reply, Verified};
 
 /// An order's texts, cut to what the channel's order fields take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +146,9 @@ pub trait Channel: Send + Sync {
 
     /// Verifies a claimed callback over its raw bytes, then reads what it says.
     fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal>;
+
+    /// The answer to a callback in the form this channel's platform API reads.
+    fn reply(&self, ack: Ack) -> Reply;
 
     /// Whether a verified payment is confirmed with the platform before it is applied.
     fn confirms_payments(&self) -> bool {

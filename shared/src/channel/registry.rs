@@ -120,6 +120,17 @@ impl Channels {
             .map(|c| c.as_ref())
     }
 
+    /// The channel that answers a callback to `platform`'s notify route: the one that
+    /// reads its shape, else (for a body in no channel's shape) the platform's first.
+    pub fn answering(&self, platform: Platform, inbound: &Inbound) -> Option<&dyn Channel> {
+        self.claiming(platform, inbound).or_else(|| {
+            self.channels
+                .iter()
+                .find(|c| c.id().platform() == platform)
+                .map(|c| c.as_ref())
+        })
+    }
+
     /// Whether a channel that can take money from `platform`'s users is configured.
     pub fn serves(&self, platform: Platform) -> bool {
         self.channels.iter().any(|c| c.id().platform() == platform)

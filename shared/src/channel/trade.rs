@@ -2,7 +2,8 @@
 //! places the order itself with `tt.requestOrder` from data we sign; queries, refunds
 //! and settlements go to the platform with the shared client token.
 
-use super::callback::{Inbound, Notice, Refusal, UserRefund, Verified};
+use super::callback::{Ack, Inbound, Notice, Refusal, Reply, UserRefund, Verified};
+use super::douyin_reply::DouyinReply;
 use super::ecpay::{body_of, ecpay_text};
 use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade};
 use crate::domain::ids::new_nonce;
@@ -320,6 +321,10 @@ impl Channel for TradeChannel {
 
     fn claims(&self, inbound: &Inbound) -> bool {
         !inbound.header(BYTE_SIGNATURE).is_empty()
+    }
+
+    fn reply(&self, ack: Ack) -> Reply {
+        DouyinReply::render(ack)
     }
 
     fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {

@@ -1,7 +1,8 @@
 //! WeChat Pay APIv2 (wechat.md): `unifiedorder` gives the prepay id the mini-program
 //! pays with (`wx.requestPayment`, signed by us); expired unpaid orders are closed.
 
-use super::callback::{Inbound, Notice, Refusal, Verified};
+use super::callback::{Ack, Inbound, Notice, Refusal, Reply, Verified};
+use super::wechat_v2_reply::WechatReply;
 use super::{Channel, ChannelId, Closing, OrderTexts, RefundAtPlatform, RefundNotMade};
 use crate::config::WechatConfig;
 use crate::domain::ids::valid_out_order_no;
@@ -197,6 +198,10 @@ impl Channel for WechatV2Channel {
     /// v2 notifies are XML.
     fn claims(&self, inbound: &Inbound) -> bool {
         inbound.body.trim_ascii_start().starts_with(b"<")
+    }
+
+    fn reply(&self, ack: Ack) -> Reply {
+        WechatReply::render(ack)
     }
 
     fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {

@@ -4,11 +4,26 @@
 
 use crate::app::App;
 use crate::channel::Channel;
-use crate::channel::callback::{Ack, Inbound, Notice, Refusal, UserRefund};
+use crate::channel::callback::{Ack, Inbound, Notice, Refusal, Reply, UserRefund};
 use crate::domain::order::{OrderStatus, Payment, Platform};
 use crate::domain::refund::{Refund, RefundStatus, SettleStatus};
 use crate::domain::time::now_secs;
 use crate::store::{BeginRefund, Finish, PaidOutcome};
+
+/// Takes a callback that came to `platform`'s notify route and answers it the way
+/// the platform API that sent it reads answers.
+pub async fn answer(app: &App, platform: Platform, inbound: Inbound<'_>) -> Reply {
+    let ack = callback(app, platform, inbound).await;
+    reply(app, platform, &inbound, ack)
+}
+
+/// The answer to a callback that was not read (a body too large to take).
+pub fn reply(app: &App, platform: Platform, inbound: &Inbound, ack: Ack) -> Reply {
+    match app.channels.answering(platform, inbound) {
+        Some(channel) => channel.reply(ack),
+        None => Reply::unanswerable(ack),
+    }
+}
 
 /// Takes a callback that came to `platform`'s notify route.
 pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ack {
