@@ -218,7 +218,7 @@ impl Channel for EcpayChannel {
         DouyinReply::render(ack)
     }
 
-    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+    async fn read_callback(&self, inbound: &Inbound<'_>) -> Result<Verified, Refusal> {
         let Some(token) = self.token.as_ref() else {
             tracing::error!("DOUYIN_TOKEN is not configured; callbacks cannot be verified");
             return Err(Refusal::temporary("callback token not configured"));

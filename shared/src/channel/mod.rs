@@ -144,8 +144,9 @@ pub trait Channel: Send + Sync {
     /// channel's shape (from its headers and the shape of its body, before any check).
     fn claims(&self, inbound: &Inbound) -> bool;
 
-    /// Verifies a claimed callback over its raw bytes, then reads what it says.
-    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal>;
+    /// Verifies a claimed callback over its raw bytes, then reads what it says. May ask
+    /// the platform for the key it is verified with (WeChat's platform certificates).
+    async fn read_callback(&self, inbound: &Inbound<'_>) -> Result<Verified, Refusal>;
 
     /// The answer to a callback in the form this channel's platform API reads.
     fn reply(&self, ack: Ack) -> Reply;

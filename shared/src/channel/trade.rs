@@ -327,7 +327,7 @@ impl Channel for TradeChannel {
         DouyinReply::render(ack)
     }
 
-    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+    async fn read_callback(&self, inbound: &Inbound<'_>) -> Result<Verified, Refusal> {
         let headers = TradeHeaders {
             signature: inbound.header(BYTE_SIGNATURE).to_owned(),
             timestamp: inbound.header(BYTE_TIMESTAMP).to_owned(),

@@ -204,7 +204,7 @@ impl Channel for WechatV2Channel {
         WechatReply::render(ack)
     }
 
-    fn read_callback(&self, inbound: &Inbound) -> Result<Verified, Refusal> {
+    async fn read_callback(&self, inbound: &Inbound<'_>) -> Result<Verified, Refusal> {
         let Some(api_key) = self.api_key.as_ref() else {
             tracing::error!("WECHAT_API_KEY is not configured; notifies cannot be verified");
             return Err(Refusal::temporary("API key not configured"));

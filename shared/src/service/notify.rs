@@ -38,7 +38,7 @@ pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ac
         );
         return Refusal::temporary("no payment channel configured for this callback").into();
     };
-    let verified = match channel.read_callback(&inbound) {
+    let verified = match channel.read_callback(&inbound).await {
         Ok(verified) => verified,
         Err(refusal) => return refusal.into(),
     };
