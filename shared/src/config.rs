@@ -23,7 +23,7 @@ pub const DEFAULT_EVENT_BUS_NAME: &str = "default";
 
 /// Variables that may come from SSM as `X_PARAM`. The platform public key is no secret,
 /// but a PEM is awkward in a template parameter, so it may come from SSM too.
-const SECRET_VARS: [&str; 10] = [
+const SECRET_VARS: [&str; 13] = [
     "DOUYIN_APP_SECRET",
     "DOUYIN_SALT",
     "DOUYIN_TOKEN",
@@ -32,6 +32,9 @@ const SECRET_VARS: [&str; 10] = [
     "WECHAT_APP_SECRET",
     "WECHAT_API_KEY",
     "WECHAT_CLIENT_CERT",
+    "WECHAT_APIV3_KEY",
+    "WECHAT_MCH_PRIVATE_KEY",
+    "WECHAT_PAY_PUBLIC_KEY",
     "ADMIN_API_KEY",
     "MERCHANT_WEBHOOK_SECRET",
 ];
@@ -126,6 +129,36 @@ pub struct WechatConfig {
     /// The merchant client certificate and its key (PEM, one after the other) that
     /// `secapi/pay/refund` requires.
     pub client_cert: Option<Secret>,
+    /// Which API new orders are made with (`WECHAT_PAY_API`).
+    pub pay_api: WechatPayApi,
+    /// The merchant's APIv3 settings, when it has them.
+    pub v3: Option<WechatV3Config>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WechatPayApi {
+    V2,
+    V3,
+}
+
+/// WeChat Pay APIv3 (CONTRACT section 11).
+#[derive(Debug, Clone)]
+pub struct WechatV3Config {
+    /// 32 bytes: decrypts notifies and downloaded certificates.
+    pub apiv3_key: Secret,
+    /// The merchant API private key (PEM): signs requests and `paySign`.
+    pub mch_private_key: Secret,
+    /// The serial number of the merchant API certificate, named in every request.
+    pub mch_cert_serial: String,
+    /// The WeChat Pay public key; `None`: platform certificates are downloaded.
+    pub pay_public_key: Option<PayPublicKey>,
+}
+
+/// A WeChat Pay public key (public-key mode) and its `PUB_KEY_ID_...`.
+#[derive(Debug, Clone)]
+pub struct PayPublicKey {
+    pub id: String,
+    pub pem: String,
 }
 
 /// Where configuration values come from: the process environment, or a map in tests.
@@ -185,8 +218,20 @@ impl Config {
                 login_base: base_url(source, "WECHAT_LOGIN_BASE", DEFAULT_WECHAT_LOGIN_BASE)?,
                 notify_url: source.get("WECHAT_NOTIFY_URL"),
                 client_cert: secret("WECHAT_CLIENT_CERT"),
+                pay_api: wechat_pay_api(source)?,
+                v3: wechat_v3_config(source, &secret)?,
             }),
         };
+        if let Some(wechat) = &wechat
+            && wechat.pay_api == WechatPayApi::V3
+        {
+            if wechat.v3.is_none() {
+                return Err(ConfigError::Missing("WECHAT_APIV3_KEY"));
+            }
+            if wechat.mch_id.is_none() {
+                return Err(ConfigError::Missing("WECHAT_MCH_ID"));
+            }
+        }
         let order_valid_seconds = positive(source, "ORDER_VALID_SECONDS", DEFAULT_ORDER_VALID_SECONDS)?;
         Ok(Config {
             table_name,
@@ -238,6 +283,65 @@ fn pay_mode(source: &dyn Source) -> Result<DouyinPayMode, ConfigError> {
             why: "ecpay or trade".into(),
         }),
     }
+}
+
+fn wechat_pay_api(source: &dyn Source) -> Result<WechatPayApi, ConfigError> {
+    match source.get("WECHAT_PAY_API").as_deref() {
+        None | Some("v2") => Ok(WechatPayApi::V2),
+        Some("v3") => Ok(WechatPayApi::V3),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "WECHAT_PAY_API",
+            why: "v2 or v3".into(),
+        }),
+    }
+}
+
+/// The APIv3 settings: none at all, or the key, the private key and its certificate's
+/// serial together (a half-configured merchant fails at cold start, not at the first
+/// payment); the public key and its id go together too.
+fn wechat_v3_config(
+    source: &dyn Source,
+    secret: &dyn Fn(&'static str) -> Option<Secret>,
+) -> Result<Option<WechatV3Config>, ConfigError> {
+    let apiv3_key = secret("WECHAT_APIV3_KEY");
+    let private_key = secret("WECHAT_MCH_PRIVATE_KEY");
+    let serial = source.get("WECHAT_MCH_CERT_SERIAL");
+    let public_key = secret("WECHAT_PAY_PUBLIC_KEY");
+    let public_key_id = source.get("WECHAT_PAY_PUBLIC_KEY_ID");
+    if apiv3_key.is_none() && private_key.is_none() && serial.is_none() && public_key.is_none() {
+        return Ok(None);
+    }
+    let apiv3_key = apiv3_key.ok_or(ConfigError::Missing("WECHAT_APIV3_KEY"))?;
+    if apiv3_key.expose().len() != 32 {
+        // The usual cause of "message authentication failed" on every notify.
+        return Err(ConfigError::Invalid {
+            name: "WECHAT_APIV3_KEY",
+            why: format!("the APIv3 key is 32 characters, this one {}", apiv3_key.expose().len()),
+        });
+    }
+    let mch_private_key = private_key.ok_or(ConfigError::Missing("WECHAT_MCH_PRIVATE_KEY"))?;
+    let mch_cert_serial = serial.ok_or(ConfigError::Missing("WECHAT_MCH_CERT_SERIAL"))?;
+    let pay_public_key = match (public_key, public_key_id) {
+        (None, None) => None,
+        (Some(pem), Some(id)) if id.starts_with("PUB_KEY_ID_") => Some(PayPublicKey {
+            id,
+            pem: unescape_newlines(pem.expose()),
+        }),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: "WECHAT_PAY_PUBLIC_KEY_ID",
+                why: "the id shown beside the key, PUB_KEY_ID_...".into(),
+            });
+        }
+        (Some(_), None) => return Err(ConfigError::Missing("WECHAT_PAY_PUBLIC_KEY_ID")),
+        (None, Some(_)) => return Err(ConfigError::Missing("WECHAT_PAY_PUBLIC_KEY")),
+    };
+    Ok(Some(WechatV3Config {
+        apiv3_key,
+        mch_private_key: Secret::new(unescape_newlines(mch_private_key.expose())),
+        mch_cert_serial,
+        pay_public_key,
+    }))
 }
 
 fn trade_config(
@@ -389,6 +493,62 @@ mod tests {
         assert_eq!(douyin.app_secret.as_ref().unwrap().expose(), "from-ssm");
         assert_eq!(douyin.api_base, "http://127.0.0.1:1");
         assert!(!format!("{douyin:?}").contains("from-ssm"));
+    }
+
+    #[test]
+    fn wechat_v3_settings_come_whole_and_keep_their_secrets_out_of_debug() {
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("WECHAT_APP_ID", "wx1"),
+            ("WECHAT_MCH_ID", "1900000109"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_source(&env(&pairs), &HashMap::new())
+        };
+        let v2 = with(&[]).unwrap().wechat.unwrap();
+        assert_eq!((v2.pay_api, v2.v3.is_none()), (WechatPayApi::V2, true));
+        let err = |extra: &[(&str, &str)]| with(extra).unwrap_err().to_string();
+        assert_eq!(err(&[("WECHAT_PAY_API", "v3")]), "WECHAT_APIV3_KEY is required");
+        assert_eq!(err(&[("WECHAT_PAY_API", "V3")]), "WECHAT_PAY_API is invalid: v2 or v3");
+        let key = "0123456789abcdef0123456789ABCDEF";
+        let whole = [
+            ("WECHAT_PAY_API", "v3"),
+            ("WECHAT_APIV3_KEY", key),
+            (
+                "WECHAT_MCH_PRIVATE_KEY",
+                "-----BEGIN PRIVATE KEY-----\\nmerchant-bits\\n-----END PRIVATE KEY-----",
+            ),
+            ("WECHAT_MCH_CERT_SERIAL", "5F1C72E2A8931B72A2E13AF8DEE92471EB397115"),
+        ];
+        assert_eq!(err(&whole[..3]), "WECHAT_MCH_CERT_SERIAL is required");
+        let short = [("WECHAT_APIV3_KEY", "0123456789abcdef"), whole[2], whole[3]];
+        assert!(err(&short).contains("32 characters, this one 16"));
+        assert!(!err(&short).contains("0123456789abcdef"));
+        let wechat = with(&whole).unwrap().wechat.unwrap();
+        let v3 = wechat.v3.as_ref().unwrap();
+        assert_eq!(wechat.pay_api, WechatPayApi::V3);
+        assert!(v3.mch_private_key.expose().contains("\nmerchant-bits\n"));
+        assert!(v3.pay_public_key.is_none());
+        let debug = format!("{wechat:?}");
+        assert!(!debug.contains(key) && !debug.contains("merchant-bits"));
+
+        let mut public = whole.to_vec();
+        public.push((
+            "WECHAT_PAY_PUBLIC_KEY",
+            "-----BEGIN PUBLIC KEY-----\\nP\\n-----END PUBLIC KEY-----",
+        ));
+        assert_eq!(err(&public), "WECHAT_PAY_PUBLIC_KEY_ID is required");
+        public.push(("WECHAT_PAY_PUBLIC_KEY_ID", "PUB_KEY_ID_0114232134912410000000000000"));
+        let v3 = with(&public).unwrap().wechat.unwrap().v3.unwrap();
+        let key = v3.pay_public_key.unwrap();
+        assert_eq!(key.id, "PUB_KEY_ID_0114232134912410000000000000");
+        assert!(key.pem.contains("\nP\n"));
+        // v3 settings may be there while new orders still go to v2 (before a switch).
+        let mut staged = whole.to_vec();
+        staged[0] = ("WECHAT_PAY_API", "v2");
+        assert_eq!(with(&staged).unwrap().wechat.unwrap().pay_api, WechatPayApi::V2);
     }
 
     #[test]
