@@ -106,10 +106,94 @@ pub fn beijing_datetime(unix_secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
 }
 
+/// Unix seconds as RFC 3339 in Beijing time, "2018-06-08T10:34:56+08:00" (WeChat Pay
+/// v3's `time_expire`).
+pub fn beijing_rfc3339(unix_secs: i64) -> String {
+    let [year, month, day, hour, minute, second] = beijing_fields(unix_secs);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}+08:00")
+}
+
+/// RFC 3339 "yyyy-MM-ddTHH:mm:ss[.fff](Z|±hh:mm)" to unix seconds (WeChat Pay v3's
+/// `success_time`); fractions of a second are dropped.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', 't'])?;
+    let (clock, offset) = match rest.strip_suffix(['Z', 'z']) {
+        Some(clock) => (clock, 0),
+        None => {
+            let at = rest.rfind(['+', '-'])?;
+            let (clock, zone) = rest.split_at(at);
+            let (hours, minutes) = zone[1..].split_once(':')?;
+            let (hours, minutes) = (two_digits(hours)?, two_digits(minutes)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            (clock, sign * (hours * 3600 + minutes * 60))
+        }
+    };
+    let clock = match clock.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) => whole,
+        Some(_) => return None,
+        None => clock,
+    };
+    let mut date_parts = date.split('-');
+    let mut clock_parts = clock.split(':');
+    let year = date_parts.next().filter(|y| y.len() == 4).and_then(digits)?;
+    let mut parts = [year, 0, 0, 0, 0, 0];
+    for part in &mut parts[1..3] {
+        *part = two_digits(date_parts.next()?)?;
+    }
+    for part in &mut parts[3..] {
+        *part = two_digits(clock_parts.next()?)?;
+    }
+    if date_parts.next().is_some() || clock_parts.next().is_some() {
+        return None;
+    }
+    Some(from_beijing_parts(parts)? + BEIJING_OFFSET_SECS - offset)
+}
+
+fn two_digits(text: &str) -> Option<i64> {
+    (text.len() == 2).then(|| digits(text)).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn rfc3339_as_wechat_v3_writes_it() {
+        // WeChat's own example (v3 prepay `time_expire`): 2018-06-08T10:34:56+08:00.
+        assert_eq!(parse_rfc3339("2018-06-08T10:34:56+08:00"), Some(1_528_425_296));
+        assert_eq!(beijing_rfc3339(1_528_425_296), "2018-06-08T10:34:56+08:00");
+        assert_eq!(parse_rfc3339("2018-06-08T02:34:56Z"), Some(1_528_425_296));
+        assert_eq!(parse_rfc3339("2018-06-08T02:34:56.789Z"), Some(1_528_425_296));
+        assert_eq!(parse_rfc3339("2018-06-07T21:34:56-05:00"), Some(1_528_425_296));
+        assert_eq!(parse_rfc3339("1970-01-01T08:00:00+08:00"), Some(0));
+        for bad in [
+            "",
+            "2018-06-08 10:34:56+08:00",
+            "2018-06-08T10:34:56",
+            "2018-06-08T10:34:56+8:00",
+            "2018-06-08T24:00:00+08:00",
+            "2018-02-30T10:34:56+08:00",
+            "2018-06-08T10:34:56+24:00",
+            "2018-06-08T10:34:56.+08:00",
+            "18-06-08T10:34:56+08:00",
+            "2018-06-08T10:34:56:00+08:00",
+            "-018-06-08T10:34:56+08:00",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn rfc3339_round_trips(secs in 0i64..4_102_444_800) {
+            prop_assert_eq!(parse_rfc3339(&beijing_rfc3339(secs)), Some(secs));
+        }
+    }
 
     #[test]
     fn beijing_time_to_unix() {
