@@ -23,9 +23,11 @@ pub fn http_client() -> reqwest::Client {
         .expect("TLS backend and settings are static")
 }
 
-/// A platform answer: its HTTP status and body bytes.
+/// A platform answer: its HTTP status, headers (WeChat Pay v3 signs answers in them)
+/// and body bytes.
 pub struct Answer {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -64,6 +66,7 @@ where
 pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, PlatformError> {
     let mut response = request.send().await.map_err(describe)?;
     let status = response.status().as_u16();
+    let headers = std::mem::take(response.headers_mut());
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(describe)? {
         body.extend_from_slice(&chunk);
@@ -71,7 +74,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, PlatformEr
             return Err(PlatformError::Unavailable("answer too large".into()));
         }
     }
-    Ok(Answer { status, body })
+    Ok(Answer { status, headers, body })
 }
 
 /// Says what went wrong without the URL's query string or any body.

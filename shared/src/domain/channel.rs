@@ -16,16 +16,25 @@ pub enum ChannelId {
     DouyinTrade,
     /// WeChat Pay APIv2 (JSAPI, XML, MD5 signs): wechat.md.
     WechatV2,
+    /// WeChat Pay APIv3 (JSAPI, JSON, RSA signs, AES-GCM notifies):
+    /// wechat-v3-reconcile.md A.
+    WechatV3,
 }
 
 impl ChannelId {
-    pub const ALL: [ChannelId; 3] = [ChannelId::DouyinEcpay, ChannelId::DouyinTrade, ChannelId::WechatV2];
+    pub const ALL: [ChannelId; 4] = [
+        ChannelId::DouyinEcpay,
+        ChannelId::DouyinTrade,
+        ChannelId::WechatV2,
+        ChannelId::WechatV3,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelId::DouyinEcpay => "douyin_ecpay",
             ChannelId::DouyinTrade => "douyin_trade",
             ChannelId::WechatV2 => "wechat_v2",
+            ChannelId::WechatV3 => "wechat_v3",
         }
     }
 
@@ -33,7 +42,7 @@ impl ChannelId {
     pub fn platform(self) -> Platform {
         match self {
             ChannelId::DouyinEcpay | ChannelId::DouyinTrade => Platform::Douyin,
-            ChannelId::WechatV2 => Platform::Wechat,
+            ChannelId::WechatV2 | ChannelId::WechatV3 => Platform::Wechat,
         }
     }
 
@@ -74,7 +83,7 @@ mod tests {
         }
         assert!("douyin".parse::<ChannelId>().is_err());
         let named: Vec<&str> = ChannelId::ALL.iter().map(|id| id.as_str()).collect();
-        assert_eq!(named, ["douyin_ecpay", "douyin_trade", "wechat_v2"]);
+        assert_eq!(named, ["douyin_ecpay", "douyin_trade", "wechat_v2", "wechat_v3"]);
     }
 
     #[test]

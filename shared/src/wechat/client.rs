@@ -45,23 +45,12 @@ impl TradeQuery {
     /// What the trade state says of the payment; `expired` when the order's pay deadline
     /// has passed, so that an order never paid ends as TIMEOUT.
     pub fn outcome(&self, expired: bool, now: i64) -> PaymentOutcome {
-        match self.trade_state.as_deref() {
-            // REFUND: paid, then (partly) refunded.
-            Some("SUCCESS") | Some("REFUND") => PaymentOutcome::Paid(Payment {
-                amount: self.total_fee.unwrap_or_default(),
-                paid_at: parse_beijing_compact(&self.time_end).unwrap_or(now),
-                trade_no: self.transaction_id.clone(),
-                channel: self.bank_type.clone(),
-            }),
-            Some("CLOSED") | Some("REVOKED") => PaymentOutcome::Closed,
-            Some("PAYERROR") => PaymentOutcome::Failed,
-            // WeChat has no such order, and none can be paid any more.
-            None if expired => PaymentOutcome::Timeout,
-            // `time_expire` is no close: WeChat still takes payment until the order is
-            // closed (wechat-v3-reconcile.md C.1).
-            Some("NOTPAY") if expired => PaymentOutcome::Expired,
-            _ => PaymentOutcome::Pending,
-        }
+        super::trade_state::outcome(self.trade_state.as_deref(), expired, || Payment {
+            amount: self.total_fee.unwrap_or_default(),
+            paid_at: parse_beijing_compact(&self.time_end).unwrap_or(now),
+            trade_no: self.transaction_id.clone(),
+            channel: self.bank_type.clone(),
+        })
     }
 }
 
