@@ -9,11 +9,11 @@ use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::Payment;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder};
 use crate::domain::refund::Refund;
-use crate::domain::text::truncate;
 use crate::domain::time::{beijing_compact, now_secs, parse_beijing_compact};
 use crate::error::PlatformError;
 use crate::secret::Secret;
 use crate::store::CatalogItem;
+use crate::wechat::fields::description;
 use crate::wechat::client::{UnifiedOrder, WechatApi, WechatRefundRequest};
 use crate::wechat::refund_notify::decrypt_req_info;
 use crate::wechat::sign::verify;
@@ -22,8 +22,6 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// WeChat's limit on `body` (bytes).
-const BODY_MAX_BYTES: usize = 127;
 /// closeorder: the order was paid before it could be closed.
 const ORDER_PAID: &str = "ORDERPAID";
 
@@ -105,8 +103,17 @@ fn refund_notice(refund: &BTreeMap<String, String>) -> Result<Notice, Refusal> {
     })
 }
 
-fn body_text(text: &str) -> String {
-    truncate(text, usize::MAX, BODY_MAX_BYTES).to_owned()
+/// An order's texts within WeChat Pay's limits (v2 and v3 alike).
+pub(super) fn wechat_texts(item: &CatalogItem) -> OrderTexts {
+    let body = if item.body.trim().is_empty() {
+        &item.subject
+    } else {
+        &item.body
+    };
+    OrderTexts {
+        subject: description(&item.subject),
+        body: description(body),
+    }
 }
 
 #[async_trait]
@@ -116,22 +123,14 @@ impl Channel for WechatV2Channel {
     }
 
     fn texts(&self, item: &CatalogItem) -> OrderTexts {
-        let body = if item.body.trim().is_empty() {
-            &item.subject
-        } else {
-            &item.body
-        };
-        OrderTexts {
-            subject: body_text(&item.subject),
-            body: body_text(body),
-        }
+        wechat_texts(item)
     }
 
     async fn place(&self, order: &Order, client_ip: &str) -> Result<Option<PlatformOrder>, PlatformError> {
         let request = UnifiedOrder {
             out_trade_no: order.out_order_no.clone(),
             // WeChat shows `body` as what was bought: the subject, as before channels.
-            body: body_text(&order.subject),
+            body: description(&order.subject),
             total_fee: order.total_amount,
             openid: order.openid.clone(),
             client_ip: client_ip.to_owned(),

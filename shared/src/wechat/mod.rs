@@ -3,6 +3,7 @@
 //! sandbox and tests share them with the live client. Protocol: wechat.md.
 
 pub mod client;
+pub mod fields;
 pub mod refund_notify;
 pub mod sign;
 pub mod trade_state;
