@@ -4,7 +4,9 @@
 //! and certificates (`aead`), and the platform certificates themselves (`cert`).
 
 pub mod aead;
+pub mod cert;
 pub mod sign;
+pub mod verify;
 
 /// Every string APIv3 signs is lines, each ending in `\n`, the last one included.
 fn signed_lines(lines: &[&[u8]]) -> Vec<u8> {
