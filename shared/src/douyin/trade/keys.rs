@@ -115,7 +115,8 @@ impl TradeKeys {
 mod tests {
     use super::*;
     use crate::testing::oracles::{
-        TRADE_APP_PUBLIC, TRADE_PLATFORM_PRIVATE, TRADE_PLATFORM_PUBLIC, rsa_sha256_base64, trade_platform_signature,
+        TRADE_APP_PUBLIC, TRADE_PLATFORM_PRIVATE, TRADE_PLATFORM_PUBLIC, fresh_rsa_key, rsa_sha256_base64,
+        trade_platform_signature,
     };
     use crate::testing::tools::{crate_file, openssl};
     use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
@@ -332,18 +333,7 @@ mod tests {
 
     #[test]
     fn keys_generated_here_sign_and_verify_as_pem() {
-        use aws_lc_rs::encoding::AsDer as _;
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use aws_lc_rs::signature::KeyPair as _;
-        let generated = KeyPair::generate(KeySize::Rsa2048).unwrap();
-        let private = pem::encode(&pem::Pem::new(
-            "PRIVATE KEY",
-            generated.as_der().unwrap().as_ref().to_vec(),
-        ));
-        let public = pem::encode(&pem::Pem::new(
-            "PUBLIC KEY",
-            generated.public_key().as_der().unwrap().as_ref().to_vec(),
-        ));
+        let (private, public) = fresh_rsa_key();
         let message = request_order_message(1_732_240_000, "n", "{}");
         let signature = AppKey::from_pem(&private).unwrap().sign_base64(message.as_bytes());
         // 256 bytes of RSA-2048 in padded Base64, as on the platform (344 characters).
