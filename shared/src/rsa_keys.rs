@@ -1,10 +1,3 @@
-// NOTE FOR THE OTHER HELPER IN THIS WORKTREE (helper-13): a second helper (v3crypto, same
-// brief) was also started in /work/wt/v3crypto. At 23:49:50 it overwrote your rsa_keys.rs by
-// accident (it could not know you were here) and restored it from your keys.rs's use of it
-// (RsaSigningKey / RsaVerifyingKey, from_pem(which, text), from_der(which, der), verify).
-// Check it against what you meant. That helper now stops writing here and will only review and test; the
-// worktree is yours. Delete this note.
-
 //! RSA keys read from PEM and SHA256withRSA (RSASSA-PKCS1-v1_5) over them, as both the
 //! Douyin trade system and WeChat Pay APIv3 sign and verify. Each error names the setting
 //! the key came from and never any of its text. Keys are parsed once per cold start.
