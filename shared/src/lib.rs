@@ -11,6 +11,7 @@ pub mod http;
 pub mod merchant;
 pub mod outbound;
 pub mod routes;
+pub mod rsa_keys;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -82,6 +82,32 @@ pub fn crate_file(relative: &str) -> String {
     format!("{}/{relative}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A file a tool reads (a key made by the test), removed when dropped. Tests run in
+/// parallel in one process, so every file gets its own name.
+pub struct TempFile {
+    path: std::path::PathBuf,
+}
+
+impl TempFile {
+    pub fn new(contents: &[u8]) -> TempFile {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("minipay-test-{}-{n}", std::process::id()));
+        std::fs::write(&path, contents).expect("the temporary directory is writable");
+        TempFile { path }
+    }
+
+    pub fn path(&self) -> &str {
+        self.path.to_str().expect("the temporary path is UTF-8")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,30 +2,13 @@
 //! `byteAuthorization` of `tt.requestOrder`, the platform key verifies callbacks
 //! (douyin-trade.md §3, §6). Keys are parsed once per cold start.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use crate::rsa_keys::{RsaSigningKey, RsaVerifyingKey};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum KeyError {
-    #[error("{0} is not PEM")]
-    NotPem(&'static str),
-    #[error("{which} is a PEM {found}, not {expected}")]
-    WrongKind {
-        which: &'static str,
-        found: String,
-        expected: &'static str,
-    },
-    #[error("{0} is not a usable RSA key (at least 2048 bits)")]
-    Rejected(&'static str),
-    #[error("{0} is not configured for this function")]
-    NotConfigured(&'static str),
-}
+pub use crate::rsa_keys::KeyError;
 
 /// The app's private key. Its Debug output names nothing of the key.
 pub struct AppKey {
-    pair: RsaKeyPair,
+    key: RsaSigningKey,
 }
 
 impl std::fmt::Debug for AppKey {
@@ -37,37 +20,19 @@ impl std::fmt::Debug for AppKey {
 impl AppKey {
     /// Reads a PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) PEM.
     pub fn from_pem(text: &str) -> Result<AppKey, KeyError> {
-        const WHICH: &str = "DOUYIN_PRIVATE_KEY";
-        let block = pem::parse(text.trim()).map_err(|_| KeyError::NotPem(WHICH))?;
-        let pair = match block.tag() {
-            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(block.contents()),
-            "RSA PRIVATE KEY" => RsaKeyPair::from_der(block.contents()),
-            other => {
-                return Err(KeyError::WrongKind {
-                    which: WHICH,
-                    found: other.to_owned(),
-                    expected: "PRIVATE KEY or RSA PRIVATE KEY",
-                });
-            }
-        }
-        .map_err(|_| KeyError::Rejected(WHICH))?;
-        Ok(AppKey { pair })
+        let key = RsaSigningKey::from_pem("DOUYIN_PRIVATE_KEY", text)?;
+        Ok(AppKey { key })
     }
 
     /// The standard padded Base64 of the SHA256withRSA signature of `message`.
     pub fn sign_base64(&self, message: &[u8]) -> String {
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        // PKCS#1 v1.5 uses no randomness; the RNG argument is for the API's sake.
-        self.pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
-            .expect("a parsed RSA key signs any message with SHA-256");
-        STANDARD.encode(signature)
+        self.key.sign_base64(message)
     }
 }
 
 /// The platform's public key.
 pub struct PlatformKey {
-    key: ParsedPublicKey,
+    key: RsaVerifyingKey,
 }
 
 impl std::fmt::Debug for PlatformKey {
@@ -79,26 +44,13 @@ impl std::fmt::Debug for PlatformKey {
 impl PlatformKey {
     /// Reads an SPKI (`PUBLIC KEY`) or PKCS#1 (`RSA PUBLIC KEY`) PEM.
     pub fn from_pem(text: &str) -> Result<PlatformKey, KeyError> {
-        const WHICH: &str = "DOUYIN_PLATFORM_PUBLIC_KEY";
-        let block = pem::parse(text.trim()).map_err(|_| KeyError::NotPem(WHICH))?;
-        if !matches!(block.tag(), "PUBLIC KEY" | "RSA PUBLIC KEY") {
-            return Err(KeyError::WrongKind {
-                which: WHICH,
-                found: block.tag().to_owned(),
-                expected: "PUBLIC KEY or RSA PUBLIC KEY",
-            });
-        }
-        let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, block.contents())
-            .map_err(|_| KeyError::Rejected(WHICH))?;
+        let key = RsaVerifyingKey::from_pem("DOUYIN_PLATFORM_PUBLIC_KEY", text)?;
         Ok(PlatformKey { key })
     }
 
     /// Whether `signature_base64` is the platform's signature of `message`.
     pub fn verify(&self, message: &[u8], signature_base64: &str) -> bool {
-        let Ok(signature) = STANDARD.decode(signature_base64.trim()) else {
-            return false;
-        };
-        self.key.verify_sig(message, &signature).is_ok()
+        self.key.verify(message, signature_base64)
     }
 }
 
@@ -163,10 +115,13 @@ impl TradeKeys {
 mod tests {
     use super::*;
     use crate::testing::oracles::{
-        TRADE_APP_PUBLIC, TRADE_PLATFORM_PRIVATE, TRADE_PLATFORM_PUBLIC, rsa_sha256_base64, trade_platform_signature,
+        TRADE_APP_PUBLIC, TRADE_PLATFORM_PRIVATE, TRADE_PLATFORM_PUBLIC, fresh_rsa_key, rsa_sha256_base64,
+        trade_platform_signature,
     };
     use crate::testing::tools::{crate_file, openssl};
     use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
     use proptest::prelude::*;
 
     const PKCS8: &str = include_str!("testdata/app_private_pkcs8.pem");
@@ -378,18 +333,7 @@ mod tests {
 
     #[test]
     fn keys_generated_here_sign_and_verify_as_pem() {
-        use aws_lc_rs::encoding::AsDer as _;
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use aws_lc_rs::signature::KeyPair as _;
-        let generated = KeyPair::generate(KeySize::Rsa2048).unwrap();
-        let private = pem::encode(&pem::Pem::new(
-            "PRIVATE KEY",
-            generated.as_der().unwrap().as_ref().to_vec(),
-        ));
-        let public = pem::encode(&pem::Pem::new(
-            "PUBLIC KEY",
-            generated.public_key().as_der().unwrap().as_ref().to_vec(),
-        ));
+        let (private, public) = fresh_rsa_key();
         let message = request_order_message(1_732_240_000, "n", "{}");
         let signature = AppKey::from_pem(&private).unwrap().sign_base64(message.as_bytes());
         // 256 bytes of RSA-2048 in padded Base64, as on the platform (344 characters).

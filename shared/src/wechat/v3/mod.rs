@@ -1,0 +1,19 @@
+//! WeChat Pay APIv3 crypto, no I/O (wechat-v3-reconcile.md A.3–A.7): what the merchant signs
+//! (`sign`: requests, `paySign`), what WeChat signs (`verify`: answers and notifies, by the
+//! WeChat Pay public key or a platform certificate), the AES-GCM that hides notify resources
+//! and certificates (`aead`), and the platform certificates themselves (`cert`).
+
+pub mod aead;
+pub mod cert;
+pub mod sign;
+pub mod verify;
+
+/// Every string APIv3 signs is lines, each ending in `\n`, the last one included.
+fn signed_lines(lines: &[&[u8]]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+    for line in lines {
+        message.extend_from_slice(line);
+        message.push(b'\n');
+    }
+    message
+}
