@@ -14,6 +14,7 @@ use crate::secret::Secret;
 use crate::store::{DynamoStore, Store};
 use crate::token::{AccessToken, TokenCache, TokenSource};
 use crate::wechat::client::{WechatApi, WechatClient};
+use crate::wechat::v3::client::WechatV3Client;
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub douyin: Option<Arc<dyn Douyin>>,
     pub wechat: Option<Arc<dyn WechatApi>>,
+    /// WeChat Pay APIv3, when the merchant has its settings.
+    pub wechat_v3: Option<Arc<WechatV3Client>>,
     /// The Douyin app access token, shared through the table by every instance.
     pub douyin_token: TokenCache,
     /// The trade system's keys and calls, when its keys are configured.
@@ -60,12 +63,22 @@ impl App {
                 })?) as Arc<dyn WechatApi>,
             ),
         };
+        let wechat_v3 = match (&config.wechat, config.wechat.as_ref().and_then(|w| w.v3.as_ref())) {
+            (Some(wechat), Some(v3)) => Some(Arc::new(WechatV3Client::new(
+                wechat,
+                v3,
+                http.clone(),
+                store.clone(),
+            )?)),
+            _ => None,
+        };
         let trade_api = config
             .douyin
             .as_ref()
             .map(|d| Arc::new(TradeClient::new(d, http.clone())) as Arc<dyn TradeApi>);
         let mut app = Self::assemble(config, store, douyin);
         app.wechat = wechat;
+        app.wechat_v3 = wechat_v3;
         if let Some(api) = trade_api {
             app.trade = Some(Arc::new(Self::trade_from_config(&app.config, api)?));
         }
@@ -119,6 +132,7 @@ impl App {
             store,
             douyin,
             wechat: None,
+            wechat_v3: None,
             douyin_token: TokenCache::new(token_key),
             trade: None,
             channels: Channels::default(),
@@ -136,6 +150,7 @@ impl App {
             douyin: self.douyin.as_ref(),
             trade: self.trade.as_ref(),
             wechat: self.wechat.as_ref(),
+            wechat_v3: self.wechat_v3.as_ref(),
         });
     }
 

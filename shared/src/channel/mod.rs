@@ -11,6 +11,7 @@ pub mod registry;
 pub mod trade;
 pub mod wechat_v2;
 pub mod wechat_v2_reply;
+pub mod wechat_v3;
 
 pub use registry::Channels;
 

@@ -5,13 +5,15 @@ use super::callback::Inbound;
 use super::ecpay::EcpayChannel;
 use super::trade::{Trade, TradeChannel, TradeSettings};
 use super::wechat_v2::WechatV2Channel;
+use super::wechat_v3::WechatV3Channel;
 use super::{Channel, ChannelId};
-use crate::config::{Config, DouyinPayMode};
+use crate::config::{Config, DouyinPayMode, WechatPayApi};
 use crate::domain::order::Platform;
 use crate::douyin::Douyin;
 use crate::error::{ApiError, PlatformError};
 use crate::store::Store;
 use crate::wechat::client::WechatApi;
+use crate::wechat::v3::client::WechatV3Client;
 use std::sync::Arc;
 
 /// What channels are made from: the deployment's settings and platform clients.
@@ -21,11 +23,12 @@ pub struct Parts<'a> {
     pub douyin: Option<&'a Arc<dyn Douyin>>,
     pub trade: Option<&'a Arc<Trade>>,
     pub wechat: Option<&'a Arc<dyn WechatApi>>,
+    pub wechat_v3: Option<&'a Arc<WechatV3Client>>,
 }
 
 /// Every way of paying minipay knows; each makes its channel when the deployment
 /// configured it. A new channel is one more line here.
-const REGISTERED: [MakeChannel; 3] = [ecpay, trade, wechat_v2];
+const REGISTERED: [MakeChannel; 4] = [ecpay, trade, wechat_v2, wechat_v3];
 
 /// Makes a channel when the deployment configured it.
 type MakeChannel = fn(&Parts) -> Option<Arc<dyn Channel>>;
@@ -60,6 +63,10 @@ fn wechat_v2(parts: &Parts) -> Option<Arc<dyn Channel>> {
     )))
 }
 
+fn wechat_v3(parts: &Parts) -> Option<Arc<dyn Channel>> {
+    Some(Arc::new(WechatV3Channel::new(parts.wechat_v3?.clone())))
+}
+
 /// The channel new orders of `platform` are made with on this deployment.
 fn for_new_orders(config: &Config, platform: Platform) -> Option<ChannelId> {
     match platform {
@@ -67,7 +74,10 @@ fn for_new_orders(config: &Config, platform: Platform) -> Option<ChannelId> {
             DouyinPayMode::Ecpay => ChannelId::DouyinEcpay,
             DouyinPayMode::Trade => ChannelId::DouyinTrade,
         }),
-        Platform::Wechat => config.wechat.as_ref().map(|_| ChannelId::WechatV2),
+        Platform::Wechat => Some(match config.wechat.as_ref()?.pay_api {
+            WechatPayApi::V2 => ChannelId::WechatV2,
+            WechatPayApi::V3 => ChannelId::WechatV3,
+        }),
     }
 }
 
