@@ -64,12 +64,7 @@ impl App {
             ),
         };
         let wechat_v3 = match (&config.wechat, config.wechat.as_ref().and_then(|w| w.v3.as_ref())) {
-            (Some(wechat), Some(v3)) => Some(Arc::new(WechatV3Client::new(
-                wechat,
-                v3,
-                http.clone(),
-                store.clone(),
-            )?)),
+            (Some(wechat), Some(v3)) => Some(Arc::new(WechatV3Client::new(wechat, v3, http.clone(), store.clone())?)),
             _ => None,
         };
         let trade_api = config

@@ -224,7 +224,7 @@ impl Channel for WechatV3Channel {
             Ok(decrypted) => self.read_decrypted(decrypted),
             Err(NotifyError::NotAuthentic(why)) => {
                 tracing::warn!(why = ?why, "v3 notify refused: not verified");
-                Err(Refusal::NotAuthentic(format!("signature not verified: {why:?}")))
+                Err(Refusal::NotAuthentic(format!("signature not verified: {why}")))
             }
             Err(NotifyError::Malformed(what)) => Err(Refusal::Malformed(what.into())),
             Err(NotifyError::Undecryptable) => {
@@ -252,3 +252,6 @@ impl Channel for WechatV3Channel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -159,10 +159,7 @@ impl WechatV3Client {
 
     /// Closes an unpaid order (204); closing a closed order is no error.
     pub async fn close_order(&self, out_trade_no: &str) -> Result<(), PlatformError> {
-        let path = format!(
-            "/v3/pay/transactions/out-trade-no/{}/close",
-            path_part(out_trade_no)
-        );
+        let path = format!("/v3/pay/transactions/out-trade-no/{}/close", path_part(out_trade_no));
         let body = serde_json::json!({ "mchid": self.mch_id });
         let answer = self.call(Method::POST, &path, &body).await?;
         if code_of(&answer).as_deref() == Some(ORDER_CLOSED) {
@@ -232,7 +229,10 @@ impl WechatV3Client {
             serde_json::to_vec(body).map_err(|_| PlatformError::Unavailable("request does not serialise".into()))?
         };
         outbound::retry_once_if_unknown(
-            || async { self.believe(self.transport.send(method.clone(), path, &bytes).await?).await },
+            || async {
+                self.believe(self.transport.send(method.clone(), path, &bytes).await?)
+                    .await
+            },
             |answer| answer.status >= 500 || answer.status == 429 || code_of(answer).is_some_and(|c| retry_code(&c)),
         )
         .await

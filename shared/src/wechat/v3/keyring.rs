@@ -169,7 +169,10 @@ impl TokenSource for Download {
         keys.extend(self.public_key.clone());
         let signed = Signed::from_headers(&answer.headers, &answer.body)
             .map_err(|_| PlatformError::Unavailable("certificates answer is not signed".into()))?;
-        if PlatformKeys::new(keys).verify(&signed, crate::domain::time::now_secs()).is_err() {
+        if PlatformKeys::new(keys)
+            .verify(&signed, crate::domain::time::now_secs())
+            .is_err()
+        {
             return Err(PlatformError::Unavailable(
                 "certificates answer signature does not verify".into(),
             ));

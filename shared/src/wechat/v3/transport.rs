@@ -20,7 +20,12 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(http: reqwest::Client, base: impl Into<String>, signer: MerchantSigner, answer_key: Option<String>) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        base: impl Into<String>,
+        signer: MerchantSigner,
+        answer_key: Option<String>,
+    ) -> Self {
         Transport {
             http,
             base: base.into(),
