@@ -71,6 +71,7 @@ pub fn sandbox_config() -> SandboxConfig {
             // The merchant certificate the backend sends refunds with (its key after
             // it is ignored).
             client_cert_pem: Some(client_cert_pem().to_owned()),
+            v3: None,
         }),
         trade: Some(trade_keys().sandbox_config(KEY_VERSION)),
         tunnel: None,
