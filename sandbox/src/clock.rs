@@ -1,5 +1,6 @@
 //! Time as the platforms report it: unix seconds and milliseconds, and Beijing wall-clock
-//! text (Douyin `yyyy-MM-dd HH:mm:ss`, WeChat `yyyyMMddHHmmss`). China keeps one offset
+//! text (Douyin `yyyy-MM-dd HH:mm:ss`, WeChat v2 `yyyyMMddHHmmss`, WeChat v3 RFC 3339
+//! `yyyy-MM-ddTHH:mm:ss+08:00`). China keeps one offset
 //! all year (UTC+8, no daylight saving), so Beijing text is plain calendar arithmetic on
 //! the unix time shifted by eight hours. Written here rather than shared with the
 //! backend, so that a calendar bug on one side shows up as a mismatch.
@@ -142,6 +143,76 @@ pub fn parse_beijing_compact(text: &str) -> Option<i64> {
     })
 }
 
+/// RFC 3339 in Beijing time, as WeChat Pay v3 writes every time:
+/// "2024-08-04T19:13:06+08:00".
+pub fn beijing_rfc3339(secs: i64) -> String {
+    let c = wall_clock(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+08:00",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
+/// The Beijing calendar date of `secs`: (year, month, day).
+pub fn beijing_date(secs: i64) -> (i64, i64, i64) {
+    let c = wall_clock(secs);
+    (c.year, c.month, c.day)
+}
+
+/// The value of a run of ASCII digits (no sign, no space).
+fn digits_value(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// RFC 3339 with any offset (`Z`, `+08:00`, `-05:30`) and optional fractional seconds
+/// (dropped) to unix seconds; `None` for anything else, or a time that does not exist.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() >= 20
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && matches!(bytes[10], b'T' | b't')
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shape_ok || !text.is_ascii() {
+        return None;
+    }
+    let number = |from: usize, to: usize| digits_value(&text[from..to]);
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let hours = digits_value(&rest[1..3])?;
+            let minutes = digits_value(&rest[4..6])?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let magnitude = hours * 3600 + minutes * 60;
+            if *sign == b'-' { -magnitude } else { magnitude }
+        }
+        _ => return None,
+    };
+    let as_beijing = unix_secs(WallClock {
+        year: number(0, 4)?,
+        month: number(5, 7)?,
+        day: number(8, 10)?,
+        hour: number(11, 13)?,
+        minute: number(14, 16)?,
+        second: number(17, 19)?,
+    })?;
+    Some(as_beijing + BEIJING_OFFSET_SECS - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +287,28 @@ mod tests {
         // 2024-01-01 and 2100-01-01: any machine running these tests is in between.
         assert!((1_704_038_400..4_102_416_000).contains(&now_secs()));
         assert!((now_millis() / 1000 - now_secs()).abs() <= 1);
+    }
+    #[test]
+    fn rfc3339_round_trips_in_beijing_time_and_reads_any_offset() {
+        for (secs, _) in KNOWN {
+            assert_eq!(parse_rfc3339(&beijing_rfc3339(secs)), Some(secs), "{secs}");
+        }
+        assert_eq!(beijing_rfc3339(1_722_769_986), "2024-08-04T19:13:06+08:00");
+        assert_eq!(parse_rfc3339("2024-08-04T11:13:06Z"), Some(1_722_769_986));
+        assert_eq!(parse_rfc3339("2024-08-04T06:13:06.123-05:00"), Some(1_722_769_986));
+        assert_eq!(beijing_date(1_722_769_986), (2024, 8, 4));
+        for bad in [
+            "2024-08-04 19:13:06+08:00",
+            "2024-08-04T19:13:06",
+            "2024-08-04T19:13:06+0800",
+            "2024-08-04T19:13:06.+08:00",
+            "2024-02-30T19:13:06+08:00",
+            "2024-08-04T24:00:00Z",
+            "2024-08-04T19:13:06+24:00",
+            "20240804191306",
+            "2024-08-04T19:13:06+08:00x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! mini-program with its WeChat Pay merchant, with their console settings.
 
 use crate::notify_url;
+use crate::wechat_v3::WechatV3SandboxConfig;
 use serde::{Deserialize, Serialize};
 
 /// The console settings of the apps the sandbox hosts. The backend under test must
@@ -100,7 +101,8 @@ pub struct TradeSandboxConfig {
     pub key_version: String,
 }
 
-/// The WeChat mini-program (login) and its WeChat Pay merchant (v2 API).
+/// The WeChat mini-program (login) and its WeChat Pay merchant (v2 API, and v3 when
+/// [`WechatSandboxConfig::v3`] is set).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WechatSandboxConfig {
     /// The mini-program `appid`, also the `appid` of every pay call.
@@ -120,6 +122,10 @@ pub struct WechatSandboxConfig {
     /// downloaded one, refuses every refund.
     #[serde(default)]
     pub client_cert_pem: Option<String>,
+    /// The merchant's APIv3 settings; `None` turns the `/v3/` endpoints off (they then
+    /// answer 400 INVALID_REQUEST, unsigned).
+    #[serde(default)]
+    pub v3: Option<WechatV3SandboxConfig>,
 }
 
 impl SandboxConfig {
@@ -165,6 +171,9 @@ impl SandboxConfig {
         if let Some(url) = self.wechat.as_ref().and_then(|wechat| wechat.notify_url.as_ref()) {
             notify_url::check(url, notify_url::WECHAT)
                 .map_err(|problem| format!("the WeChat merchant notify URL {problem}"))?;
+        }
+        if let Some(v3) = self.wechat.as_ref().and_then(|wechat| wechat.v3.as_ref()) {
+            v3.check().map_err(|problem| format!("WeChat Pay APIv3: {problem}"))?;
         }
         self.tunnel.as_ref().map_or(Ok(()), Tunnel::check)
     }
@@ -228,11 +237,16 @@ impl WechatSandboxConfig {
     /// `_API_KEY` are set, off when none is; some but not all is refused, for the same
     /// reason as missing Douyin settings. `SANDBOX_WECHAT_NOTIFY_URL` is optional, and so
     /// is `SANDBOX_WECHAT_CLIENT_CERT`, the merchant certificate refunds must be sent
-    /// with (PEM, where a literal `\n` stands for a newline).
+    /// with (PEM, where a literal `\n` stands for a newline). APIv3 is read by
+    /// [`WechatV3SandboxConfig::from_env`] and needs the v2 credentials too.
     pub fn from_env() -> Result<Option<WechatSandboxConfig>, String> {
         let config = Self::from_values(WECHAT_VARIABLES.map(env), env("SANDBOX_WECHAT_NOTIFY_URL"))?;
         let client_cert = env("SANDBOX_WECHAT_CLIENT_CERT").map(|pem| unescape_newlines(&pem));
-        Self::with_client_cert(config, client_cert)
+        let config = Self::with_client_cert(config, client_cert)?;
+        match (config, WechatV3SandboxConfig::from_env()?) {
+            (None, Some(_)) => Err("SANDBOX_WECHAT_V3_* needs the SANDBOX_WECHAT_* credentials too".into()),
+            (config, v3) => Ok(config.map(|config| WechatSandboxConfig { v3, ..config })),
+        }
     }
 
     fn with_client_cert(
@@ -264,6 +278,7 @@ impl WechatSandboxConfig {
                 api_key,
                 notify_url,
                 client_cert_pem: None,
+                v3: None,
             })),
             [None, None, None, None] => Ok(None),
             partial => {

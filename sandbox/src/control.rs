@@ -1,8 +1,9 @@
 //! The control API under `/sandbox/`: what the demo script and black-box tests use to
 //! play the user's part (log in, pay, fail), the platform's (finish refunds and
 //! settlements, expire tokens), and to inject faults. Mirrors the methods of
-//! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/`, the trade system's under
-//! `/sandbox/trade/`. Each handler's doc comment is its API doc; what they share:
+//! [`crate::Sandbox`]; WeChat's live under `/sandbox/wechat/` (APIv3's under
+//! `/sandbox/wechat/v3/`), the trade system's under `/sandbox/trade/`. Each handler's
+//! doc comment is its API doc; what they share:
 //!
 //! - Pay and finish routes (`/sandbox/pay`, `/sandbox/finish_refund`,
 //!   `/sandbox/finish_settle`, and their `trade/` and `wechat/` twins) send the callback
@@ -33,6 +34,7 @@ mod order_center;
 mod trade;
 mod transfers;
 mod wechat;
+mod wechat_v3;
 
 use crate::config::Tunnel;
 use crate::douyin;
@@ -64,6 +66,7 @@ pub fn routes() -> Router<SharedState> {
         .merge(transfers::routes())
         .merge(order_center::routes())
         .merge(wechat::routes())
+        .merge(wechat_v3::routes())
         .merge(trade::routes())
 }
 

@@ -67,7 +67,8 @@ pub enum FaultKind {
     /// `{"err_no": err_no, "err_tips": err_tips}` (e.g. 1000 "outcome unknown"); on
     /// `/sns/` `{"errcode": err_no, "errmsg": err_tips}` (e.g. -1 "system busy"); on
     /// `/pay/` and `/secapi/` a signed `result_code` FAIL, `err_code` SYSTEMERROR,
-    /// `err_code_des` err_tips (`err_no` unused); on the trade system's developer APIs
+    /// `err_code_des` err_tips (`err_no` unused); on `/v3/` HTTP 500 `{"code":
+    /// "SYSTEM_ERROR", "message": err_tips}`, signed; on the trade system's developer APIs
     /// `{"err_no", "err_msg", "log_id"}` (e.g. 13000 "retry"); on
     /// `/oauth/client_token/` `data.error_code` err_no, `data.description` err_tips.
     PlatformError { err_no: i64, err_tips: String },

@@ -1,5 +1,5 @@
 //! A local stand-in for the Douyin open platform and for WeChat (mini-program login and
-//! WeChat Pay v2), for integration tests (in process, over real HTTP on 127.0.0.1) and
+//! WeChat Pay v2 and v3), for integration tests (in process, over real HTTP on 127.0.0.1) and
 //! the demo stack (as the `sandbox` binary).
 //!
 //! It checks requests the way the platforms do (app, sign, strict parameter types),
@@ -28,6 +28,8 @@ pub mod trade;
 pub mod trade_keys;
 pub mod traffic;
 pub mod wechat;
+pub mod wechat_v3;
+pub mod wechat_v3_keys;
 
 pub use config::{SandboxConfig, TradeSandboxConfig, Tunnel, WechatSandboxConfig};
 pub use douyin::{
@@ -41,7 +43,12 @@ pub use trade::{
     TradeRefund, TradeSettle, TradeUserRefund,
 };
 pub use trade_keys::TradeKeys;
-pub use wechat::{TradeState, WechatOrder, WechatPayOptions, WechatRefund, WechatRefundStatus};
+pub use wechat::{PayApi, TradeState, WechatOrder, WechatPayOptions, WechatRefund, WechatRefundStatus};
+pub use wechat_v3::{
+    SpoiledSignatures, WechatV3Certificate, WechatV3Key, WechatV3Mode, WechatV3NotifyOptions, WechatV3PayOptions,
+    WechatV3RefundOutcome, WechatV3SandboxConfig,
+};
+pub use wechat_v3_keys::WechatV3Keys;
 
 use state::{SharedState, State};
 use tls::TlsIdentity;
@@ -351,6 +358,110 @@ impl Sandbox {
     /// The WeChat refund as the platform holds it now.
     pub fn wechat_refund(&self, out_refund_no: &str) -> Option<WechatRefund> {
         wechat::refund(&self.state, out_refund_no)
+    }
+
+    /// Pays the WeChat order placed with APIv3 (SUCCESS) and sends the TRANSACTION.SUCCESS
+    /// notify `options.deliveries` times concurrently, each delivery signed on its own;
+    /// returns what each got back (200 or 204 acknowledges), in sending order. Paying a
+    /// paid order only resends the notify. Fails for unknown and v2 orders, and for
+    /// closed, failed and expired ones unless `options.late`. Failing, closing and
+    /// USERPAYING are [`Sandbox::wechat_fail`], [`Sandbox::wechat_close`] and
+    /// [`Sandbox::wechat_user_paying`], which serve both APIs.
+    pub async fn wechat_v3_pay(
+        &self,
+        out_trade_no: &str,
+        options: WechatV3PayOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        wechat_v3::payment::pay(&self.state, out_trade_no, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Finishes the refund of a v3 order as `outcome` (SUCCESS, CLOSED or ABNORMAL), once
+    /// (the same again only resends), and sends the REFUND.* notify.
+    pub async fn wechat_v3_finish_refund(
+        &self,
+        out_refund_no: &str,
+        outcome: WechatV3RefundOutcome,
+        options: WechatV3NotifyOptions,
+    ) -> Result<Vec<Delivery>, String> {
+        wechat_v3::refund_finish::finish(&self.state, out_refund_no, outcome, options)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The order as the platform holds it now (either API's; v3 ones have `api` V3).
+    pub fn wechat_v3_order(&self, out_trade_no: &str) -> Option<WechatOrder> {
+        self.wechat_order(out_trade_no)
+    }
+
+    /// The refund as the platform holds it now (`status` in v2 words: REFUNDCLOSE is v3's
+    /// CLOSED, CHANGE its ABNORMAL).
+    pub fn wechat_v3_refund(&self, out_refund_no: &str) -> Option<WechatRefund> {
+        self.wechat_refund(out_refund_no)
+    }
+
+    fn v3_platform(&self) -> &wechat_v3::V3Platform {
+        self.state
+            .wechat_v3
+            .as_ref()
+            .expect("the sandbox has no WeChat APIv3 config (a test bug)")
+    }
+
+    /// The platform certificates, oldest first (the newest signs).
+    ///
+    /// # Panics
+    /// When APIv3 is off (a test bug), as every `wechat_v3_*` control below.
+    pub fn wechat_v3_certificates(&self) -> Vec<WechatV3Certificate> {
+        self.v3_platform().certificates()
+    }
+
+    /// Issues a new platform certificate (fresh key), listed after the old ones, which
+    /// signs everything from now on. Fails when the merchant has no certificate.
+    pub fn wechat_v3_rotate_certificate(&self) -> Result<WechatV3Certificate, String> {
+        self.v3_platform().rotate_certificate()
+    }
+
+    /// The merchant profile now.
+    pub fn wechat_v3_mode(&self) -> WechatV3Mode {
+        self.v3_platform().mode()
+    }
+
+    /// Switches the merchant profile (public key, certificate, switching); fails when
+    /// the mode's keys are not configured.
+    pub fn wechat_v3_set_mode(&self, mode: WechatV3Mode) -> Result<(), String> {
+        self.v3_platform().set_mode(mode)
+    }
+
+    /// The next `answers` answers and `notifies` notify deliveries carry a
+    /// `WECHATPAY/SIGNTEST/...` probe instead of a signature (added to any pending).
+    pub fn wechat_v3_probe_next(&self, answers: usize, notifies: usize) {
+        self.v3_platform().spoil(SpoiledSignatures {
+            probe_answers: answers,
+            probe_notifies: notifies,
+            ..SpoiledSignatures::default()
+        });
+    }
+
+    /// The next `answers` answers and `notifies` notify deliveries are signed correctly
+    /// over a timestamp ten minutes old (a verifier allows five).
+    pub fn wechat_v3_stale_next(&self, answers: usize, notifies: usize) {
+        self.v3_platform().spoil(SpoiledSignatures {
+            stale_answers: answers,
+            stale_notifies: notifies,
+            ..SpoiledSignatures::default()
+        });
+    }
+
+    /// Probe and stale signatures still to come.
+    pub fn wechat_v3_spoiled(&self) -> SpoiledSignatures {
+        self.v3_platform().spoiled()
+    }
+
+    /// While switching, signs every notify with `key` (`None`: either key at random,
+    /// as WeChat's grey switch does).
+    pub fn wechat_v3_fix_notify_key(&self, key: Option<WechatV3Key>) {
+        self.v3_platform().set_notify_key(key);
     }
 
     /// What `tt.requestOrder` does with the backend's `data` and `byteAuthorization`:

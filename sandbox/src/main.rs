@@ -2,7 +2,12 @@
 //! `SANDBOX_PORT` (default 9100), `SANDBOX_APP_ID`, `SANDBOX_APP_SECRET`,
 //! `SANDBOX_SALT`, `SANDBOX_TOKEN`, `SANDBOX_NOTIFY_URL` (optional); for WeChat, all or
 //! none of `SANDBOX_WECHAT_APP_ID`, `SANDBOX_WECHAT_APP_SECRET`, `SANDBOX_WECHAT_MCH_ID`,
-//! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`; for the trade
+//! `SANDBOX_WECHAT_API_KEY`, and optionally `SANDBOX_WECHAT_NOTIFY_URL`; for WeChat Pay
+//! APIv3 (`/v3/`), `SANDBOX_WECHAT_V3_APIV3_KEY` with `SANDBOX_WECHAT_V3_MERCHANT_CERT_SERIAL`
+//! and `SANDBOX_WECHAT_V3_MERCHANT_PUBLIC_KEY`, `SANDBOX_WECHAT_V3_MODE` (public_key,
+//! certificate, switching) and the keys that mode needs: `SANDBOX_WECHAT_V3_PUBLIC_KEY_ID`
+//! with `SANDBOX_WECHAT_V3_PUBLIC_KEY_PRIVATE`, `SANDBOX_WECHAT_V3_PLATFORM_PRIVATE_KEY`
+//! (see `WechatV3SandboxConfig::from_env`); for the trade
 //! system, both or neither of `SANDBOX_TRADE_APP_PUBLIC_KEY` and
 //! `SANDBOX_TRADE_PLATFORM_PRIVATE_KEY` (PEM; `\n` for newlines), and optionally
 //! `SANDBOX_TRADE_KEY_VERSION` (default "1"); and both or neither of

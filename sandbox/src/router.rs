@@ -2,7 +2,7 @@
 //! behind the counting and fault middleware.
 
 use crate::state::SharedState;
-use crate::{control, douyin, trade, traffic, wechat};
+use crate::{control, douyin, trade, traffic, wechat, wechat_v3};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
@@ -12,6 +12,7 @@ pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(douyin::routes())
         .merge(wechat::routes())
+        .merge(wechat_v3::routes())
         .merge(trade::routes(state.clone()))
         .merge(control::routes())
         .fallback(unknown_path)

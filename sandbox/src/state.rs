@@ -9,6 +9,7 @@ use crate::faults::FaultList;
 use crate::trade::TradeState;
 use crate::trade::keyring::Keyring;
 use crate::wechat::WechatState;
+use crate::wechat_v3::V3Platform;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub type SharedState = Arc<State>;
@@ -21,6 +22,8 @@ pub struct State {
     pub faults: FaultList,
     pub douyin: Mutex<DouyinState>,
     pub wechat: Mutex<WechatState>,
+    /// WeChat Pay APIv3's keys and certificates; `None` when APIv3 is off.
+    pub wechat_v3: Option<V3Platform>,
     /// The trade system's parsed keys; `None` when it is off.
     pub trade_keys: Option<Keyring>,
     pub trade: Mutex<TradeState>,
@@ -28,12 +31,18 @@ pub struct State {
 
 impl State {
     /// # Panics
-    /// When the trade keys do not parse (check them first with [`Keyring::load`]).
+    /// When the trade keys or the APIv3 keys do not parse (check them first with
+    /// [`Keyring::load`] and [`SandboxConfig::check`]).
     pub fn new(config: SandboxConfig) -> SharedState {
         let trade_keys = config
             .trade
             .as_ref()
             .map(|trade| Keyring::load(trade).unwrap_or_else(|e| panic!("{e}")));
+        let wechat_v3 = config
+            .wechat
+            .as_ref()
+            .and_then(|wechat| wechat.v3.as_ref())
+            .map(|v3| V3Platform::start(v3).unwrap_or_else(|e| panic!("{e}")));
         let http = delivery::Notifier::new(config.tunnel.clone());
         Arc::new(State {
             config,
@@ -42,6 +51,7 @@ impl State {
             faults: FaultList::default(),
             douyin: Mutex::new(DouyinState::default()),
             wechat: Mutex::new(WechatState::default()),
+            wechat_v3,
             trade_keys,
             trade: Mutex::new(TradeState::default()),
         })

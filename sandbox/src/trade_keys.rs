@@ -54,7 +54,8 @@ pub fn generate() -> TradeKeys {
     }
 }
 
-fn key_pair() -> (String, String) {
+/// A new RSA-2048 key pair: (PKCS#8 PEM, SPKI PEM).
+pub(crate) fn key_pair() -> (String, String) {
     let key = KeyPair::generate(KeySize::Rsa2048).expect("generate an RSA-2048 key");
     let private = key.as_der().expect("PKCS#8 of a generated key");
     let public = key.public_key().as_der().expect("SPKI of a generated key");

@@ -14,11 +14,12 @@ pub mod ports;
 pub mod readback;
 pub mod table;
 pub mod watch;
+pub mod wechat_v3;
 
 use minipay::App;
 use minipay::config::Config;
 use minipay::store::{DynamoStore, Store};
-use sandbox::{Sandbox, SandboxConfig, TradeKeys, Tunnel, WechatSandboxConfig};
+use sandbox::{Sandbox, SandboxConfig, TradeKeys, Tunnel, WechatSandboxConfig, WechatV3Mode};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,8 +33,35 @@ pub const WECHAT_APP_SECRET: &str = "wechat-app-secret-31d4";
 pub const WECHAT_MCH_ID: &str = "1900000109";
 pub const WECHAT_API_KEY: &str = "qazwsxedcrfvtgbyhnujmikolp111111";
 
-/// Every secret the tests configure, to prove none of them leaks.
-pub const SECRETS: [&str; 6] = [APP_SECRET, SALT, TOKEN, ADMIN_KEY, WECHAT_APP_SECRET, WECHAT_API_KEY];
+pub use wechat_v3::WECHAT_APIV3_KEY;
+
+/// Every secret the tests configure, to prove none of them leaks (`for secret in
+/// SECRETS`): the fixed ones and a line of the APIv3 merchant private key, which is made
+/// at run time (see [`wechat_v3::merchant_private_key_line`]).
+pub const SECRETS: Secrets = Secrets;
+
+/// The list behind [`SECRETS`]: a constant that iterates like the array it once was.
+#[derive(Debug, Clone, Copy)]
+pub struct Secrets;
+
+impl IntoIterator for Secrets {
+    type Item = &'static str;
+    type IntoIter = std::array::IntoIter<&'static str, 8>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        [
+            APP_SECRET,
+            SALT,
+            TOKEN,
+            ADMIN_KEY,
+            WECHAT_APP_SECRET,
+            WECHAT_API_KEY,
+            WECHAT_APIV3_KEY,
+            wechat_v3::merchant_private_key_line(),
+        ]
+        .into_iter()
+    }
+}
 
 /// The public https origin the backend under test is reached at, as behind a tunnel:
 /// the platforms refuse http notify URLs, and the sandbox carries calls to this origin
@@ -71,10 +99,20 @@ pub fn sandbox_config() -> SandboxConfig {
             // The merchant certificate the backend sends refunds with (its key after
             // it is ignored).
             client_cert_pem: Some(client_cert_pem().to_owned()),
+            v3: None,
         }),
         trade: Some(trade_keys().sandbox_config(KEY_VERSION)),
         tunnel: None,
     }
+}
+
+/// [`sandbox_config`], with the WeChat merchant on APIv3 in `mode` when given.
+pub fn sandbox_config_with(wechat_v3: Option<WechatV3Mode>) -> SandboxConfig {
+    let mut config = sandbox_config();
+    if let Some(wechat) = config.wechat.as_mut() {
+        wechat.v3 = wechat_v3.map(wechat_v3::sandbox_v3_config);
+    }
+    config
 }
 
 /// `key_version` of the test app key, as the console would show it.
@@ -162,6 +200,10 @@ pub struct StackOptions {
     /// The sandbox and table of an earlier stack, as when a deployment is reconfigured
     /// (a new cold start on the same table and platform).
     pub reuse: Option<(Sandbox, String)>,
+    /// Puts the WeChat merchant on APIv3 in this profile: the sandbox serves `/v3/` with
+    /// it, and the backend gets CONTRACT §11's variables (before `overrides`). With
+    /// `reuse`, only the backend side changes (the sandbox keeps its configuration).
+    pub wechat_v3: Option<WechatV3Mode>,
 }
 
 impl Stack {
@@ -182,6 +224,15 @@ impl Stack {
         .await
     }
 
+    /// Starts a stack whose WeChat merchant is on APIv3 in `mode`.
+    pub async fn start_wechat_v3(mode: WechatV3Mode) -> Stack {
+        Self::start_custom(StackOptions {
+            wechat_v3: Some(mode),
+            ..StackOptions::default()
+        })
+        .await
+    }
+
     pub async fn start_custom(options: StackOptions) -> Stack {
         trust_sandbox_tls();
         let endpoint = options.endpoint.unwrap_or_else(table::endpoint);
@@ -195,7 +246,7 @@ impl Stack {
             None => (
                 Sandbox::start(SandboxConfig {
                     tunnel: Some(tunnel),
-                    ..sandbox_config()
+                    ..sandbox_config_with(options.wechat_v3)
                 })
                 .await,
                 table::create_fresh_table_at(&endpoint).await,
@@ -229,6 +280,13 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        if let Some(mode) = options.wechat_v3 {
+            env.extend(
+                wechat_v3::backend_v3_env(mode)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v)),
+            );
+        }
         env.extend(options.overrides);
         let config = Config::from_source(&env, &HashMap::new()).expect("test configuration is valid");
         // As App::from_env builds its store.

@@ -41,7 +41,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use std::collections::BTreeMap;
 
-pub use orders::WechatOrder;
+pub use orders::{PayApi, WechatOrder};
 pub use pay_notify::WechatPayOptions;
 pub use refunds::{WechatRefund, WechatRefundStatus};
 pub use trade_state::TradeState;

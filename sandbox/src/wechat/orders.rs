@@ -10,10 +10,26 @@ use crate::random;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// The API an order was placed with: its notifies come in that API's format. One
+/// merchant has one order-number space, so both APIs see every order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayApi {
+    /// XML, MD5 or HMAC-SHA256 with the APIv2 key (wechat.md).
+    #[default]
+    #[serde(rename = "v2")]
+    V2,
+    /// JSON, RSA signatures, AES-GCM resources (wechat-v3-reconcile.md A).
+    #[serde(rename = "v3")]
+    V3,
+}
+
 /// An order as the platform holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WechatOrder {
     pub out_trade_no: String,
+    /// The API that placed it.
+    #[serde(default)]
+    pub api: PayApi,
     pub prepay_id: String,
     /// The `unifiedorder` parameters without `nonce_str` and `sign`: a repeat must
     /// send exactly these again.
@@ -45,10 +61,11 @@ impl WechatOrder {
     }
 }
 
-/// The parameters of an accepted `unifiedorder`.
+/// The parameters of an accepted `unifiedorder` (or v3 prepay).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
     pub out_trade_no: String,
+    pub api: PayApi,
     pub params: Fields,
     pub total_fee: i64,
     pub body: String,
@@ -85,6 +102,7 @@ impl OrderBook {
             // "wx" + Beijing time + random, 36 characters like WeChat's.
             prepay_id: format!("wx{}{}", beijing_compact(now), random::alphanumeric(20).to_lowercase()),
             out_trade_no: new.out_trade_no,
+            api: new.api,
             params: new.params,
             total_fee: new.total_fee,
             body: new.body,
@@ -199,6 +217,7 @@ mod tests {
     fn new_order(no: &str) -> NewOrder {
         NewOrder {
             out_trade_no: no.into(),
+            api: PayApi::V2,
             params: Fields::new(),
             total_fee: 100,
             body: "b".into(),

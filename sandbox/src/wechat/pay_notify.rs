@@ -153,6 +153,7 @@ mod tests {
     fn paid_order(sign_type: SignType) -> WechatOrder {
         WechatOrder {
             out_trade_no: "NO-1".into(),
+            api: crate::wechat::orders::PayApi::V2,
             prepay_id: "wx1".into(),
             params: Fields::new(),
             total_fee: 1990,

@@ -3,7 +3,7 @@
 
 use super::configured;
 use super::notify_delivery::deliver_xml;
-use super::orders::WechatOrder;
+use super::orders::{PayApi, WechatOrder};
 use super::pay_notify::{WechatPayOptions, payment_notify};
 use crate::clock::now_secs;
 use crate::delivery::{Delivery, target};
@@ -19,6 +19,11 @@ pub async fn pay(state: &State, out_trade_no: &str, options: WechatPayOptions) -
             .orders
             .get(out_trade_no)
             .ok_or_else(|| SandboxError::UnknownOrder(out_trade_no.into()))?;
+        if current.api != PayApi::V2 {
+            return Err(SandboxError::Conflict(format!(
+                "order {out_trade_no} was placed with APIv3: pay it with wechat_v3_pay"
+            )));
+        }
         let candidates = [options.notify_url.as_deref(), Some(current.notify_url.as_str())];
         let url = target(candidates, options.deliveries, &format!("order {out_trade_no}"))?;
         (wechat.orders.mark_paid(out_trade_no, now_secs(), options.late)?, url)
@@ -27,13 +32,13 @@ pub async fn pay(state: &State, out_trade_no: &str, options: WechatPayOptions) -
     Ok(deliver_xml(&state.http, &url, &body, options.deliveries).await)
 }
 
-/// Marks the order PAYERROR; WeChat sends no notify for failures.
+/// Marks the order PAYERROR; WeChat sends no notify for failures. Serves v3 orders too.
 pub fn fail(state: &State, out_trade_no: &str) -> Result<WechatOrder, SandboxError> {
     configured(state)?;
     lock(&state.wechat).orders.mark_failed(out_trade_no)
 }
 
-/// Marks the order CLOSED, as `closeorder` or WeChat's own timeout would.
+/// Marks the order CLOSED, as `closeorder` or WeChat's own timeout would (either API's).
 pub fn close(state: &State, out_trade_no: &str) -> Result<WechatOrder, SandboxError> {
     configured(state)?;
     lock(&state.wechat).orders.close(out_trade_no)

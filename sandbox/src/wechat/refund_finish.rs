@@ -5,6 +5,7 @@
 use super::Fields;
 use super::configured;
 use super::notify_delivery::deliver_xml;
+use super::orders::PayApi;
 use super::refunds::{REFUND_ACCOUNT, REFUND_RECV_ACCOUNT, WechatRefund, WechatRefundStatus};
 use super::req_info;
 use super::xml::to_xml;
@@ -35,7 +36,13 @@ pub async fn finish(
             .refunds
             .get(out_refund_no)
             .ok_or_else(|| SandboxError::UnknownRefund(out_refund_no.into()))?;
-        let order_url = wechat.orders.get(&current.out_trade_no).map(|order| order.notify_url);
+        let order = wechat.orders.get(&current.out_trade_no);
+        if order.as_ref().is_some_and(|order| order.api != PayApi::V2) {
+            return Err(SandboxError::Conflict(format!(
+                "refund {out_refund_no} is of an APIv3 order: finish it with wechat_v3_finish_refund"
+            )));
+        }
+        let order_url = order.map(|order| order.notify_url);
         let candidates = [
             options.notify_url.as_deref(),
             current.notify_url.as_deref(),

@@ -7,7 +7,7 @@ use super::answer::{PayError, XmlAnswer};
 use super::auth::authenticate;
 use super::fields::{self, compact_time, fee, max_bytes, merchant_no, one_of, optional, required};
 use super::identity::is_openid_of_app;
-use super::orders::{NewOrder, WechatOrder};
+use super::orders::{NewOrder, PayApi, WechatOrder};
 use super::sign::SignType;
 use super::trade_state::TradeState;
 use super::xml_body::WechatXml;
@@ -101,6 +101,7 @@ fn new_order(params: &Fields, app_id: &str, sign_type: SignType) -> Result<NewOr
         .transpose()?;
     Ok(NewOrder {
         out_trade_no: out_trade_no.to_owned(),
+        api: PayApi::V2,
         params: params
             .iter()
             .filter(|(name, _)| !PER_CALL_FIELDS.contains(&name.as_str()))

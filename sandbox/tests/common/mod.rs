@@ -5,6 +5,7 @@
 pub mod hub;
 pub mod trade;
 pub mod wechat;
+pub mod wechat_v3;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -74,6 +75,17 @@ pub async fn post(sandbox: &Sandbox, path: &str, body: &Value) -> (u16, Value) {
         status,
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} answered non-JSON {text:?}: {e}")),
     )
+}
+
+/// PUTs JSON; returns the status and the body parsed as JSON.
+pub async fn put(sandbox: &Sandbox, path: &str, body: &Value) -> (u16, Value) {
+    let response = http()
+        .put(format!("{}{path}", sandbox.base_url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 pub async fn get(sandbox: &Sandbox, path: &str) -> (u16, Value) {

@@ -38,6 +38,7 @@ pub fn wechat_config(notify_url: Option<String>) -> SandboxConfig {
             api_key: API_KEY.into(),
             notify_url,
             client_cert_pem: Some(merchant_certificate().cert_pem.clone()),
+            v3: None,
         }),
         ..config(None)
     }
