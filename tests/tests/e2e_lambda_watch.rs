@@ -4,9 +4,16 @@
 use harness::client::{ApiClient, Routing};
 use harness::readback::{OrderView, assert_acknowledged};
 use harness::watch::Watch;
-use harness::{ADMIN_KEY, APP_ID, APP_SECRET, KEY_VERSION, SALT, TOKEN, flows, table, trade_keys};
+use harness::wechat_v3::backend_v3_env;
+use harness::{
+    ADMIN_KEY, APP_ID, APP_SECRET, KEY_VERSION, SALT, TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET, WECHAT_MCH_ID, flows,
+    table, trade_keys,
+};
 use minipay::store::OrderStore;
-use sandbox::{CallbackOptions, PayOptions, Sandbox, TradePayOptions};
+use sandbox::{
+    CallbackOptions, PayOptions, Sandbox, TradePayOptions, WechatV3Key, WechatV3Mode, WechatV3NotifyOptions,
+    WechatV3PayOptions, WechatV3RefundOutcome,
+};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -160,6 +167,80 @@ async fn a_trade_payment_and_a_user_refund_through_the_lambda_binaries() {
     assert!(log.contains("user refund recorded"), "the functions' logs are captured");
     let key_line = keys.app_private_pem.lines().nth(1).unwrap();
     assert!(!log.contains(key_line), "the private key reached the functions' logs");
+    for secret in harness::SECRETS {
+        assert!(!log.contains(secret), "a secret reached the functions' logs");
+    }
+}
+
+#[tokio::test]
+async fn a_wechat_v3_payment_and_refund_through_the_lambda_binaries() {
+    // A merchant in the middle of switching to the public key: notifies come signed with
+    // either key, so the binaries use the public key and download the certificates too.
+    harness::trust_sandbox_tls();
+    let table = table::create_fresh_table().await;
+    table::put_catalog_item(&table::client().await, &table, "course", 880, "微信小程序课程").await;
+    let mode = WechatV3Mode::Switching;
+    let sandbox = Sandbox::start(harness::sandbox_config_with(Some(mode))).await;
+    let watch = Watch::start(|base_url| {
+        let api = ApiClient::new(base_url, Routing::LambdaUrl);
+        let notify = api.url("/notify/wechat");
+        let notify = notify.strip_prefix(&api.base_url).expect("a URL on the API").to_owned();
+        let wechat = [
+            ("WECHAT_APP_ID", WECHAT_APP_ID.to_owned()),
+            ("WECHAT_APP_SECRET", WECHAT_APP_SECRET.to_owned()),
+            ("WECHAT_MCH_ID", WECHAT_MCH_ID.to_owned()),
+            ("WECHAT_API_BASE", sandbox.tls_url.clone()),
+            ("WECHAT_LOGIN_BASE", sandbox.base_url.clone()),
+            ("WECHAT_NOTIFY_URL", harness::public_url(&notify)),
+        ];
+        let mut env = function_env(&table, &sandbox, base_url, wechat);
+        env.extend(backend_v3_env(mode).into_iter().map(|(k, v)| (k.to_owned(), v)));
+        env
+    })
+    .await;
+    let api = ApiClient::new(&watch.base_url, Routing::LambdaUrl);
+    let code = sandbox.wechat_login_code("e2e-v3");
+    let login = api
+        .post("/openid", None, &json!({"code": code, "platform": "wechat"}))
+        .await;
+    assert_eq!(login.status, 200, "{}\nwatch log:\n{}", login.text, watch.log_text());
+    let session = login.body["session"].as_str().unwrap().to_owned();
+
+    let mut paid = Vec::new();
+    for key in [WechatV3Key::PublicKey, WechatV3Key::Certificate] {
+        let prepay = api.post("/prepay", Some(&session), &json!({"sku": "course"})).await;
+        assert_eq!(prepay.status, 200, "{}\nwatch log:\n{}", prepay.text, watch.log_text());
+        assert_eq!(prepay.body["pay"]["signType"], "RSA");
+        let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
+        let options = WechatV3PayOptions {
+            sign_with: Some(key),
+            ..WechatV3PayOptions::default()
+        };
+        let delivered = sandbox.wechat_v3_pay(&no, options).await.unwrap();
+        assert_acknowledged(&delivered);
+        assert_eq!(OrderView::read(&api, &no).await.status(), "PAID", "signed with {key:?}");
+        paid.push(no);
+    }
+
+    let refund = json!({"out_order_no": paid[0], "out_refund_no": "E2E-V3-RF", "refund_amount": 880, "reason": "e2e"});
+    let answer = api.post("/refund", Some(ADMIN_KEY), &refund).await;
+    assert_eq!(answer.status, 200, "{}\nwatch log:\n{}", answer.text, watch.log_text());
+    let done = sandbox
+        .wechat_v3_finish_refund(
+            "E2E-V3-RF",
+            WechatV3RefundOutcome::Success,
+            WechatV3NotifyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_acknowledged(&done);
+    let view = OrderView::read(&api, &paid[0]).await;
+    assert_eq!(
+        (view.status(), view.refund("E2E-V3-RF")),
+        ("REFUNDED", Some(("SUCCESS", 880)))
+    );
+
+    let log = watch.log_text();
     for secret in harness::SECRETS {
         assert!(!log.contains(secret), "a secret reached the functions' logs");
     }
