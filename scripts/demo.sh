@@ -37,6 +37,20 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=minipay-demo \
   -keyout "$state/apiclient_key.pem" -out "$state/apiclient_cert.pem" </dev/null >/dev/null 2>&1
 WECHAT_CLIENT_CERT=$(cat "$state/apiclient_cert.pem" "$state/apiclient_key.pem")
 
+# WeChat Pay APIv3: the merchant's API key pair and its certificate's serial, the APIv3
+# key, and WeChat Pay's two keys (the public-key pair and the platform certificate's key):
+# the sandbox plays a merchant in the middle of switching to the public key.
+for key in mch_private pay_private platform_private; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$state/$key.pem" 2>/dev/null
+done
+openssl pkey -in "$state/mch_private.pem" -pubout -out "$state/mch_public.pem"
+openssl pkey -in "$state/pay_private.pem" -pubout -out "$state/pay_public.pem"
+WECHAT_APIV3_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+WECHAT_MCH_CERT_SERIAL=$(python3 -c 'import secrets; print(secrets.token_hex(20).upper())')
+WECHAT_PAY_PUBLIC_KEY_ID=PUB_KEY_ID_$(python3 -c 'import secrets; print("".join(secrets.choice("0123456789") for _ in range(32)))')
+WECHAT_MCH_PRIVATE_KEY=$(cat "$state/mch_private.pem")
+WECHAT_PAY_PUBLIC_KEY=$(cat "$state/pay_public.pem")
+
 # The trade system's two RSA key pairs: the app's (signs byteAuthorization) and the
 # platform's (signs callbacks), made fresh for this run.
 "$SANDBOX_BIN" keygen "$state/keys" >/dev/null
@@ -67,6 +81,12 @@ SANDBOX_PORT=0 SANDBOX_APP_ID=$APP_ID SANDBOX_APP_SECRET=$APP_SECRET \
   SANDBOX_WECHAT_MCH_ID=$WECHAT_MCH_ID SANDBOX_WECHAT_API_KEY=$WECHAT_API_KEY \
   SANDBOX_WECHAT_CLIENT_CERT="$(cat "$state/apiclient_cert.pem")" \
   SANDBOX_TLS_PORT=$SANDBOX_TLS_PORT SANDBOX_TLS_CA_FILE=$SANDBOX_CA \
+  SANDBOX_WECHAT_V3_APIV3_KEY=$WECHAT_APIV3_KEY SANDBOX_WECHAT_V3_MODE=switching \
+  SANDBOX_WECHAT_V3_MERCHANT_CERT_SERIAL=$WECHAT_MCH_CERT_SERIAL \
+  SANDBOX_WECHAT_V3_MERCHANT_PUBLIC_KEY="$(cat "$state/mch_public.pem")" \
+  SANDBOX_WECHAT_V3_PUBLIC_KEY_ID=$WECHAT_PAY_PUBLIC_KEY_ID \
+  SANDBOX_WECHAT_V3_PUBLIC_KEY_PRIVATE="$(cat "$state/pay_private.pem")" \
+  SANDBOX_WECHAT_V3_PLATFORM_PRIVATE_KEY="$(cat "$state/platform_private.pem")" \
   SANDBOX_TRADE_APP_PUBLIC_KEY="$(cat "$state/keys/app_public_key.pem")" \
   SANDBOX_TRADE_PLATFORM_PRIVATE_KEY="$(cat "$state/keys/platform_private_key.pem")" \
   start_bg "$state/sandbox.log" "$SANDBOX_BIN"
@@ -110,6 +130,9 @@ WECHAT_API_KEY=$WECHAT_API_KEY
 WECHAT_API_BASE=$WECHAT_PAY_URL
 WECHAT_LOGIN_BASE=$SANDBOX_URL
 WECHAT_NOTIFY_URL=$WECHAT_NOTIFY_URL
+WECHAT_APIV3_KEY=$WECHAT_APIV3_KEY
+WECHAT_MCH_CERT_SERIAL=$WECHAT_MCH_CERT_SERIAL
+WECHAT_PAY_PUBLIC_KEY_ID=$WECHAT_PAY_PUBLIC_KEY_ID
 DOUYIN_OPEN_API_BASE=$SANDBOX_URL
 DOUYIN_KEY_VERSION=1
 RECONCILE_AFTER_SECONDS=0
@@ -119,12 +142,12 @@ MERCHANT_WEBHOOK_URL=$HOOK_URL/hooks
 MERCHANT_WEBHOOK_SECRET=$MERCHANT_WEBHOOK_SECRET
 ENV
 # A PEM spans lines, which an env file cannot hold: pass them to watch as variables.
-export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY
-# The same deployment switched to the trade system: only the mode differs (and, here,
-# the local port its public URL is tunnelled to).
+export WECHAT_CLIENT_CERT DOUYIN_PRIVATE_KEY DOUYIN_PLATFORM_PUBLIC_KEY WECHAT_MCH_PRIVATE_KEY WECHAT_PAY_PUBLIC_KEY
+# The same deployment switched to the newer APIs, the trade system and WeChat Pay v3:
+# only the modes differ (and, here, the local port its public URL is tunnelled to).
 TRADE_URL="http://127.0.0.1:$TRADE_PORT"
 cp "$state/functions.env" "$state/functions-trade.env"
-echo "DOUYIN_PAY_MODE=trade" >> "$state/functions-trade.env"
+printf 'DOUYIN_PAY_MODE=trade\nWECHAT_PAY_API=v3\n' >> "$state/functions-trade.env"
 
 log "starting cargo lambda watch on $API_URL"
 SSL_CERT_FILE=$SANDBOX_CA start_bg "$state/watch.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$state/functions.env"
@@ -141,13 +164,14 @@ python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-k
   --endpoint-url "$MOTO_URL" --table "$TABLE" --webhook-events "$HOOK_URL/events"
 python3 scripts/demo_flow.py --api "$API_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat
 
-log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade on $TRADE_URL"
+log "starting a second cargo lambda watch with DOUYIN_PAY_MODE=trade and WECHAT_PAY_API=v3 on $TRADE_URL"
 SSL_CERT_FILE=$SANDBOX_CA start_bg "$state/watch-trade.log" cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$TRADE_PORT" --env-file "$state/functions-trade.env"
 wait_for_http "$TRADE_URL" 120
 log "pointing the tunnel ($PUBLIC_ORIGIN) at the trade-mode API"
 curl -sf -X PUT "$SANDBOX_URL/sandbox/tunnel" -H 'content-type: application/json' \
   -d "{\"public_origin\":\"$PUBLIC_ORIGIN\",\"local_origin\":\"$TRADE_URL\"}" >/dev/null
 python3 scripts/demo_flow.py --api "$TRADE_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform douyin-trade
+python3 scripts/demo_flow.py --api "$TRADE_URL" --sandbox "$SANDBOX_URL" --admin-key "$ADMIN_API_KEY" --platform wechat-v3
 
 if [[ "${KEEP:-}" == 1 ]]; then
   log "the stack keeps running (API $API_URL, trade-mode API $TRADE_URL, sandbox $SANDBOX_URL, moto $MOTO_URL); Ctrl-C stops it"

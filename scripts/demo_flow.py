@@ -44,8 +44,8 @@ def main():
     parser.add_argument("--sandbox", required=True, help="platform sandbox base URL")
     parser.add_argument("--sku", default="course-basic")
     parser.add_argument("--admin-key", required=True, help="the back office's ADMIN_API_KEY")
-    parser.add_argument("--platform", choices=["douyin", "douyin-trade", "wechat"], default="douyin",
-                        help="douyin-trade: the functions run with DOUYIN_PAY_MODE=trade")
+    parser.add_argument("--platform", choices=["douyin", "douyin-trade", "wechat", "wechat-v3"], default="douyin",
+                        help="douyin-trade / wechat-v3: the functions run with DOUYIN_PAY_MODE=trade and WECHAT_PAY_API=v3")
     parser.add_argument("--endpoint-url", help="the DynamoDB endpoint (moto), to show an order as stored")
     parser.add_argument("--table", help="the table, to show an order as stored")
     parser.add_argument("--webhook-events", help="the local webhook receiver's GET /events, to show what the merchant heard")
@@ -53,6 +53,8 @@ def main():
     fn = lambda name, path: f"{args.api}/lambda-url/{name}{path}"
     if args.platform == "wechat":
         return wechat(args, fn)
+    if args.platform == "wechat-v3":
+        return wechat_v3(args, fn)
     if args.platform == "douyin-trade":
         return trade(args, fn)
 
@@ -249,6 +251,39 @@ def wechat(args, fn):
     if order["refunded_amount"] != part:
         sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
     print(f"\nDone: WeChat order {no} paid and {part} fen refunded.")
+
+
+def wechat_v3(args, fn):
+    """WeChat Pay APIv3: RSA paySign, a notify signed by WeChat and encrypted with the APIv3
+    key, a refund without a client certificate and its encrypted notify."""
+    sandbox = f"{args.sandbox}/sandbox/wechat"
+    code = step("wx.login (sandbox hands out a code)", *call("POST", f"{sandbox}/login_code", {"user": "demo-v3-user"}))
+    login = step("POST /openid (platform wechat)", *call("POST", fn("openid", "/openid"), {"code": code["code"], "platform": "wechat"}))
+    session = login["session"]
+    prepay = step("POST /prepay (WECHAT_PAY_API=v3: JSAPI prepay, paySign RSA)",
+                  *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
+    pay = prepay["pay"]
+    if sorted(pay) != ["nonceStr", "package", "paySign", "signType", "timeStamp"] or pay["signType"] != "RSA":
+        sys.exit("prepay did not answer the v3 wx.requestPayment fields")
+    no = prepay["out_order_no"]
+    step(f"GET /orders/{no} (before paying: a signed v3 query, its answer verified)",
+         *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    paid = step("user pays (sandbox sends TRANSACTION.SUCCESS, signed and AES-GCM encrypted)",
+                *call("POST", f"{sandbox}/v3/pay", {"out_trade_no": no}))
+    if any(d["status"] != 200 or '"SUCCESS"' not in d["body"] for d in paid["deliveries"]):
+        sys.exit("the v3 notify was not acknowledged with SUCCESS")
+    order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["status"] != "PAID":
+        sys.exit(f"expected PAID, got {order['status']}")
+    part = order["total_amount"] // 2
+    refund = step("POST /refund (admin: v3 refund, no client certificate)", *call("POST", fn("refund", "/refund"), {
+        "out_order_no": no, "out_refund_no": f"WX3RF-{no}", "refund_amount": part, "reason": "用户申请退款"}, args.admin_key))
+    step("WeChat finishes the refund (sandbox sends REFUND.SUCCESS, encrypted)",
+         *call("POST", f"{sandbox}/v3/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
+    order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    if order["refunded_amount"] != part:
+        sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
+    print(f"\nDone: WeChat Pay v3 order {no} paid and {part} fen refunded.")
 
 
 if __name__ == "__main__":
