@@ -26,6 +26,7 @@ use minipay::service::prepay::PrepayRequest;
 use minipay::service::refund::RefundRequest;
 use minipay::service::settle::SettleRequest;
 use minipay::store::{CatalogItem, MemoryStore, OrderStore, Session, SessionStore};
+use minipay::wechat::client::WechatClient;
 use minipay::wechat::xml::{MAX_XML_BYTES, XmlError, parse_flat, to_xml};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -130,6 +131,15 @@ pub fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// With the real WeChat Pay v2 client, so that notifies reach its channel; its calls
+    /// (the order query that confirms a payment) are refused at once by the closed port.
+    pub fn with_wechat_pay(mut self) -> Fixture {
+        let wechat = self.app.config.wechat.clone().expect("WeChat is configured");
+        let client = WechatClient::new(wechat, minipay::outbound::http_client()).expect("no certificate to load");
+        self.app.set_wechat(Arc::new(client));
+        self
+    }
+
     /// A PENDING Douyin order of the fixture's user that the platform accepted.
     pub fn pending_order(&self, out_order_no: &str, total: i64) {
         let order = Order {
@@ -759,7 +769,7 @@ pub fn wechat_notify_xml(data: &[u8]) {
     if let Ok(fields) = &parsed {
         round_trip(fields);
     }
-    let fx = fixture();
+    let fx = fixture().with_wechat_pay();
     let response = block_on(routes::notify(&fx.app, post("/notify/wechat", None, data)));
     let status = response.status().as_u16();
     let text = body_text(&response);

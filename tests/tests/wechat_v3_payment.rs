@@ -11,6 +11,7 @@ use harness::money::{money, raw_item};
 use harness::readback::{OrderView, assert_acknowledged};
 use harness::wechat_v3::wechat_v3_keys;
 use harness::{ADMIN_KEY, Stack, StackOptions, WECHAT_APP_ID, table};
+use minipay::App;
 use minipay::service::reconcile::{self, RunReport};
 use sandbox::{
     CallbackOptions, Delivery, Fault, FaultKind, WechatPayOptions, WechatV3Key, WechatV3Mode, WechatV3NotifyOptions,
@@ -22,6 +23,8 @@ use std::time::Duration;
 const PREPAY: &str = "/v3/pay/transactions/jsapi";
 const REFUNDS: &str = "/v3/refund/domestic/refunds";
 const CERTIFICATES: &str = "/v3/certificates";
+/// Where the deployment keeps the platform certificates (`pk`; `sk` is TOKEN).
+const CERTIFICATES_ITEM: &str = "TOKEN#wechat_v3_certificates#1900000109";
 
 async fn v3_stack(mode: WechatV3Mode, overrides: &[(&str, &str)]) -> Stack {
     let stack = Stack::start_custom(StackOptions {
@@ -231,7 +234,7 @@ async fn a_certificate_merchant_downloads_certificates_once_and_follows_a_rotati
         1,
         "downloaded once, then read from the table for every answer and notify"
     );
-    let stored = raw_item(&stack, "TOKEN#wechat_v3_certificates#1900000109", "TOKEN").await;
+    let stored = raw_item(&stack, CERTIFICATES_ITEM, "TOKEN").await;
     assert!(stored.is_some(), "the certificates are shared through the table");
 
     // WeChat rotates its certificate: a notify names a serial we have not seen, and
@@ -242,6 +245,44 @@ async fn a_certificate_merchant_downloads_certificates_once_and_follows_a_rotati
     assert_v3_acknowledged(&delivered);
     assert_eq!(status(&stack, &no).await, "PAID");
     assert_eq!(stack.sandbox.calls(CERTIFICATES), 2, "new serial {}", rotated.serial_no);
+}
+
+#[tokio::test]
+async fn cold_instances_verifying_their_first_answer_at_once_download_the_certificates_once() {
+    let stack = v3_stack(WechatV3Mode::Certificate, &[]).await;
+    let session = session(&stack, "qian").await;
+    let (no, _) = order(&stack, &session).await;
+    // The prepay's answer made this instance download them; as if that never happened:
+    table::client()
+        .await
+        .delete_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S(CERTIFICATES_ITEM.into()))
+        .key("sk", AttributeValue::S("TOKEN".into()))
+        .send()
+        .await
+        .expect("delete the stored certificates");
+    // Ten cold starts of the same deployment on the same table: each has no
+    // certificate in memory or in the table and must verify WeChat's answer to its
+    // order query.
+    let instances: Vec<App> = (0..10)
+        .map(|_| App::with_store(stack.app.config.clone(), stack.app.store.clone()).expect("an app"))
+        .collect();
+    let before = stack.sandbox.calls(CERTIFICATES);
+    let asked = futures::future::join_all(instances.iter().map(|app| async {
+        let client = app.wechat_v3.as_ref().expect("a v3 client");
+        client.query_order(&no).await
+    }))
+    .await;
+    for answer in asked {
+        let transaction = answer.expect("a verified answer").expect("WeChat has the order");
+        assert_eq!(transaction.trade_state, "NOTPAY");
+    }
+    assert_eq!(
+        stack.sandbox.calls(CERTIFICATES) - before,
+        1,
+        "one instance downloads, the others wait for it and read the table"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 use super::cert::{PlatformCertificate, read_certificates};
 use super::transport::Transport;
 use super::verify::{PlatformKeys, Signed, VerifyError, VerifyingKey};
+use crate::domain::time::now_secs;
 use crate::douyin::order_center::FreshToken;
 use crate::error::PlatformError;
 use crate::secret::Secret;
@@ -20,6 +21,9 @@ use tokio::sync::RwLock;
 
 /// New certificates are listed a day before they are used (A.7): twice a day finds them.
 const CERTIFICATES_LIFETIME_SECS: i64 = 12 * 3600;
+/// Never cached for less: a certificate about to expire must not make every message a
+/// download.
+const MIN_LIFETIME_SECS: i64 = 60;
 /// A message naming a certificate we do not know makes us download them again, at most
 /// this often per instance: a forged serial must not become a stream of downloads.
 const UNKNOWN_SERIAL_RELOAD_SECS: i64 = 60;
@@ -117,9 +121,14 @@ impl Certificates {
         }
         let pems: Vec<String> = serde_json::from_str(stored.token.expose())
             .map_err(|_| PlatformError::Unavailable("stored platform certificates do not parse".into()))?;
+        // The stored set expires no later than its first certificate (see `fetch`), so the
+        // ones valid when it is read stay valid while it is used.
+        let now = now_secs();
         let keys = PlatformKeys::new(
             pems.iter()
-                .filter_map(|pem| PlatformCertificate::parse(pem).and_then(|c| c.verifying_key()).ok())
+                .filter_map(|pem| PlatformCertificate::parse(pem).ok())
+                .filter(|certificate| certificate.valid_at(now))
+                .filter_map(|certificate| certificate.verifying_key().ok())
                 .collect(),
         );
         *self.parsed.write().await = Some((stored.version, keys.clone()));
@@ -155,7 +164,14 @@ impl TokenSource for Download {
                 tracing::error!(why = %why, "platform certificates do not decrypt; is WECHAT_APIV3_KEY right?");
                 PlatformError::Unavailable("platform certificates could not be read".into())
             })?,
-            404 => Vec::new(),
+            404 => {
+                if self.public_key.is_none() {
+                    tracing::error!(
+                        "WeChat has no platform certificate for this merchant: configure WECHAT_PAY_PUBLIC_KEY and WECHAT_PAY_PUBLIC_KEY_ID"
+                    );
+                }
+                Vec::new()
+            }
             status if status >= 500 => {
                 return Err(PlatformError::Unavailable(format!("certificates: HTTP {status}")));
             }
@@ -169,18 +185,24 @@ impl TokenSource for Download {
         keys.extend(self.public_key.clone());
         let signed = Signed::from_headers(&answer.headers, &answer.body)
             .map_err(|_| PlatformError::Unavailable("certificates answer is not signed".into()))?;
-        if PlatformKeys::new(keys)
-            .verify(&signed, crate::domain::time::now_secs())
-            .is_err()
-        {
+        if PlatformKeys::new(keys).verify(&signed, now_secs()).is_err() {
             return Err(PlatformError::Unavailable(
                 "certificates answer signature does not verify".into(),
             ));
         }
+        let now = now_secs();
         let pems: Vec<&str> = certificates.iter().map(|c| c.pem.as_str()).collect();
+        // Kept until the next twice-daily look, or until the first listed certificate
+        // that is still valid expires, whichever comes first.
+        let first_expiry = certificates
+            .iter()
+            .map(|c| c.not_after)
+            .filter(|not_after| *not_after > now)
+            .min()
+            .map_or(CERTIFICATES_LIFETIME_SECS, |not_after| not_after - now);
         Ok(FreshToken {
             token: Secret::new(serde_json::to_string(&pems).unwrap_or_else(|_| "[]".into())),
-            expires_in: CERTIFICATES_LIFETIME_SECS,
+            expires_in: first_expiry.clamp(MIN_LIFETIME_SECS, CERTIFICATES_LIFETIME_SECS),
         })
     }
 }
