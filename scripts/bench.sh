@@ -46,7 +46,7 @@ left() { local s=$((deadline - SECONDS)); echo $((s > 1 ? s : 1)); }
 
 log "CPU per operation: Rust (bench_ops)"
 timeout "$(left)" "$BIN/examples/bench_ops" >"$RESULTS/ops_rust.json"
-log "CPU per operation: Python packages (bytedance, wechatpy)"
+log "CPU per operation: Python packages (bytedance, wechatpy, wechatpayv3)"
 timeout "$(left)" "$VENV/bin/python" scripts/bench_python_ops.py >"$RESULTS/ops_python.json"
 if [[ "${BENCH_CALLGRIND:-1}" != 0 ]]; then
   log "instructions per operation (callgrind)"

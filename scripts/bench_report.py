@@ -136,7 +136,13 @@ def section_ops(rust, python, callgrind, lines, misses):
                  "v2 only) has `pay.utils.calculate_signature` (MD5) and `calculate_signature_hmac`, "
                  "`_check_signature` (MD5 only) and `WeChatPay.parse_payment_result` (xmltodict + MD5 check); it "
                  "has no HMAC-SHA256 verify, so that row is timed against a plain-Python implementation of "
-                 "wechat.md §3, and no XML reader of its own, so parsing is timed against xmltodict, which it uses.")
+                 "wechat.md §3, and no XML reader of its own, so parsing is timed against xmltodict, which it uses. "
+                 "WeChat Pay APIv3 (`wechat.v3.*`, the `wechat_v3` notify of `bench/vectors.json`, made by "
+                 "`scripts/make_v3_notify_vector.py` from the published keys of wechat-v3-reconcile.md A.9 T5 and "
+                 "T1): `wechatpayv3` (minibear2021), built offline in public-key mode (`public_key`, "
+                 "`public_key_id`: no certificate download), `WeChatPay(...).callback(headers, body)` and the "
+                 "`utils.rsa_verify` / `utils.aes_decrypt` it calls, on `cryptography` (OpenSSL); the Rust side runs "
+                 "`Signed::from_headers`, `PlatformKeys::verify`, `aead::decrypt` and the `Transaction` parse.")
     lines.append("")
     instr = (callgrind or {}).get("ops", {}) if (callgrind or {}).get("available") else {}
     py = {o["name"]: o for o in python["ops"]}

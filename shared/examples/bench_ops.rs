@@ -12,12 +12,16 @@
 //! ```
 
 use hmac::{Hmac, KeyInit as _, Mac as _};
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use md5::{Digest as _, Md5};
 use minipay::douyin::Callback;
 use minipay::douyin::sign::ecpay_sign;
 use minipay::douyin::trade::callback::TradePaymentMsg;
 use minipay::douyin::trade::{AppKey, PlatformKey, TradeCallback, TradeHeaders, TradeKeys};
 use minipay::wechat::sign::{self as wxsign, SignType};
+use minipay::wechat::v3::aead;
+use minipay::wechat::v3::model::{Notification, Transaction};
+use minipay::wechat::v3::verify::{PlatformKeys, Signed, VerifyingKey};
 use minipay::wechat::xml::parse_flat;
 use serde_json::{Map, Value, json};
 use sha1::Sha1;
@@ -138,6 +142,7 @@ fn ops() -> Vec<Op> {
         }),
     });
     list.extend(trade(&v));
+    list.extend(wechat_v3(&v));
     list.extend(floors(&v));
     list
 }
@@ -182,6 +187,85 @@ fn trade(v: &Value) -> Vec<Op> {
                 TradeCallback::verify(black_box(&headers), black_box(&body), &verifier)
                     .and_then(|c| c.parse::<TradePaymentMsg>())
                     .is_ok_and(|m| m.out_order_no == out_order_no)
+            }),
+        },
+    ]
+}
+
+/// WeChat Pay APIv3: the payment notify of `wechat_v3` (signed with a published test key
+/// playing the WeChat Pay public key, resource sealed under T1's APIv3 key).
+fn wechat_v3(v: &Value) -> Vec<Op> {
+    let w = &v["wechat_v3"];
+    let keys = PlatformKeys::new(vec![
+        VerifyingKey::from_public_key_pem(&text(w, &["public_key_id"]), &text(w, &["public_key_pem"]))
+            .expect("the test public key"),
+    ]);
+    let apiv3_key = text(w, &["apiv3_key"]).into_bytes();
+    let now = w["now"].as_i64().expect("now");
+    let mut headers = HeaderMap::new();
+    for (name, value) in w["headers"].as_object().expect("headers") {
+        headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_str(value.as_str().expect("a string")).expect("a header value"),
+        );
+    }
+    let body = text(w, &["body"]).into_bytes();
+    let out_trade_no = text(w, &["out_trade_no"]);
+    let total = w["total"].as_i64().expect("total");
+    let plaintext = text(w, &["plaintext"]).into_bytes();
+    let resource: Notification = serde_json::from_slice(&body).expect("the notify parses");
+    let resource = resource.resource;
+
+    let (verify_keys, verify_headers, verify_body) = (keys.clone(), headers.clone(), body.clone());
+    let verify_decrypt_key = apiv3_key.clone();
+    vec![
+        Op {
+            name: "wechat.v3.notify.verify_decrypt",
+            what: "Signed::from_headers + PlatformKeys::verify (SHA256withRSA-2048 by the public key, parsed once) \
+                   + the Notification parsed + aead::decrypt (AES-256-GCM) + the Transaction parsed: what the \
+                   notify handler does before touching the table",
+            run: Box::new(move || {
+                let Ok(signed) = Signed::from_headers(black_box(&headers), black_box(&body)) else {
+                    return false;
+                };
+                if keys.verify(&signed, now).is_err() {
+                    return false;
+                }
+                let Ok(notification) = serde_json::from_slice::<Notification>(&body) else {
+                    return false;
+                };
+                let r = &notification.resource;
+                r.algorithm == "AEAD_AES_256_GCM"
+                    && aead::decrypt(&verify_decrypt_key, &r.nonce, &r.associated_data, &r.ciphertext)
+                        .ok()
+                        .and_then(|plain| serde_json::from_slice::<Transaction>(&plain).ok())
+                        .is_some_and(|t| {
+                            t.trade_state == "SUCCESS"
+                                && t.out_trade_no == out_trade_no
+                                && t.amount.is_some_and(|a| a.total == total)
+                        })
+            }),
+        },
+        Op {
+            name: "wechat.v3.verify",
+            what: "Signed::from_headers + PlatformKeys::verify (time window, serial, message built, \
+                   Base64, SHA256withRSA-2048): no JSON, no decryption",
+            run: Box::new(move || {
+                Signed::from_headers(&verify_headers, &verify_body)
+                    .is_ok_and(|signed| verify_keys.verify(black_box(&signed), now).is_ok())
+            }),
+        },
+        Op {
+            name: "wechat.v3.decrypt",
+            what: "aead::decrypt alone (Base64 + AES-256-GCM open) of the notify's resource",
+            run: Box::new(move || {
+                aead::decrypt(
+                    black_box(&apiv3_key),
+                    &resource.nonce,
+                    &resource.associated_data,
+                    black_box(&resource.ciphertext),
+                )
+                .is_ok_and(|plain| plain == plaintext)
             }),
         },
     ]
