@@ -7,6 +7,7 @@ use crate::domain::order::Payment;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CallbackError {
@@ -21,6 +22,8 @@ pub enum CallbackError {
     NotConfigured(String),
 }
 
+/// Borrowed from the body where JSON allows (`msg` carries escaped JSON, so it is copied
+/// once, unescaped): a callback is parsed on every delivery.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
@@ -28,9 +31,10 @@ struct Envelope<'a> {
     #[serde(borrow)]
     nonce: &'a RawValue,
     msg: String,
-    msg_signature: String,
-    #[serde(rename = "type", default)]
-    kind: String,
+    #[serde(borrow)]
+    msg_signature: Cow<'a, str>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Cow<'a, str>,
 }
 
 /// A callback whose signature has been checked.
@@ -56,15 +60,17 @@ pub fn json_problem(err: &serde_json::Error) -> String {
 
 /// The text of a string or number field exactly as the platform sent it: a number's own
 /// digits, never a re-rendering of the parsed value (`1e3` stays `1e3`).
-fn raw_text(value: &RawValue, field: &str) -> Result<String, CallbackError> {
+fn raw_text<'a>(value: &'a RawValue, field: &str) -> Result<Cow<'a, str>, CallbackError> {
     let text = value.get();
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::String(s)) => Ok(s),
-        Ok(Value::Number(_)) => Ok(text.to_owned()),
-        _ => Err(CallbackError::Malformed(format!(
-            "{field} is neither a string nor a number"
-        ))),
-    }
+    let parsed = if text.starts_with('"') {
+        // Borrowed when it holds no escape, unescaped into a copy when it does.
+        serde_json::from_str::<&str>(text)
+            .map(Cow::Borrowed)
+            .or_else(|_| serde_json::from_str::<String>(text).map(Cow::Owned))
+    } else {
+        serde_json::from_str::<serde_json::Number>(text).map(|_| Cow::Borrowed(text))
+    };
+    parsed.map_err(|_| CallbackError::Malformed(format!("{field} is neither a string nor a number")))
 }
 
 impl Callback {
@@ -78,9 +84,9 @@ impl Callback {
             return Err(CallbackError::BadSignature);
         }
         Ok(Callback {
-            kind: envelope.kind,
+            kind: envelope.kind.into_owned(),
             msg: envelope.msg,
-            timestamp,
+            timestamp: timestamp.into_owned(),
         })
     }
 

@@ -4,6 +4,7 @@
 use md5::{Digest as _, Md5};
 use serde_json::{Map, Value};
 use sha1::Sha1;
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 /// Parameters the platform leaves out of the signature.
@@ -19,24 +20,35 @@ pub enum SignError {
 
 /// The ecpay `sign` of a request body, from the same map that is sent.
 pub fn ecpay_sign(params: &Map<String, Value>, salt: &str) -> Result<String, SignError> {
-    let mut parts: Vec<String> = vec![salt.to_owned()];
+    // Borrowed from the map (only numbers and booleans are rendered), sorted, and hashed
+    // part by part: no joined copy of the string to sign is made.
+    let mut parts: Vec<Cow<'_, str>> = Vec::with_capacity(params.len() + 1);
+    parts.push(Cow::Borrowed(salt));
     for (key, value) in params {
         if UNSIGNED_KEYS.contains(&key.as_str()) {
             continue;
         }
         let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            Value::Number(n) => Cow::Owned(n.to_string()),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             Value::Null => continue,
             Value::Array(_) | Value::Object(_) => return Err(SignError::Nested(key.clone())),
         };
-        if let Some(signed) = signable(&text) {
-            parts.push(signed.to_owned());
+        match text {
+            Cow::Borrowed(text) => parts.extend(signable(text).map(Cow::Borrowed)),
+            Cow::Owned(text) => parts.extend(signable(&text).map(|t| Cow::Owned(t.to_owned()))),
         }
     }
     parts.sort_unstable();
-    Ok(hex::encode(Md5::digest(parts.join("&").as_bytes())))
+    let mut hasher = Md5::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update(b"&");
+        }
+        hasher.update(part.as_bytes());
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Trim, strip one pair of surrounding quotes, trim again; `None` when the value is
@@ -52,22 +64,29 @@ fn signable(value: &str) -> Option<&str> {
 /// `msg_signature` of an ecpay callback: SHA-1 (lower hex) of the four strings sorted
 /// and concatenated. `msg` must be the string exactly as received.
 pub fn callback_signature(token: &str, timestamp: &str, nonce: &str, msg: &str) -> String {
+    hex::encode(callback_digest(token, timestamp, nonce, msg))
+}
+
+fn callback_digest(token: &str, timestamp: &str, nonce: &str, msg: &str) -> [u8; 20] {
     let mut parts = [token, timestamp, nonce, msg];
     parts.sort_unstable();
     let mut hasher = Sha1::new();
     for part in parts {
         hasher.update(part.as_bytes());
     }
-    hex::encode(hasher.finalize())
+    hasher.finalize().into()
 }
 
-/// Constant-time check of a received `msg_signature` (hex, either case).
+/// Constant-time check of a received `msg_signature` (hex, either case): the digests are
+/// compared as bytes, with no hex text made on the way.
 pub fn verify_callback(token: &str, timestamp: &str, nonce: &str, msg: &str, received: &str) -> bool {
-    let Ok(received) = hex::decode(received.trim()) else {
+    let mut received_digest = [0u8; 20];
+    if hex::decode_to_slice(received.trim(), &mut received_digest).is_err() {
         return false;
-    };
-    let expected = hex::decode(callback_signature(token, timestamp, nonce, msg)).expect("own hex output decodes");
-    expected.ct_eq(&received).into()
+    }
+    callback_digest(token, timestamp, nonce, msg)
+        .ct_eq(&received_digest)
+        .into()
 }
 
 #[cfg(test)]
