@@ -38,18 +38,23 @@ pub struct App {
 impl App {
     /// Reads the configuration and builds the table and platform clients.
     pub async fn from_env() -> Result<App, ConfigError> {
-        let config = Config::load().await?;
+        let http = http_client();
+        let sdk = crate::aws::sdk_config(&http).await;
+        let config = Config::load(&sdk).await?;
         let store = Arc::new(
-            DynamoStore::from_env(config.table_name.clone())
-                .await
+            DynamoStore::from_sdk(&sdk, config.table_name.clone())
                 .with_callback_retention(config.callback_retention_days * 86_400),
         );
-        Self::with_store(config, store)
+        Self::with_store_and_http(config, store, http)
     }
 
     /// The real platform clients around a given store.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, ConfigError> {
-        let http = http_client();
+        Self::with_store_and_http(config, store, http_client())
+    }
+
+    /// The real platform clients on `http` (the cold start's one client) around a store.
+    fn with_store_and_http(config: Config, store: Arc<dyn Store>, http: reqwest::Client) -> Result<App, ConfigError> {
         let douyin = config
             .douyin
             .clone()
@@ -71,7 +76,7 @@ impl App {
             .douyin
             .as_ref()
             .map(|d| Arc::new(TradeClient::new(d, http.clone())) as Arc<dyn TradeApi>);
-        let mut app = Self::assemble(config, store, douyin);
+        let mut app = Self::assemble_on(config, store, douyin, &http);
         app.wechat = wechat;
         app.wechat_v3 = wechat_v3;
         if let Some(api) = trade_api {
@@ -115,12 +120,21 @@ impl App {
 
     /// An app from given parts (tests put doubles here).
     pub fn assemble(config: Config, store: Arc<dyn Store>, douyin: Option<Arc<dyn Douyin>>) -> App {
+        Self::assemble_on(config, store, douyin, &http_client())
+    }
+
+    fn assemble_on(
+        config: Config,
+        store: Arc<dyn Store>,
+        douyin: Option<Arc<dyn Douyin>>,
+        http: &reqwest::Client,
+    ) -> App {
         let token_key = config
             .douyin
             .as_ref()
             .map(|d| format!("douyin#{}", d.app_id))
             .unwrap_or_default();
-        let webhook = WebhookTarget::from_config(&config);
+        let webhook = WebhookTarget::from_config(&config, http);
         let mut app = App {
             webhook,
             config,

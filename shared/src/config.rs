@@ -182,8 +182,8 @@ impl Source for HashMap<String, String> {
 
 impl Config {
     /// Reads the environment, fetching `_PARAM` secrets from SSM in one call.
-    pub async fn load() -> Result<Self, ConfigError> {
-        let params = fetch_ssm_params(&ProcessEnv).await?;
+    pub async fn load(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let params = fetch_ssm_params(&ProcessEnv, aws).await?;
         Self::from_source(&ProcessEnv, &params)
     }
 
@@ -414,7 +414,10 @@ fn merchant_webhook(
 }
 
 /// Reads every secret given as `X_PARAM` from SSM, decrypted, keyed by `X`.
-async fn fetch_ssm_params(source: &dyn Source) -> Result<HashMap<String, String>, ConfigError> {
+async fn fetch_ssm_params(
+    source: &dyn Source,
+    aws: &aws_config::SdkConfig,
+) -> Result<HashMap<String, String>, ConfigError> {
     let wanted: Vec<(&str, String)> = SECRET_VARS
         .iter()
         .filter(|var| source.get(var).is_none())
@@ -423,8 +426,7 @@ async fn fetch_ssm_params(source: &dyn Source) -> Result<HashMap<String, String>
     if wanted.is_empty() {
         return Ok(HashMap::new());
     }
-    let aws = aws_config::load_from_env().await;
-    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let ssm = aws_sdk_ssm::Client::new(aws);
     let names: Vec<String> = wanted.iter().map(|(_, name)| name.clone()).collect();
     let answer = ssm
         .get_parameters()

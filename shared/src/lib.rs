@@ -1,6 +1,7 @@
 //! minipay's shared crate: what every function uses.
 
 pub mod app;
+pub mod aws;
 pub mod channel;
 pub mod config;
 pub mod console;

@@ -13,10 +13,15 @@ const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// Pause before the one retry of an idempotent call.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
+/// The one HTTP client of a cold start: platforms, the merchant's webhook and the AWS SDK
+/// (`crate::aws`) share its connection pools and its TLS roots, loaded once. It follows
+/// no redirect: no platform API sends one, and a signed webhook must not be carried
+/// elsewhere.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(50))
         .user_agent(concat!("minipay/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -29,7 +29,9 @@ pub async fn client_at(endpoint: &str) -> Client {
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(5))
         .build();
+    // Over the functions' own HTTP client (`minipay::aws`), the only one the SDK has.
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(minipay::aws::sdk_http_client(&minipay::outbound::http_client()))
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",

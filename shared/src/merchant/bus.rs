@@ -31,19 +31,11 @@ impl EventBridgeBus {
         }
     }
 
-    /// The client from the standard AWS environment (`AWS_ENDPOINT_URL_EVENTBRIDGE` or
-    /// `AWS_ENDPOINT_URL` for a local emulator), with timeouts so that a slow bus
-    /// cannot hold the stream.
-    pub async fn from_env(bus_name: impl Into<String>) -> Self {
-        use aws_config::timeout::TimeoutConfig;
-        use std::time::Duration;
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(5))
-            .build();
-        let config = aws_config::from_env().timeout_config(timeouts).load().await;
-        Self::new(Client::new(&config), bus_name)
+    /// The client of a loaded SDK configuration (`crate::aws::sdk_config`:
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE` or `AWS_ENDPOINT_URL` for a local emulator, timeouts
+    /// so that a slow bus cannot hold the stream).
+    pub fn from_sdk(config: &aws_config::SdkConfig, bus_name: impl Into<String>) -> Self {
+        Self::new(Client::new(config), bus_name)
     }
 }
 

@@ -28,24 +28,27 @@ pub struct WebhookTarget {
 impl Notifier {
     /// Reads the configuration and builds the table, bus and webhook clients.
     pub async fn from_env() -> Result<Notifier, ConfigError> {
-        let config = Config::load().await?;
-        let store = Arc::new(DynamoStore::from_env(config.table_name.clone()).await);
-        let bus = Arc::new(EventBridgeBus::from_env(config.event_bus_name.clone()).await);
-        Ok(Self::assemble(&config, store, bus))
+        let http = crate::outbound::http_client();
+        let sdk = crate::aws::sdk_config(&http).await;
+        let config = Config::load(&sdk).await?;
+        let store = Arc::new(DynamoStore::from_sdk(&sdk, config.table_name.clone()));
+        let bus = Arc::new(EventBridgeBus::from_sdk(&sdk, config.event_bus_name.clone()));
+        let webhook = WebhookTarget::from_config(&config, &http);
+        Ok(Notifier { store, bus, webhook })
     }
 
     /// A notifier from given parts, with the configured webhook (tests put a bus here).
     pub fn assemble(config: &Config, store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Notifier {
-        let webhook = WebhookTarget::from_config(config);
+        let webhook = WebhookTarget::from_config(config, &crate::outbound::http_client());
         Notifier { store, bus, webhook }
     }
 }
 
 impl WebhookTarget {
     /// The configured webhook (`None` without `MERCHANT_WEBHOOK_URL`).
-    pub fn from_config(config: &Config) -> Option<WebhookTarget> {
+    pub fn from_config(config: &Config, http: &reqwest::Client) -> Option<WebhookTarget> {
         config.merchant_webhook.as_ref().map(|w| WebhookTarget {
-            sender: Arc::new(HttpWebhook::new(w.url.clone())) as Arc<dyn WebhookSender>,
+            sender: Arc::new(HttpWebhook::new(w.url.clone(), http.clone())) as Arc<dyn WebhookSender>,
             secret: w.secret.clone(),
         })
     }

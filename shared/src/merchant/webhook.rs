@@ -7,7 +7,6 @@ use std::time::Duration;
 
 /// Longest wait for the merchant's answer: a slow receiver must not hold the stream.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 
 #[async_trait]
 pub trait WebhookSender: Send + Sync {
@@ -22,15 +21,9 @@ pub struct HttpWebhook {
 }
 
 impl HttpWebhook {
-    pub fn new(url: String) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(WEBHOOK_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            // A redirect could take the signed event somewhere the merchant did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("minipay/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("TLS backend and settings are static");
+    /// Posts with the cold start's one client (`outbound::http_client`: it follows no
+    /// redirect, which could take the signed event somewhere the merchant did not name).
+    pub fn new(url: String, http: reqwest::Client) -> Self {
         Self { http, url }
     }
 }
@@ -41,6 +34,7 @@ impl WebhookSender for HttpWebhook {
         let answer = self
             .http
             .post(&self.url)
+            .timeout(WEBHOOK_TIMEOUT)
             .header("content-type", "application/json")
             .header(SIGNATURE_HEADER, signature)
             .body(body.to_owned())

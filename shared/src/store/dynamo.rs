@@ -54,18 +54,10 @@ impl DynamoStore {
         self
     }
 
-    /// Builds the client from the standard AWS environment (region, credentials,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`), with timeouts so that a table outage answers fast.
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        use aws_config::timeout::TimeoutConfig;
-        use std::time::Duration;
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(5))
-            .build();
-        let config = aws_config::from_env().timeout_config(timeouts).load().await;
-        Self::new(Client::new(&config), table)
+    /// The client of a loaded SDK configuration (`crate::aws::sdk_config`: region,
+    /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, timeouts so that an outage answers fast).
+    pub fn from_sdk(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(config), table)
     }
 
     /// DynamoDB requests made so far (for benchmarks and tests of request counts).
