@@ -137,6 +137,31 @@ impl AuditStore for HookedStore {
 }
 
 #[async_trait]
+impl CallbackStore for HookedStore {
+    async fn pay_by_callback(
+        &self,
+        received: &Received<'_>,
+        no: &str,
+        payment: &Payment,
+    ) -> Result<CallbackPaid, StoreError> {
+        self.hook.before("pay_by_callback").await?;
+        self.inner.pay_by_callback(received, no, payment).await
+    }
+    async fn finish_refund_by_callback(
+        &self,
+        received: &Received<'_>,
+        no: &str,
+        success: bool,
+        amount: Option<i64>,
+    ) -> Result<CallbackRefund, StoreError> {
+        self.hook.before("finish_refund_by_callback").await?;
+        self.inner
+            .finish_refund_by_callback(received, no, success, amount)
+            .await
+    }
+}
+
+#[async_trait]
 impl TokenStore for HookedStore {
     async fn get_token(&self, key: &str) -> Result<Option<StoredToken>, StoreError> {
         self.hook.before("get_token").await?;

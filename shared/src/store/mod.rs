@@ -2,6 +2,7 @@
 //! with the same conditional semantics for unit tests.
 
 pub mod admin;
+pub mod callbacks;
 #[cfg(any(test, feature = "store-contract"))]
 pub mod contract;
 pub mod dynamo;
@@ -17,6 +18,7 @@ use crate::secret::Secret;
 use async_trait::async_trait;
 
 pub use admin::AdminStore;
+pub use callbacks::{CallbackPaid, CallbackRefund, CallbackStore, Received};
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 pub use webhooks::{Webhook, WebhookStatus, WebhookStore};
@@ -323,6 +325,7 @@ pub trait Store:
     + RefundStore
     + SettleStore
     + AuditStore
+    + CallbackStore
     + TokenStore
     + ReconcileStore
     + AdminStore
@@ -336,6 +339,7 @@ impl<T> Store for T where
         + RefundStore
         + SettleStore
         + AuditStore
+        + CallbackStore
         + TokenStore
         + ReconcileStore
         + AdminStore
