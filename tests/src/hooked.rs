@@ -48,6 +48,9 @@ impl CatalogStore for HookedStore {
     }
 }
 
+/// The session and the catalog entry read one after the other, each through the hook.
+impl PrepayReads for HookedStore {}
+
 #[async_trait]
 impl OrderStore for HookedStore {
     async fn get_order(&self, no: &str) -> Result<Option<Order>, StoreError> {

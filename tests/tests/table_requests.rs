@@ -19,6 +19,9 @@ async fn the_hot_routes_cost_what_they_should_in_table_requests() {
         .await;
     assert_eq!(prepay.status, 200, "{}", prepay.text);
     println!("prepay: {sent:?}");
+    // The session and the catalog entry together; the order into its reuse slot; the
+    // platform's order recorded after the platform made it.
+    assert_eq!(sent, ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
     let no = prepay.body["out_order_no"].as_str().unwrap().to_owned();
 
     let (deliveries, sent) = counted.of(stack.sandbox.pay(&no, PayOptions::default())).await;
@@ -35,6 +38,8 @@ async fn the_hot_routes_cost_what_they_should_in_table_requests() {
     let (refund, sent) = counted.of(stack.client.post("/refund", Some(ADMIN_KEY), &body)).await;
     assert_eq!(refund.status, 200, "{}", refund.text);
     println!("refund: {sent:?}");
+    // The order; the refund reserved with it; the platform's refund number recorded.
+    assert_eq!(sent, ["GetItem", "TransactWriteItems", "UpdateItem"]);
 
     let (deliveries, sent) = counted
         .of(stack.sandbox.finish_refund("TR-1", true, CallbackOptions::default()))
@@ -45,4 +50,24 @@ async fn the_hot_routes_cost_what_they_should_in_table_requests() {
     // order's money moved by the refund's amount, and the audit record.
     assert_eq!(sent, ["GetItem", "TransactWriteItems"]);
     assert_eq!(writes(&sent), 1);
+
+    // A refund of the rest: its callback makes the order REFUNDED, which the first
+    // transaction cannot decide; the order it returns is judged and written exactly.
+    let body = json!({"out_order_no": no, "out_refund_no": "TR-2", "refund_amount": 700});
+    let refund = stack.client.post("/refund", Some(ADMIN_KEY), &body).await;
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    let (deliveries, sent) = counted
+        .of(stack.sandbox.finish_refund("TR-2", true, CallbackOptions::default()))
+        .await;
+    assert_acknowledged(&deliveries.unwrap());
+    println!("refund callback, the rest: {sent:?}");
+    assert_eq!(sent, ["GetItem", "TransactWriteItems", "TransactWriteItems"]);
+    let (deliveries, sent) = counted
+        .of(stack.sandbox.finish_refund("TR-2", true, CallbackOptions::default()))
+        .await;
+    assert_acknowledged(&deliveries.unwrap());
+    println!("refund callback, duplicate: {sent:?}");
+    assert_eq!(sent, ["GetItem"], "a redelivery of an ended refund writes nothing");
+    let order = stack.client.get(&format!("/orders/{no}"), Some(&session)).await;
+    assert_eq!(order.body["status"], "REFUNDED", "{}", order.text);
 }

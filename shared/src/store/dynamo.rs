@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod batch;
 mod callbacks;
 mod webhooks;
 pub(crate) use webhooks::webhook_from_item;
@@ -330,46 +331,56 @@ impl SessionStore for DynamoStore {
     }
 
     async fn get_session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        let Some(item) = self.get(session_pk(token_hash), SESSION_SK).await? else {
-            return Ok(None);
-        };
-        let session = Session {
-            openid: get_s(&item, "openid")?,
-            unionid: opt_s(&item, "unionid"),
-            platform: get_s(&item, "platform")?
-                .parse()
-                .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
-            session_key: Secret::new(get_s(&item, "session_key")?),
-            expires_at: get_n(&item, "expires_at")?,
-        };
-        // TTL deletes lazily: an expired item can still be read.
-        Ok((session.expires_at > now).then_some(session))
+        match self.get(session_pk(token_hash), SESSION_SK).await? {
+            Some(item) => session_from_item(&item, now),
+            None => Ok(None),
+        }
     }
+}
+
+/// A session item, unless it expired at `now`.
+fn session_from_item(item: &Item, now: i64) -> Result<Option<Session>, StoreError> {
+    let session = Session {
+        openid: get_s(item, "openid")?,
+        unionid: opt_s(item, "unionid"),
+        platform: get_s(item, "platform")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+        session_key: Secret::new(get_s(item, "session_key")?),
+        expires_at: get_n(item, "expires_at")?,
+    };
+    // TTL deletes lazily: an expired item can still be read.
+    Ok((session.expires_at > now).then_some(session))
+}
+
+/// A catalog entry as operators load it, checked.
+fn catalog_from_item(sku: &str, item: &Item) -> Result<CatalogItem, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("catalog entry {sku}: {what}"));
+    let price = get_n(item, "price").map_err(|_| malformed("price must be a whole number of fen"))?;
+    if price < 1 {
+        return Err(malformed("price must be at least 1 fen"));
+    }
+    Ok(CatalogItem {
+        sku: sku.to_owned(),
+        price,
+        subject: get_s(item, "subject").map_err(|_| malformed("subject missing"))?,
+        body: opt_s(item, "body").unwrap_or_default(),
+        image: opt_s(item, "image").unwrap_or_default(),
+        goods_type: match item.get("goods_type") {
+            None => None,
+            Some(_) => Some(get_n(item, "goods_type").map_err(|_| malformed("goods_type must be a number"))?),
+        },
+        tag_group_id: opt_s(item, "tag_group_id"),
+    })
 }
 
 #[async_trait]
 impl CatalogStore for DynamoStore {
     async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError> {
-        let Some(item) = self.get(catalog_pk(sku), CATALOG_SK).await? else {
-            return Ok(None);
-        };
-        let malformed = |what: &str| StoreError::Malformed(format!("catalog entry {sku}: {what}"));
-        let price = get_n(&item, "price").map_err(|_| malformed("price must be a whole number of fen"))?;
-        if price < 1 {
-            return Err(malformed("price must be at least 1 fen"));
-        }
-        Ok(Some(CatalogItem {
-            sku: sku.to_owned(),
-            price,
-            subject: get_s(&item, "subject").map_err(|_| malformed("subject missing"))?,
-            body: opt_s(&item, "body").unwrap_or_default(),
-            image: opt_s(&item, "image").unwrap_or_default(),
-            goods_type: match item.get("goods_type") {
-                None => None,
-                Some(_) => Some(get_n(&item, "goods_type").map_err(|_| malformed("goods_type must be a number"))?),
-            },
-            tag_group_id: opt_s(&item, "tag_group_id"),
-        }))
+        self.get(catalog_pk(sku), CATALOG_SK)
+            .await?
+            .map(|item| catalog_from_item(sku, &item))
+            .transpose()
     }
 }
 

@@ -132,6 +132,9 @@ impl CatalogStore for MemoryStore {
     }
 }
 
+/// Two reads under the lock are as good as one batch here.
+impl PrepayReads for MemoryStore {}
+
 #[async_trait]
 impl OrderStore for MemoryStore {
     async fn get_order(&self, out_order_no: &str) -> Result<Option<Order>, StoreError> {

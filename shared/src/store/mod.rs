@@ -57,6 +57,23 @@ pub trait CatalogStore: Send + Sync {
     async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError>;
 }
 
+/// What prepay reads before it writes, together: the table answers both in one request.
+#[async_trait]
+pub trait PrepayReads: SessionStore + CatalogStore {
+    /// The session under `token_hash` (unless expired at `now`) and the catalog entry of `sku`.
+    async fn session_and_catalog_item(
+        &self,
+        token_hash: &str,
+        now: i64,
+        sku: &str,
+    ) -> Result<(Option<Session>, Option<CatalogItem>), StoreError> {
+        Ok((
+            self.get_session(token_hash, now).await?,
+            self.get_catalog_item(sku).await?,
+        ))
+    }
+}
+
 /// The result of trying to insert a new order in a reuse slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -321,6 +338,7 @@ pub trait ReconcileStore: Send + Sync {
 pub trait Store:
     SessionStore
     + CatalogStore
+    + PrepayReads
     + OrderStore
     + RefundStore
     + SettleStore
@@ -335,6 +353,7 @@ pub trait Store:
 impl<T> Store for T where
     T: SessionStore
         + CatalogStore
+        + PrepayReads
         + OrderStore
         + RefundStore
         + SettleStore

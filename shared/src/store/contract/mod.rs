@@ -318,6 +318,7 @@ macro_rules! store_contract_tests {
                 a_session_reads_back_until_it_expires,
                 a_session_is_never_overwritten,
                 catalog_items_read_back_as_loaded,
+                a_session_and_a_catalog_item_read_together,
             }
             settle {
                 a_settlement_starts_on_a_paid_order_and_ends_once,
