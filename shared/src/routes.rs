@@ -27,8 +27,19 @@ pub async fn prepay(app: &App, req: Request) -> Response<Body> {
     }
     respond(
         async {
-            let session = auth::session(app, &req).await?;
-            prepay::prepay(app, &session, json_body(&req)?, &client_ip(&req)).await
+            let request: Result<prepay::PrepayRequest, _> = json_body(&req);
+            match request {
+                // The session and the catalog entry in one table request.
+                Ok(request) if prepay::check(&request).is_ok() => {
+                    let (session, item) = auth::session_with_item(app, &req, &request.sku).await?;
+                    prepay::prepay_item(app, &session, request, item, &client_ip(&req)).await
+                }
+                // A bad request: the session first, as ever (401 before 400).
+                request => {
+                    let session = auth::session(app, &req).await?;
+                    prepay::prepay(app, &session, request?, &client_ip(&req)).await
+                }
+            }
         }
         .await,
     )

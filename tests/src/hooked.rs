@@ -48,6 +48,9 @@ impl CatalogStore for HookedStore {
     }
 }
 
+/// The session and the catalog entry read one after the other, each through the hook.
+impl PrepayReads for HookedStore {}
+
 #[async_trait]
 impl OrderStore for HookedStore {
     async fn get_order(&self, no: &str) -> Result<Option<Order>, StoreError> {
@@ -133,6 +136,31 @@ impl AuditStore for HookedStore {
     ) -> Result<(), StoreError> {
         self.hook.before("keep_callback").await?;
         self.inner.keep_callback(platform, kind, body, out_order_no, at).await
+    }
+}
+
+#[async_trait]
+impl CallbackStore for HookedStore {
+    async fn pay_by_callback(
+        &self,
+        received: &Received<'_>,
+        no: &str,
+        payment: &Payment,
+    ) -> Result<CallbackPaid, StoreError> {
+        self.hook.before("pay_by_callback").await?;
+        self.inner.pay_by_callback(received, no, payment).await
+    }
+    async fn finish_refund_by_callback(
+        &self,
+        received: &Received<'_>,
+        no: &str,
+        success: bool,
+        amount: Option<i64>,
+    ) -> Result<CallbackRefund, StoreError> {
+        self.hook.before("finish_refund_by_callback").await?;
+        self.inner
+            .finish_refund_by_callback(received, no, success, amount)
+            .await
     }
 }
 

@@ -12,6 +12,7 @@ pub mod money;
 pub mod moto;
 pub mod ports;
 pub mod readback;
+pub mod requests;
 pub mod table;
 pub mod watch;
 pub mod wechat_v3;
@@ -180,6 +181,8 @@ pub struct Stack {
     pub client: client::ApiClient,
     pub app: Arc<App>,
     pub store: Arc<DynamoStore>,
+    /// Every request the functions' table client sent.
+    pub table_requests: requests::TableRequests,
     pub sandbox: Sandbox,
     pub api: local::LocalApi,
     pub table: String,
@@ -289,10 +292,10 @@ impl Stack {
         }
         env.extend(options.overrides);
         let config = Config::from_source(&env, &HashMap::new()).expect("test configuration is valid");
-        // As App::from_env builds its store.
+        // As App::from_env builds its store, on a client whose requests are counted.
+        let table_requests = requests::TableRequests::default();
         let store = Arc::new(
-            table::store_at(&endpoint, &table)
-                .await
+            DynamoStore::new(table::counted_client_at(&endpoint, &table_requests).await, &table)
                 .with_callback_retention(config.callback_retention_days * 86_400),
         );
         let app_store: Arc<dyn Store> = match options.wrap_store {
@@ -306,6 +309,7 @@ impl Stack {
             client,
             app,
             store,
+            table_requests,
             sandbox,
             api,
             table,

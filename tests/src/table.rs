@@ -22,6 +22,18 @@ pub async fn client() -> Client {
 
 /// A client of the DynamoDB API at `endpoint`, with timeouts like the functions'.
 pub async fn client_at(endpoint: &str) -> Client {
+    Client::new(&sdk_config_at(endpoint).await)
+}
+
+/// A client like [`client_at`]'s whose requests `requests` counts.
+pub async fn counted_client_at(endpoint: &str, requests: &crate::requests::TableRequests) -> Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config_at(endpoint).await)
+        .interceptor(requests.clone())
+        .build();
+    Client::from_conf(config)
+}
+
+async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     use aws_config::timeout::TimeoutConfig;
     use std::time::Duration;
     let timeouts = TimeoutConfig::builder()
@@ -30,7 +42,7 @@ pub async fn client_at(endpoint: &str) -> Client {
         .operation_timeout(Duration::from_secs(5))
         .build();
     // Over the functions' own HTTP client (`minipay::aws`), the only one the SDK has.
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(minipay::aws::sdk_http_client(&minipay::outbound::http_client()))
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -39,8 +51,7 @@ pub async fn client_at(endpoint: &str) -> Client {
         .endpoint_url(endpoint)
         .timeout_config(timeouts)
         .load()
-        .await;
-    Client::new(&config)
+        .await
 }
 
 pub async fn store(table: &str) -> DynamoStore {

@@ -92,7 +92,7 @@ async fn a_douyin_payment_runs_end_to_end() {
 #[tokio::test]
 async fn every_duplicate_and_concurrent_callback_is_acknowledged_and_applied_once() {
     // The five deliveries meet at the conditional write that marks the order paid.
-    let gate = Gate::new("mark_paid", 5);
+    let gate = Gate::new("pay_by_callback", 5);
     let stack = gated_stack_with_course(&gate, 100).await;
     let session = session_for(&stack, "bob").await;
     let prepay = stack

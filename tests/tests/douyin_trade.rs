@@ -65,7 +65,7 @@ async fn order(api: &ApiClient, session: &str, no: &str) -> Value {
 #[tokio::test]
 async fn payment_refunds_and_settlement_run_through_the_trade_system() {
     // The three payment callbacks meet at the conditional write that marks it paid.
-    let gate = Gate::new("mark_paid", 3);
+    let gate = Gate::new("pay_by_callback", 3);
     let stack = trade_stack_with(990, Some(gate.in_front())).await;
     let (api, sandbox) = (&stack.client, &stack.sandbox);
     let (session, no, order_id) = placed_order(api, sandbox, "tina", 2).await;

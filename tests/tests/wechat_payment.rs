@@ -50,7 +50,7 @@ fn xml_text(answer: &harness::client::Answer) -> &str {
 #[tokio::test]
 async fn a_wechat_payment_runs_end_to_end() {
     // The five notifies meet at the conditional write that marks the order paid.
-    let gate = Gate::new("mark_paid", 5);
+    let gate = Gate::new("pay_by_callback", 5);
     let options = StackOptions {
         wrap_store: Some(gate.in_front()),
         ..StackOptions::default()

@@ -124,6 +124,13 @@ pub trait Channel: Send + Sync {
     /// `out_refund_no`.
     async fn refund(&self, order: &Order, refund: &Refund) -> Result<String, RefundNotMade>;
 
+    /// Whether [`Self::refund`] reads the order's refunded and in-flight amounts (as they
+    /// stand with this refund reserved), so that it must be given the order read again
+    /// after the refund began; other channels are asked with the order as read before.
+    fn refund_reads_refunds(&self) -> bool {
+        false
+    }
+
     async fn query_refund(&self, order: &Order, refund: &Refund) -> Result<RefundAtPlatform, PlatformError>;
 
     /// Whether orders of this channel are settled (分账) by the merchant.

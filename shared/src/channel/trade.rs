@@ -252,6 +252,10 @@ impl Channel for TradeChannel {
         })
     }
 
+    fn refund_reads_refunds(&self) -> bool {
+        true
+    }
+
     /// `refund_create/` names item orders, which only `order_query/` tells: the refund
     /// is split over them after what earlier refunds took.
     async fn refund(&self, order: &Order, refund: &Refund) -> Result<String, RefundNotMade> {

@@ -9,5 +9,6 @@ pub mod refund;
 pub mod text;
 pub mod time;
 pub mod timeline;
+pub mod verdict;
 pub mod webhook_backoff;
 pub mod webhook_signature;

@@ -8,7 +8,7 @@ use crate::channel::callback::{Ack, Inbound, Notice, Refusal, Reply, UserRefund}
 use crate::domain::order::{OrderStatus, Payment, Platform};
 use crate::domain::refund::{Refund, RefundStatus, SettleStatus};
 use crate::domain::time::now_secs;
-use crate::store::{BeginRefund, Finish, PaidOutcome};
+use crate::store::{BeginRefund, CallbackPaid, CallbackRefund, Finish, Received};
 
 /// Takes a callback that came to `platform`'s notify route and answers it the way
 /// the platform API that sent it reads answers.
@@ -42,44 +42,70 @@ pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ac
         Ok(verified) => verified,
         Err(refusal) => return refusal.into(),
     };
-    let kept = app
-        .store
-        .keep_callback(
-            platform,
-            &verified.kind,
-            inbound.body,
-            verified.order.as_deref(),
-            now_secs(),
-        )
-        .await;
-    if let Err(err) = kept {
-        tracing::error!(error = %err, "callback not kept; the platform will retry");
-        return Refusal::temporary("temporarily unable to record the callback").into();
-    }
+    let received = Received {
+        platform,
+        kind: &verified.kind,
+        raw_body: inbound.body,
+        out_order_no: verified.order.as_deref(),
+        at: now_secs(),
+    };
     match verified.notice {
-        Ok(notice) => apply(app, channel, notice).await,
-        Err(refusal) => refusal.into(),
-    }
-}
-
-async fn apply(app: &App, channel: &dyn Channel, notice: Notice) -> Ack {
-    let result = match notice {
-        Notice::Paid { out_order_no, payment } => apply_payment(app, channel, &out_order_no, &payment).await,
-        Notice::Unpaid { out_order_no, status } => end_unpaid(app, &out_order_no, status).await,
-        Notice::RefundEnded {
+        // Kept in the same write that applies them (one request).
+        Ok(Notice::Paid { out_order_no, payment }) => {
+            finish(apply_payment(app, channel, &received, &out_order_no, &payment).await)
+        }
+        Ok(Notice::RefundEnded {
             out_refund_no,
             success,
             amount,
-        } => end_refund(app, &out_refund_no, success, amount).await,
-        Notice::RefundNeedsAttention { out_refund_no, why } => flag_refund(app, &out_refund_no, &why).await,
-        Notice::SettleEnded { out_settle_no, status } => end_settle(app, &out_settle_no, status).await,
-        Notice::UserRefund(refund) => return user_refund(app, refund).await,
-        Notice::Nothing => Ok(()),
-    };
+        }) => finish(end_refund(app, &received, &out_refund_no, success, amount).await),
+        notice => {
+            if let Err(err) = keep(app, &received).await {
+                return err.into();
+            }
+            match notice {
+                Ok(notice) => apply(app, notice).await,
+                Err(refusal) => refusal.into(),
+            }
+        }
+    }
+}
+
+fn finish(result: Result<(), Refusal>) -> Ack {
     match result {
         Ok(()) => Ack::done(),
         Err(refusal) => refusal.into(),
     }
+}
+
+/// Keeps a callback in the audit trail on its own; the platform retries when it cannot.
+async fn keep(app: &App, received: &Received<'_>) -> Result<(), Refusal> {
+    let kept = app
+        .store
+        .keep_callback(
+            received.platform,
+            received.kind,
+            received.raw_body,
+            received.out_order_no,
+            received.at,
+        )
+        .await;
+    kept.map_err(|err| {
+        tracing::error!(error = %err, "callback not kept; the platform will retry");
+        Refusal::temporary("temporarily unable to record the callback")
+    })
+}
+
+async fn apply(app: &App, notice: Notice) -> Ack {
+    let result = match notice {
+        Notice::Unpaid { out_order_no, status } => end_unpaid(app, &out_order_no, status).await,
+        Notice::RefundNeedsAttention { out_refund_no, why } => flag_refund(app, &out_refund_no, &why).await,
+        Notice::SettleEnded { out_settle_no, status } => end_settle(app, &out_settle_no, status).await,
+        Notice::UserRefund(refund) => return user_refund(app, refund).await,
+        // Applied by the caller with the callback kept in the same write.
+        Notice::Paid { .. } | Notice::RefundEnded { .. } | Notice::Nothing => Ok(()),
+    };
+    finish(result)
 }
 
 fn store_failed(err: crate::error::StoreError) -> Refusal {
@@ -91,19 +117,27 @@ fn unknown_order() -> Refusal {
     Refusal::Unknown("unknown order".into())
 }
 
-/// Marks the order paid, once, if the amount is the order's; channels that ask for it
-/// confirm the payment with the platform first.
-async fn apply_payment(app: &App, channel: &dyn Channel, out_order_no: &str, payment: &Payment) -> Result<(), Refusal> {
+/// Marks the order paid, once, if the amount is the order's, keeping the callback in the
+/// same write; channels that ask for it confirm the payment with the platform first.
+async fn apply_payment(
+    app: &App,
+    channel: &dyn Channel,
+    received: &Received<'_>,
+    out_order_no: &str,
+    payment: &Payment,
+) -> Result<(), Refusal> {
     if channel.confirms_payments() {
         let order = match app.store.get_order(out_order_no).await {
             Ok(Some(order)) if order.channel == channel.id() => order,
             Ok(_) => {
+                keep(app, received).await?;
                 tracing::error!(out_order_no, "payment notify for an unknown order");
                 return Err(unknown_order());
             }
             Err(err) => return Err(store_failed(err)),
         };
         if payment.amount != order.total_amount {
+            keep(app, received).await?;
             tracing::error!(
                 out_order_no,
                 expected = order.total_amount,
@@ -112,27 +146,31 @@ async fn apply_payment(app: &App, channel: &dyn Channel, out_order_no: &str, pay
             );
             return Err(Refusal::Conflict("amount does not match the order".into()));
         }
-        if matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded) {
-            return Ok(());
+        // A paid order needs no confirmation: the write below tells a redelivery.
+        let paid = matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded);
+        if !paid && let Err(refusal) = channel.confirm_payment(out_order_no, payment).await {
+            keep(app, received).await?;
+            return Err(refusal);
         }
-        channel.confirm_payment(out_order_no, payment).await?;
     }
-    match app.store.mark_paid(out_order_no, payment, now_secs()).await {
-        Ok(PaidOutcome::Applied(_)) => {
+    match app.store.pay_by_callback(received, out_order_no, payment).await {
+        Ok(CallbackPaid::Applied) => {
             tracing::info!(out_order_no = %out_order_no, amount = payment.amount, "order paid");
             Ok(())
         }
-        Ok(PaidOutcome::AlreadyPaid(order)) => {
-            if order.payment.as_ref().is_some_and(|p| p.trade_no != payment.trade_no) {
-                tracing::error!(out_order_no = %out_order_no, "a second payment was reported for a paid order");
-            }
+        Ok(CallbackPaid::Duplicate) => {
+            tracing::info!(out_order_no = %out_order_no, "repeated payment callback acknowledged");
             Ok(())
         }
-        Ok(PaidOutcome::AmountMismatch { expected }) => {
+        Ok(CallbackPaid::PaidOtherwise(_)) => {
+            tracing::error!(out_order_no = %out_order_no, "a second payment was reported for a paid order");
+            Ok(())
+        }
+        Ok(CallbackPaid::AmountMismatch { expected }) => {
             tracing::error!(out_order_no = %out_order_no, expected, paid = payment.amount, "payment amount differs from the order");
             Err(Refusal::Conflict("amount does not match the order".into()))
         }
-        Ok(PaidOutcome::NotFound) => {
+        Ok(CallbackPaid::NotFound) => {
             tracing::error!(out_order_no = %out_order_no, "payment for an unknown order");
             Err(unknown_order())
         }
@@ -151,24 +189,33 @@ async fn end_unpaid(app: &App, out_order_no: &str, status: OrderStatus) -> Resul
     }
 }
 
-/// Records how a refund ended, once; a reported amount must be the refund's.
-async fn end_refund(app: &App, out_refund_no: &str, success: bool, amount: Option<i64>) -> Result<(), Refusal> {
-    let unknown = || Refusal::Unknown("unknown refund".into());
-    let stored = match app.store.get_refund(out_refund_no).await {
-        Ok(Some(refund)) => refund,
-        Ok(None) => {
-            tracing::error!(out_refund_no = %out_refund_no, "refund callback for an unknown refund");
-            return Err(unknown());
+/// Records how a refund ended, once, keeping the callback in the same write; a reported
+/// amount must be the refund's.
+async fn end_refund(
+    app: &App,
+    received: &Received<'_>,
+    out_refund_no: &str,
+    success: bool,
+    amount: Option<i64>,
+) -> Result<(), Refusal> {
+    let ended = app
+        .store
+        .finish_refund_by_callback(received, out_refund_no, success, amount)
+        .await;
+    match ended {
+        Ok(CallbackRefund::Applied | CallbackRefund::Duplicate) => Ok(()),
+        Ok(CallbackRefund::EndedOtherwise(refund)) => {
+            tracing::error!(out_refund_no = %out_refund_no, recorded = %refund.status.as_str(), success, "refund callback contradicts how the refund ended");
+            Ok(())
         }
-        Err(err) => return Err(store_failed(err)),
-    };
-    if amount.is_some_and(|amount| amount != stored.refund_amount) {
-        tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
-        return Err(Refusal::Conflict("amount does not match the refund".into()));
-    }
-    match app.store.finish_refund(&stored, success, now_secs()).await {
-        Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => Ok(()),
-        Ok(Finish::NotFound) => Err(unknown()),
+        Ok(CallbackRefund::AmountMismatch { .. }) => {
+            tracing::error!(out_refund_no = %out_refund_no, "refund callback amount differs from the refund");
+            Err(Refusal::Conflict("amount does not match the refund".into()))
+        }
+        Ok(CallbackRefund::NotFound) => {
+            tracing::error!(out_refund_no = %out_refund_no, "refund callback for an unknown refund");
+            Err(Refusal::Unknown("unknown refund".into()))
+        }
         Err(err) => Err(store_failed(err)),
     }
 }

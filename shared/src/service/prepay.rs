@@ -37,18 +37,34 @@ pub async fn prepay(
     request: PrepayRequest,
     client_ip: &str,
 ) -> Result<PrepayAnswer, ApiError> {
+    check(&request)?;
+    let item = app.store.get_catalog_item(&request.sku).await?;
+    prepay_item(app, session, request, item, client_ip).await
+}
+
+/// The request's own limits, checked before anything is read.
+pub fn check(request: &PrepayRequest) -> Result<(), ApiError> {
     if request.sku.is_empty() || request.sku.len() > MAX_SKU_LEN {
         return Err(ApiError::invalid("sku must be a catalog sku"));
     }
     if !(1..=99).contains(&request.quantity) {
         return Err(ApiError::invalid("quantity must be from 1 to 99"));
     }
+    Ok(())
+}
+
+/// Prepay with the catalog entry of the request's sku as read (with the session, in one
+/// request: see `auth::session_with_item`).
+pub async fn prepay_item(
+    app: &App,
+    session: &Session,
+    request: PrepayRequest,
+    item: Option<CatalogItem>,
+    client_ip: &str,
+) -> Result<PrepayAnswer, ApiError> {
+    check(&request)?;
     let channel = app.channels.for_new_order(session.platform)?;
-    let item = app
-        .store
-        .get_catalog_item(&request.sku)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("unknown sku {}", request.sku)))?;
+    let item = item.ok_or_else(|| ApiError::not_found(format!("unknown sku {}", request.sku)))?;
     let amount = total_amount(item.price, request.quantity)
         .ok_or_else(|| ApiError::invalid("price times quantity is beyond what the platform accepts"))?;
     let reuse_key = format!(

@@ -130,7 +130,12 @@ async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Resul
                 // Never reached the platform, or its answer was lost: the same number
                 // again, which the platforms treat as the same refund.
                 report.resent += 1;
-                let answer = resend_refund(app, refund).await?;
+                let order = app.store.get_order(&refund.out_order_no).await?.ok_or_else(|| {
+                    ApiError::from(crate::error::PlatformError::Unavailable(
+                        "the refund's order is missing".into(),
+                    ))
+                })?;
+                let answer = resend_refund(app, &order, refund).await?;
                 if answer.status != RefundStatus::Processing {
                     report.refunds_ended += 1;
                     return Ok(());

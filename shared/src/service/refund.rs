@@ -89,7 +89,7 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
         attention: None,
     };
     match app.store.begin_refund(&refund).await? {
-        BeginRefund::Started(refund) => submit(app, refund).await,
+        BeginRefund::Started(refund) => submit(app, &order, refund).await,
         BeginRefund::Exists(existing) => {
             if !existing.same_request(&request.out_order_no, request.refund_amount, reason) {
                 return Err(ApiError::conflict(format!(
@@ -99,7 +99,7 @@ pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, A
             }
             if existing.refund_no.is_none() && existing.status == RefundStatus::Processing {
                 // An earlier attempt stopped before the platform answered: finish it.
-                return submit(app, existing).await;
+                return submit(app, &order, existing).await;
             }
             Ok(answer(&existing))
         }
@@ -129,9 +129,11 @@ fn answer(refund: &Refund) -> RefundAnswer {
 /// Asks the platform for a recorded refund. It is idempotent on `out_refund_no`, so a
 /// repeat after a failure in between asks for the same refund. The amount is released
 /// only on a certain refusal; on an unknown outcome the refund stays PROCESSING and a
-/// callback, a query or the reconciler decides.
-pub(crate) async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, ApiError> {
-    match ask_platform(app, &refund).await {
+/// callback, a query or the reconciler decides. `order` is the refund's order as read
+/// before the refund began: its channel, numbers and total do not change meanwhile, so
+/// it is read again only for a channel that reads its refunded amounts.
+pub(crate) async fn submit(app: &App, order: &Order, refund: Refund) -> Result<RefundAnswer, ApiError> {
+    match ask_platform(app, order, &refund).await {
         Ok(refund_no) => {
             let stored = app
                 .store
@@ -158,14 +160,18 @@ pub(crate) async fn submit(app: &App, refund: Refund) -> Result<RefundAnswer, Ap
 }
 
 /// Sends the refund to the order's channel; the platform's refund number.
-async fn ask_platform(app: &App, refund: &Refund) -> Result<String, RefundNotMade> {
-    let order = app
+async fn ask_platform(app: &App, order: &Order, refund: &Refund) -> Result<String, RefundNotMade> {
+    let channel = app.channels.get(order.channel)?;
+    if !channel.refund_reads_refunds() {
+        return channel.refund(order, refund).await;
+    }
+    let current = app
         .store
         .get_order(&refund.out_order_no)
         .await
         .map_err(|e| PlatformError::Unavailable(e.to_string()))?
         .ok_or_else(|| PlatformError::Unavailable("order vanished".into()))?;
-    app.channels.get(order.channel)?.refund(&order, refund).await
+    channel.refund(&current, refund).await
 }
 
 /// Asks the order's channel about a refund.

@@ -5,7 +5,7 @@
 use super::*;
 use crate::domain::channel::ChannelId;
 use crate::domain::order::Platform;
-use crate::domain::refund::{RefundStatus, refund_result};
+use crate::domain::refund::{RefundStatus, RefundedOrder, refund_result};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod batch;
+mod callbacks;
 mod webhooks;
 pub(crate) use webhooks::webhook_from_item;
 
@@ -321,46 +323,56 @@ impl SessionStore for DynamoStore {
     }
 
     async fn get_session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        let Some(item) = self.get(session_pk(token_hash), SESSION_SK).await? else {
-            return Ok(None);
-        };
-        let session = Session {
-            openid: get_s(&item, "openid")?,
-            unionid: opt_s(&item, "unionid"),
-            platform: get_s(&item, "platform")?
-                .parse()
-                .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
-            session_key: Secret::new(get_s(&item, "session_key")?),
-            expires_at: get_n(&item, "expires_at")?,
-        };
-        // TTL deletes lazily: an expired item can still be read.
-        Ok((session.expires_at > now).then_some(session))
+        match self.get(session_pk(token_hash), SESSION_SK).await? {
+            Some(item) => session_from_item(&item, now),
+            None => Ok(None),
+        }
     }
+}
+
+/// A session item, unless it expired at `now`.
+fn session_from_item(item: &Item, now: i64) -> Result<Option<Session>, StoreError> {
+    let session = Session {
+        openid: get_s(item, "openid")?,
+        unionid: opt_s(item, "unionid"),
+        platform: get_s(item, "platform")?
+            .parse()
+            .map_err(|_| StoreError::Malformed("unknown platform".into()))?,
+        session_key: Secret::new(get_s(item, "session_key")?),
+        expires_at: get_n(item, "expires_at")?,
+    };
+    // TTL deletes lazily: an expired item can still be read.
+    Ok((session.expires_at > now).then_some(session))
+}
+
+/// A catalog entry as operators load it, checked.
+fn catalog_from_item(sku: &str, item: &Item) -> Result<CatalogItem, StoreError> {
+    let malformed = |what: &str| StoreError::Malformed(format!("catalog entry {sku}: {what}"));
+    let price = get_n(item, "price").map_err(|_| malformed("price must be a whole number of fen"))?;
+    if price < 1 {
+        return Err(malformed("price must be at least 1 fen"));
+    }
+    Ok(CatalogItem {
+        sku: sku.to_owned(),
+        price,
+        subject: get_s(item, "subject").map_err(|_| malformed("subject missing"))?,
+        body: opt_s(item, "body").unwrap_or_default(),
+        image: opt_s(item, "image").unwrap_or_default(),
+        goods_type: match item.get("goods_type") {
+            None => None,
+            Some(_) => Some(get_n(item, "goods_type").map_err(|_| malformed("goods_type must be a number"))?),
+        },
+        tag_group_id: opt_s(item, "tag_group_id"),
+    })
 }
 
 #[async_trait]
 impl CatalogStore for DynamoStore {
     async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError> {
-        let Some(item) = self.get(catalog_pk(sku), CATALOG_SK).await? else {
-            return Ok(None);
-        };
-        let malformed = |what: &str| StoreError::Malformed(format!("catalog entry {sku}: {what}"));
-        let price = get_n(&item, "price").map_err(|_| malformed("price must be a whole number of fen"))?;
-        if price < 1 {
-            return Err(malformed("price must be at least 1 fen"));
-        }
-        Ok(Some(CatalogItem {
-            sku: sku.to_owned(),
-            price,
-            subject: get_s(&item, "subject").map_err(|_| malformed("subject missing"))?,
-            body: opt_s(&item, "body").unwrap_or_default(),
-            image: opt_s(&item, "image").unwrap_or_default(),
-            goods_type: match item.get("goods_type") {
-                None => None,
-                Some(_) => Some(get_n(&item, "goods_type").map_err(|_| malformed("goods_type must be a number"))?),
-            },
-            tag_group_id: opt_s(&item, "tag_group_id"),
-        }))
+        self.get(catalog_pk(sku), CATALOG_SK)
+            .await?
+            .map(|item| catalog_from_item(sku, &item))
+            .transpose()
     }
 }
 
@@ -563,6 +575,28 @@ pub fn settlement_from_item(item: &Item) -> Result<Settlement, StoreError> {
     })
 }
 
+/// Moves an order from `:from` to PAID, if the amount is its own.
+pub(crate) const PAY_UPDATE: &str = "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, \
+     pay_channel = :channel, refundable = :amount, late = :late, updated_at = :now \
+     ADD version :one REMOVE open_shard, due_at";
+pub(crate) const PAY_CONDITION: &str = "attribute_exists(pk) AND total_amount = :amount AND #status = :from";
+
+/// The values of [`PAY_UPDATE`] and [`PAY_CONDITION`]; paid from anything but PENDING
+/// is late.
+pub(crate) fn pay_values(payment: &Payment, from: OrderStatus, now: i64) -> Item {
+    Item::from([
+        (":paid".to_owned(), s(OrderStatus::Paid.as_str())),
+        (":from".to_owned(), s(from.as_str())),
+        (":paid_at".to_owned(), n(payment.paid_at)),
+        (":trade_no".to_owned(), s(&payment.trade_no)),
+        (":channel".to_owned(), s(&payment.channel)),
+        (":late".to_owned(), AttributeValue::Bool(from != OrderStatus::Pending)),
+        (":now".to_owned(), n(now)),
+        (":one".to_owned(), n(1)),
+        (":amount".to_owned(), n(payment.amount)),
+    ])
+}
+
 /// Attempts of a read-then-conditional-write before giving up on a busy item.
 const OPTIMISTIC_ATTEMPTS: usize = 5;
 
@@ -587,7 +621,8 @@ impl DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":processing", s(RefundStatus::Processing.as_str()))
-            .expression_attribute_values(":now", n(now));
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for (i, (attr, value)) in unchanged.iter().enumerate() {
             update = update.expression_attribute_names(format!("#u{i}"), *attr);
             match value {
@@ -601,6 +636,38 @@ impl DynamoStore {
         built(update.condition_expression(condition).build())
     }
 
+    /// The transaction item that writes an order's money fields as `after` says, if the
+    /// order is still at `version` (the one they were computed from).
+    pub(crate) fn move_money_exact(
+        &self,
+        out_order_no: &str,
+        after: &RefundedOrder,
+        version: i64,
+        now: i64,
+    ) -> Result<Update, StoreError> {
+        built(
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(order_pk(out_order_no)))
+                .key("sk", s(ORDER_SK))
+                .update_expression(
+                    "SET refunded_amount = :refunded, refunding_amount = :refunding, refundable = :refundable, \
+                     #status = :status, updated_at = :now ADD version :one",
+                )
+                .condition_expression("version = :version")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":refunded", n(after.refunded_amount))
+                .expression_attribute_values(":refunding", n(after.refunding_amount))
+                .expression_attribute_values(":refundable", n(after.refundable))
+                .expression_attribute_values(":status", s(after.status.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":version", n(version))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )
+    }
+
     /// Moves the order from `from` to PAID if the amount matches: the order afterwards,
     /// or the order as it was when the condition failed (`None`: no such order).
     async fn pay_from(
@@ -611,29 +678,16 @@ impl DynamoStore {
         now: i64,
     ) -> Result<Result<Order, Option<Order>>, StoreError> {
         self.count();
-        let late = from != OrderStatus::Pending;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(order_pk(out_order_no)))
             .key("sk", s(ORDER_SK))
-            .update_expression(
-                "SET #status = :paid, paid_at = :paid_at, trade_no = :trade_no, pay_channel = :channel, \
-                 refundable = :amount, late = :late, updated_at = :now \
-                 ADD version :one REMOVE open_shard, due_at",
-            )
-            .condition_expression("attribute_exists(pk) AND total_amount = :amount AND #status = :from")
+            .update_expression(PAY_UPDATE)
+            .condition_expression(PAY_CONDITION)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
-            .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":paid_at", n(payment.paid_at))
-            .expression_attribute_values(":trade_no", s(&payment.trade_no))
-            .expression_attribute_values(":channel", s(&payment.channel))
-            .expression_attribute_values(":late", AttributeValue::Bool(late))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":amount", n(payment.amount))
+            .set_expression_attribute_values(Some(pay_values(payment, from, now)))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -803,26 +857,7 @@ impl RefundStore for DynamoStore {
                 ("attention", refund.attention.as_deref()),
             ];
             let end_refund = self.end_in_flight(refund_pk(out_refund_no), REFUND_SK, to, now, &seen_fields)?;
-            let move_money = built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(order_pk(&refund.out_order_no)))
-                    .key("sk", s(ORDER_SK))
-                    .update_expression(
-                        "SET refunded_amount = :refunded, refunding_amount = :refunding, refundable = :refundable, \
-                         #status = :status, updated_at = :now ADD version :one",
-                    )
-                    .condition_expression("version = :version")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":refunded", n(after.refunded_amount))
-                    .expression_attribute_values(":refunding", n(after.refunding_amount))
-                    .expression_attribute_values(":refundable", n(after.refundable))
-                    .expression_attribute_values(":status", s(after.status.as_str()))
-                    .expression_attribute_values(":now", n(now))
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":version", n(version))
-                    .build(),
-            )?;
+            let move_money = self.move_money_exact(&refund.out_order_no, &after, version, now)?;
             let items = vec![
                 TransactWriteItem::builder().update(end_refund).build(),
                 TransactWriteItem::builder().update(move_money).build(),
@@ -966,6 +1001,35 @@ impl SettleStore for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A kept callback's item: keyed by the digest of its bytes, so that a redelivery of
+    /// the same bytes finds the first receipt.
+    pub(crate) fn callback_item(&self, received: &Received<'_>) -> Item {
+        let digest = hex::encode(Sha256::digest(received.raw_body));
+        let body = match std::str::from_utf8(received.raw_body) {
+            Ok(text) => s(text),
+            Err(_) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(received.raw_body)),
+        };
+        let mut item = Item::from([
+            ("pk".to_owned(), s(format!("CALLBACK#{digest}"))),
+            ("sk".to_owned(), s("CALLBACK")),
+            ("entity".to_owned(), s("CALLBACK")),
+            ("platform".to_owned(), s(received.platform.as_str())),
+            ("kind".to_owned(), s(received.kind)),
+            ("body".to_owned(), body),
+            ("received_at".to_owned(), n(received.at)),
+            ("ttl".to_owned(), n(received.at + self.callback_retention_secs)),
+        ]);
+        // With the order it concerns, it is in the order's index (`by-order-time`) and
+        // its timeline; without, in no index at all.
+        if let Some(no) = received.out_order_no {
+            item.insert("out_order_no".to_owned(), s(no));
+            item.insert("created_at".to_owned(), n(received.at));
+        }
+        item
+    }
+}
+
 #[async_trait]
 impl AuditStore for DynamoStore {
     async fn keep_callback(
@@ -976,27 +1040,13 @@ impl AuditStore for DynamoStore {
         out_order_no: Option<&str>,
         received_at: i64,
     ) -> Result<(), StoreError> {
-        let digest = hex::encode(Sha256::digest(raw_body));
-        let body = match std::str::from_utf8(raw_body) {
-            Ok(text) => s(text),
-            Err(_) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(raw_body)),
-        };
-        let mut item = Item::from([
-            ("pk".to_owned(), s(format!("CALLBACK#{digest}"))),
-            ("sk".to_owned(), s("CALLBACK")),
-            ("entity".to_owned(), s("CALLBACK")),
-            ("platform".to_owned(), s(platform.as_str())),
-            ("kind".to_owned(), s(kind)),
-            ("body".to_owned(), body),
-            ("received_at".to_owned(), n(received_at)),
-            ("ttl".to_owned(), n(received_at + self.callback_retention_secs)),
-        ]);
-        // With the order it concerns, it is in the order's index (`by-order-time`) and
-        // its timeline; without, in no index at all.
-        if let Some(no) = out_order_no {
-            item.insert("out_order_no".to_owned(), s(no));
-            item.insert("created_at".to_owned(), n(received_at));
-        }
+        let item = self.callback_item(&Received {
+            platform,
+            kind,
+            raw_body,
+            out_order_no,
+            at: received_at,
+        });
         self.count();
         let result = self
             .client

@@ -4,9 +4,11 @@
 use super::*;
 use crate::domain::refund::{RefundStatus, refund_result};
 use crate::domain::timeline::CallbackReceived;
+use crate::domain::verdict::{PaymentVerdict, judge_payment};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+mod callbacks;
 #[cfg(test)]
 mod contract;
 mod webhooks;
@@ -130,6 +132,9 @@ impl CatalogStore for MemoryStore {
     }
 }
 
+/// Two reads under the lock are as good as one batch here.
+impl PrepayReads for MemoryStore {}
+
 #[async_trait]
 impl OrderStore for MemoryStore {
     async fn get_order(&self, out_order_no: &str) -> Result<Option<Order>, StoreError> {
@@ -183,25 +188,7 @@ impl OrderStore for MemoryStore {
     }
 
     async fn mark_paid(&self, out_order_no: &str, payment: &Payment, now: i64) -> Result<PaidOutcome, StoreError> {
-        let mut inner = self.lock();
-        let Some(order) = inner.orders.get_mut(out_order_no) else {
-            return Ok(PaidOutcome::NotFound);
-        };
-        if !OrderStatus::payable_from().contains(&order.status) {
-            return Ok(PaidOutcome::AlreadyPaid(order.clone()));
-        }
-        if order.total_amount != payment.amount {
-            return Ok(PaidOutcome::AmountMismatch {
-                expected: order.total_amount,
-            });
-        }
-        order.late = order.status != OrderStatus::Pending;
-        order.status = OrderStatus::Paid;
-        order.payment = Some(payment.clone());
-        order.updated_at = now;
-        let order = order.clone();
-        inner.open.remove(&OpenKey::Order(order.out_order_no.clone()));
-        Ok(PaidOutcome::Applied(order))
+        Ok(self.lock().pay(out_order_no, payment, now))
     }
 
     async fn finish_unpaid(
@@ -270,35 +257,7 @@ impl RefundStore for MemoryStore {
     }
 
     async fn finish_refund(&self, seen: &Refund, success: bool, now: i64) -> Result<Finish<Refund>, StoreError> {
-        let out_refund_no = seen.out_refund_no.as_str();
-        let mut inner = self.lock();
-        let Some(refund) = inner.refunds.get(out_refund_no).cloned() else {
-            return Ok(Finish::NotFound);
-        };
-        if refund.status != RefundStatus::Processing {
-            return Ok(Finish::AlreadyFinished(refund));
-        }
-        let Some(order) = inner.orders.get_mut(&refund.out_order_no) else {
-            return Ok(Finish::NotFound);
-        };
-        let after = refund_result(order, refund.refund_amount, success);
-        order.refunded_amount = after.refunded_amount;
-        order.refunding_amount = after.refunding_amount;
-        order.status = after.status;
-        order.updated_at = now;
-        let refund = inner
-            .refunds
-            .get_mut(out_refund_no)
-            .expect("read above under the same lock");
-        refund.status = if success {
-            RefundStatus::Success
-        } else {
-            RefundStatus::Fail
-        };
-        refund.updated_at = now;
-        let refund = refund.clone();
-        inner.open.remove(&OpenKey::Refund(refund.out_refund_no.clone()));
-        Ok(Finish::Applied(refund))
+        Ok(self.lock().end_refund(&seen.out_refund_no, success, now))
     }
 }
 
@@ -381,6 +340,74 @@ impl SettleStore for MemoryStore {
     }
 }
 
+impl Inner {
+    /// Applies a payment as the table's conditional write does.
+    pub(crate) fn pay(&mut self, out_order_no: &str, payment: &Payment, now: i64) -> PaidOutcome {
+        let Some(order) = self.orders.get_mut(out_order_no) else {
+            return PaidOutcome::NotFound;
+        };
+        match judge_payment(Some(order), payment) {
+            PaymentVerdict::Pay { late } => {
+                order.late = late;
+                order.status = OrderStatus::Paid;
+                order.payment = Some(payment.clone());
+                order.updated_at = now;
+                let order = order.clone();
+                self.open.remove(&OpenKey::Order(order.out_order_no.clone()));
+                PaidOutcome::Applied(order)
+            }
+            PaymentVerdict::AmountMismatch { expected } => PaidOutcome::AmountMismatch { expected },
+            PaymentVerdict::NotFound => PaidOutcome::NotFound,
+            PaymentVerdict::Duplicate | PaymentVerdict::PaidOtherwise => PaidOutcome::AlreadyPaid(order.clone()),
+        }
+    }
+
+    /// Ends an in-flight refund once, moving the order's money with it.
+    pub(crate) fn end_refund(&mut self, out_refund_no: &str, success: bool, now: i64) -> Finish<Refund> {
+        let Some(refund) = self.refunds.get(out_refund_no).cloned() else {
+            return Finish::NotFound;
+        };
+        if refund.status != RefundStatus::Processing {
+            return Finish::AlreadyFinished(refund);
+        }
+        let Some(order) = self.orders.get_mut(&refund.out_order_no) else {
+            return Finish::NotFound;
+        };
+        let after = refund_result(order, refund.refund_amount, success);
+        order.refunded_amount = after.refunded_amount;
+        order.refunding_amount = after.refunding_amount;
+        order.status = after.status;
+        order.updated_at = now;
+        let refund = self
+            .refunds
+            .get_mut(out_refund_no)
+            .expect("read above under the same lock");
+        refund.status = if success {
+            RefundStatus::Success
+        } else {
+            RefundStatus::Fail
+        };
+        refund.updated_at = now;
+        let refund = refund.clone();
+        self.open.remove(&OpenKey::Refund(refund.out_refund_no.clone()));
+        Finish::Applied(refund)
+    }
+
+    /// Keeps a callback unless the same bytes were kept before (the first receipt stays).
+    pub(crate) fn keep(&mut self, received: &Received<'_>, retention_secs: i64) {
+        let kept = KeptCallback {
+            callback: CallbackReceived {
+                platform: received.platform,
+                kind: received.kind.to_owned(),
+                received_at: received.at,
+            },
+            out_order_no: received.out_order_no.map(str::to_owned),
+            expires_at: received.at + retention_secs,
+        };
+        self.callbacks.entry(received.raw_body.to_vec()).or_insert(kept);
+    }
+}
+
 #[async_trait]
 impl AuditStore for MemoryStore {
     async fn keep_callback(
@@ -391,17 +418,14 @@ impl AuditStore for MemoryStore {
         out_order_no: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        let kept = KeptCallback {
-            callback: CallbackReceived {
-                platform,
-                kind: kind.to_owned(),
-                received_at: at,
-            },
-            out_order_no: out_order_no.map(str::to_owned),
-            expires_at: at + self.callback_retention_secs,
+        let received = Received {
+            platform,
+            kind,
+            raw_body,
+            out_order_no,
+            at,
         };
-        // The first receipt is the one kept, as in the table.
-        self.lock().callbacks.entry(raw_body.to_vec()).or_insert(kept);
+        self.lock().keep(&received, self.callback_retention_secs);
         Ok(())
     }
 }

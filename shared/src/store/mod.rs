@@ -2,6 +2,7 @@
 //! with the same conditional semantics for unit tests.
 
 pub mod admin;
+pub mod callbacks;
 #[cfg(any(test, feature = "store-contract"))]
 pub mod contract;
 pub mod dynamo;
@@ -17,6 +18,7 @@ use crate::secret::Secret;
 use async_trait::async_trait;
 
 pub use admin::AdminStore;
+pub use callbacks::{CallbackPaid, CallbackRefund, CallbackStore, Received};
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 pub use webhooks::{Webhook, WebhookStatus, WebhookStore};
@@ -53,6 +55,23 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
     async fn get_catalog_item(&self, sku: &str) -> Result<Option<CatalogItem>, StoreError>;
+}
+
+/// What prepay reads before it writes, together: the table answers both in one request.
+#[async_trait]
+pub trait PrepayReads: SessionStore + CatalogStore {
+    /// The session under `token_hash` (unless expired at `now`) and the catalog entry of `sku`.
+    async fn session_and_catalog_item(
+        &self,
+        token_hash: &str,
+        now: i64,
+        sku: &str,
+    ) -> Result<(Option<Session>, Option<CatalogItem>), StoreError> {
+        Ok((
+            self.get_session(token_hash, now).await?,
+            self.get_catalog_item(sku).await?,
+        ))
+    }
 }
 
 /// The result of trying to insert a new order in a reuse slot.
@@ -319,10 +338,12 @@ pub trait ReconcileStore: Send + Sync {
 pub trait Store:
     SessionStore
     + CatalogStore
+    + PrepayReads
     + OrderStore
     + RefundStore
     + SettleStore
     + AuditStore
+    + CallbackStore
     + TokenStore
     + ReconcileStore
     + AdminStore
@@ -332,10 +353,12 @@ pub trait Store:
 impl<T> Store for T where
     T: SessionStore
         + CatalogStore
+        + PrepayReads
         + OrderStore
         + RefundStore
         + SettleStore
         + AuditStore
+        + CallbackStore
         + TokenStore
         + ReconcileStore
         + AdminStore

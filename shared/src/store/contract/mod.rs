@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod callbacks;
 pub mod money;
 pub mod open_index;
 pub mod orders;
@@ -227,6 +228,7 @@ pub fn case_names() -> Vec<String> {
     let sources = [
         ("admin", include_str!("admin.rs")),
         ("audit", include_str!("audit.rs")),
+        ("callbacks", include_str!("callbacks.rs")),
         ("money", include_str!("money.rs")),
         ("open_index", include_str!("open_index.rs")),
         ("orders", include_str!("orders.rs")),
@@ -264,6 +266,16 @@ macro_rules! store_contract_tests {
             audit {
                 a_callback_is_kept_once_as_first_received,
                 concurrent_deliveries_of_one_callback_keep_one,
+            }
+            callbacks {
+                a_payment_callback_pays_once_and_is_kept_with_it,
+                a_payment_callback_that_changes_nothing_is_kept,
+                a_late_payment_callback_pays_the_ended_order_late,
+                a_payment_callback_kept_before_but_not_applied_still_pays,
+                concurrent_payment_callbacks_pay_once,
+                a_refund_callback_ends_the_refund_once_and_is_kept_with_it,
+                refund_callbacks_give_back_or_refund_the_rest_of_the_order,
+                concurrent_refund_callbacks_apply_each_once,
             }
             money {
                 a_refund_takes_its_amount_off_what_is_refundable,
@@ -306,6 +318,7 @@ macro_rules! store_contract_tests {
                 a_session_reads_back_until_it_expires,
                 a_session_is_never_overwritten,
                 catalog_items_read_back_as_loaded,
+                a_session_and_a_catalog_item_read_together,
             }
             settle {
                 a_settlement_starts_on_a_paid_order_and_ends_once,

@@ -70,3 +70,36 @@ pub async fn catalog_items_read_back_as_loaded(subject: &dyn Subject) {
     assert_eq!(store.get_catalog_item("course-pro").await, Ok(Some(trade)));
     assert_eq!(store.get_catalog_item("course-unknown").await, Ok(None));
 }
+
+pub async fn a_session_and_a_catalog_item_read_together(subject: &dyn Subject) {
+    let item = CatalogItem {
+        sku: "course-basic".to_owned(),
+        price: 990,
+        subject: "基础课程".to_owned(),
+        body: "基础课程 · 课程".to_owned(),
+        image: "https://example.com/basic.png".to_owned(),
+        goods_type: None,
+        tag_group_id: None,
+    };
+    subject.add_catalog_item(&item).await;
+    let store = subject.store();
+    let live = session("openid-1", None, T0 + 60);
+    store.put_session("hash-1", &live).await.unwrap();
+    assert_eq!(
+        store.session_and_catalog_item("hash-1", T0, "course-basic").await,
+        Ok((Some(live.clone()), Some(item.clone())))
+    );
+    assert_eq!(
+        store.session_and_catalog_item("hash-1", T0, "course-unknown").await,
+        Ok((Some(live), None))
+    );
+    assert_eq!(
+        store.session_and_catalog_item("hash-1", T0 + 60, "course-basic").await,
+        Ok((None, Some(item.clone()))),
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store.session_and_catalog_item("hash-unknown", T0, "course-basic").await,
+        Ok((None, Some(item)))
+    );
+}
