@@ -121,11 +121,14 @@ class Console:
 
     def open_card(self, no):
         """Clicks the order's card; a list that re-renders under the click (after a history
-        step, say) leaves a stale element, which is found again rather than failing."""
+        step, say) leaves a stale element, which is found again rather than failing. The card
+        is brought to the middle of the screen first: scrolled only just into view it can sit
+        under the sticky header, which then takes the click."""
         def clicked():
             card = self.card(no)
             if card is None:
                 return False
+            self.js("arguments[0].scrollIntoView({block: 'center'})", card)
             card.click()
             return True
         wait_for(clicked, f"the card of {no} to click")
