@@ -276,11 +276,11 @@ def main():
                     f"entries in `{diag['cert_dir']}`), {fmt_ms(diag['one_certificate']['p50'])} ms with "
                     f"`SSL_CERT_FILE`/`SSL_CERT_DIR` pointing at one certificate: **{fmt_ms(saved)} ms of init is "
                     f"reading and parsing root certificates** (a separate round, so compare these two figures with "
-                    f"each other rather than with the table above). Both HTTP clients built at init load the native root "
-                    f"store: the AWS SDK's default HTTPS client (rustls-native-certs) and reqwest's "
-                    f"(rustls-platform-verifier); `strace` of a cold start shows the bundle and the whole directory "
-                    f"read twice. The rest of init is the process itself, the Tokio runtime, the configuration and "
-                    f"the SDK's configuration.")
+                    f"each other rather than with the table above). The functions build one HTTP client, reqwest's, "
+                    f"whose platform verifier loads the native root store once; the AWS SDK sends through it "
+                    f"(`shared/src/aws.rs`) instead of building its own HTTPS client, which loaded the store a second "
+                    f"time before issue 13. The rest of init is the process itself, the Tokio runtime, the "
+                    f"configuration and the SDK's configuration.")
         body.append("")
     if pyimport:
         body.append(f"**Python reference** (what a Python handler pays before its first line of work; CPython "
@@ -398,9 +398,9 @@ def main():
             whys.append(f"**Binary size.** The seven binaries are within {(max(sizes.values()) - min(sizes.values())) / MIB:.2f} "
                         "MiB of each other whatever their route: each links the same `App` (`App::from_env`), i.e. "
                         "the configuration with SSM `_PARAM` secrets (aws-sdk-ssm), the DynamoDB store "
-                        "(aws-sdk-dynamodb), the Douyin and WeChat clients (reqwest) and, through both SDKs and "
-                        "reqwest, two HTTPS client stacks (aws-smithy's hyper + rustls and reqwest's rustls with the "
-                        "platform verifier); LTO cannot drop what `from_env` may call at run time. "
+                        "(aws-sdk-dynamodb), the EventBridge client, every channel's platform client and "
+                        "one HTTPS stack (reqwest's hyper + rustls, which the SDK sends through too); LTO cannot "
+                        "drop what `from_env` may call at run time. "
                         + (f"For scale, the sandbox binary (same profile: axum, hyper, reqwest + rustls, no AWS SDK) is "
                            f"{sb:.2f} MiB. " if sb else "")
                         + "A per-crate breakdown (`cargo bloat`) was not made.")
@@ -488,7 +488,7 @@ def main():
                         "wechat.sign.md5": "floor.md5_hex_upper.pay_sign_d",
                         "wechat.sign.hmac": "floor.hmac_sha256_hex_upper.pay_sign_d"}
             for op in sorted(under):
-                if op.startswith("douyin.trade."):
+                if op.startswith("douyin.trade.") or op.startswith("wechat.v3."):
                     rsa.append(f"`{op}`")
                     continue
                 fl = floor_of.get(op)
@@ -497,10 +497,13 @@ def main():
                                  f"{rust_ns[fl]:,.0f} ns: at most {py_ns[op] / rust_ns[fl]:.1f}×)")
                 else:
                     rest.append(f"`{op}`")
-            glue = {"douyin.ecpay_sign": "`ecpay_sign` clones every value into a `Vec<String>`, sorts and joins it",
-                    "douyin.callback": "`Callback::verify` parses the envelope with serde_json into owned strings "
-                                       "(timestamp and nonce as `Value`s) and hex-decodes both signatures for the "
-                                       "constant-time compare (`.payment()` then parses the msg)",
+            glue = {"douyin.ecpay_sign": "`ecpay_sign` sorts the values it borrows from the map and hashes them "
+                                         "part by part, within 1.5× of the MD5 alone (§5's floor row): what is "
+                                         "left is the hash, which Python's `hashlib` runs in assembly",
+                    "douyin.callback": "`Callback::verify` scans the 450-byte envelope with serde_json and unescapes "
+                                       "its `msg` (JSON inside a JSON string) into a copy, which costs about as much "
+                                       "as the SHA-1 twice over; the digests are compared as bytes (`.payment()` "
+                                       "then parses the msg)",
                     "wechat.sign": "`sign` builds the string to sign in a fresh `String`",
                     "wechat.verify": "`verify` re-signs the whole map into a fresh `String` and hex-decodes both "
                                      "signatures"}
@@ -519,11 +522,12 @@ def main():
                 text += (" For " + ", ".join(rest) + " 10× would need the Rust code around the hash to be nearly "
                          "free, and it is not: " + "; ".join(glue[f] for f in families) + ".")
             if rsa:
-                text += (" For " + ", ".join(rsa) + " nearly all the time is the RSA-2048 operation itself, in "
-                         "native code on both sides (aws-lc through `aws-lc-rs` in Rust, OpenSSL through "
-                         "`cryptography` in Python); the JSON around it is a small part, so the ratio stays near "
-                         "that of the two RSA libraries. (Signing shows 60× only because `bytedance` parses and "
-                         "checks the PEM key on every call, which minipay does once per cold start.)")
+                text += (" For " + ", ".join(rsa) + " nearly all the time is the RSA-2048 (or, for "
+                         "`wechat.v3.decrypt`, the AES-GCM) operation itself, in native code on both sides (aws-lc "
+                         "through `aws-lc-rs` in Rust, OpenSSL through `cryptography` in Python); the JSON around it "
+                         "is a small part, so the ratio stays near that of the two crypto libraries. (Signing shows "
+                         "60× only because `bytedance` parses and checks the PEM key on every call, which minipay "
+                         "does once per cold start.)")
             text += (" Where Python does real work in Python (XML with xmltodict's per-element callbacks, "
                      "`parse_payment_result`, wechatpy's deep-copying `_check_signature`) the Rust code is well "
                      "over 10×.")
