@@ -54,7 +54,7 @@ def main():
     if args.platform == "wechat":
         return wechat(args, fn)
     if args.platform == "wechat-v3":
-        return wechat_v3(args, fn)
+        return wechat(args, fn, api="v3")
     if args.platform == "douyin-trade":
         return trade(args, fn)
 
@@ -223,67 +223,61 @@ def trade(args, fn):
           "(back office and user), settled. Trade orders are not pushed: the platform keeps its order center.")
 
 
-def wechat(args, fn):
-    """The WeChat Pay v2 (JSAPI) flow: wx.login, wx.requestPayment, notify, refund."""
+# What differs between the two WeChat Pay APIs in the flow: the sandbox's control paths,
+# what a pay sheet is signed with, the notify's acknowledgement, and the step texts.
+WECHAT_APIS = {
+    "v2": {
+        "user": "demo-user", "paths": "", "sign_type": None, "ack": "SUCCESS", "refund_prefix": "WXRF",
+        "prepay": "POST /prepay (pay: the five wx.requestPayment fields)",
+        "query": "before paying: orderquery says NOTPAY",
+        "pay": "user pays in wx.requestPayment (sandbox sends the signed XML notify)",
+        "refund": "POST /refund (admin: secapi/pay/refund with the client certificate)",
+        "finish": "WeChat finishes the refund (sandbox sends the encrypted refund notify)",
+        "done": "WeChat order",
+    },
+    "v3": {
+        "user": "demo-v3-user", "paths": "/v3", "sign_type": "RSA", "ack": '"SUCCESS"', "refund_prefix": "WX3RF",
+        "prepay": "POST /prepay (WECHAT_PAY_API=v3: JSAPI prepay, paySign RSA)",
+        "query": "before paying: a signed v3 query, its answer verified",
+        "pay": "user pays (sandbox sends TRANSACTION.SUCCESS, signed and AES-GCM encrypted)",
+        "refund": "POST /refund (admin: v3 refund, no client certificate)",
+        "finish": "WeChat finishes the refund (sandbox sends REFUND.SUCCESS, encrypted)",
+        "done": "WeChat Pay v3 order",
+    },
+}
+
+
+def wechat(args, fn, api="v2"):
+    """A WeChat Pay (JSAPI) flow, v2 or v3: wx.login, wx.requestPayment, notify, refund and its notify."""
+    texts = WECHAT_APIS[api]
     sandbox = f"{args.sandbox}/sandbox/wechat"
-    code = step("wx.login (sandbox hands out a code)", *call("POST", f"{sandbox}/login_code", {"user": "demo-user"}))
+    code = step("wx.login (sandbox hands out a code)", *call("POST", f"{sandbox}/login_code", {"user": texts["user"]}))
     login = step("POST /openid (platform wechat)", *call("POST", fn("openid", "/openid"), {"code": code["code"], "platform": "wechat"}))
     session = login["session"]
-    prepay = step("POST /prepay (pay: the five wx.requestPayment fields)",
-                  *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
-    if sorted(prepay["pay"]) != ["nonceStr", "package", "paySign", "signType", "timeStamp"]:
+    prepay = step(texts["prepay"], *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
+    pay = prepay["pay"]
+    if sorted(pay) != ["nonceStr", "package", "paySign", "signType", "timeStamp"]:
         sys.exit("prepay did not answer the wx.requestPayment fields")
+    if texts["sign_type"] and pay["signType"] != texts["sign_type"]:
+        sys.exit(f"prepay's paySign is not {texts['sign_type']}")
     no = prepay["out_order_no"]
-    step(f"GET /orders/{no} (before paying: orderquery says NOTPAY)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
-    paid = step("user pays in wx.requestPayment (sandbox sends the signed XML notify)",
-                *call("POST", f"{sandbox}/pay", {"out_trade_no": no}))
-    if any(d["status"] != 200 or "SUCCESS" not in d["body"] for d in paid["deliveries"]):
+    step(f"GET /orders/{no} ({texts['query']})", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
+    paid = step(texts["pay"], *call("POST", f"{sandbox}{texts['paths']}/pay", {"out_trade_no": no}))
+    if any(d["status"] != 200 or texts["ack"] not in d["body"] for d in paid["deliveries"]):
         sys.exit("notify did not answer SUCCESS")
     order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
     if order["status"] != "PAID":
         sys.exit(f"expected PAID, got {order['status']}")
     part = order["total_amount"] // 2
-    refund = step("POST /refund (admin: secapi/pay/refund with the client certificate)", *call("POST", fn("refund", "/refund"), {
-        "out_order_no": no, "out_refund_no": f"WXRF-{no}", "refund_amount": part, "reason": "用户申请退款"}, args.admin_key))
-    step("WeChat finishes the refund (sandbox sends the encrypted refund notify)",
-         *call("POST", f"{sandbox}/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
+    refund = step(texts["refund"], *call("POST", fn("refund", "/refund"), {
+        "out_order_no": no, "out_refund_no": f"{texts['refund_prefix']}-{no}", "refund_amount": part,
+        "reason": "用户申请退款"}, args.admin_key))
+    step(texts["finish"], *call("POST", f"{sandbox}{texts['paths']}/finish_refund",
+                                {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
     order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
     if order["refunded_amount"] != part:
         sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
-    print(f"\nDone: WeChat order {no} paid and {part} fen refunded.")
-
-
-def wechat_v3(args, fn):
-    """WeChat Pay APIv3: RSA paySign, a notify signed by WeChat and encrypted with the APIv3
-    key, a refund without a client certificate and its encrypted notify."""
-    sandbox = f"{args.sandbox}/sandbox/wechat"
-    code = step("wx.login (sandbox hands out a code)", *call("POST", f"{sandbox}/login_code", {"user": "demo-v3-user"}))
-    login = step("POST /openid (platform wechat)", *call("POST", fn("openid", "/openid"), {"code": code["code"], "platform": "wechat"}))
-    session = login["session"]
-    prepay = step("POST /prepay (WECHAT_PAY_API=v3: JSAPI prepay, paySign RSA)",
-                  *call("POST", fn("prepay", "/prepay"), {"sku": args.sku, "quantity": 1}, session))
-    pay = prepay["pay"]
-    if sorted(pay) != ["nonceStr", "package", "paySign", "signType", "timeStamp"] or pay["signType"] != "RSA":
-        sys.exit("prepay did not answer the v3 wx.requestPayment fields")
-    no = prepay["out_order_no"]
-    step(f"GET /orders/{no} (before paying: a signed v3 query, its answer verified)",
-         *call("GET", fn("query", f"/orders/{no}"), bearer=session))
-    paid = step("user pays (sandbox sends TRANSACTION.SUCCESS, signed and AES-GCM encrypted)",
-                *call("POST", f"{sandbox}/v3/pay", {"out_trade_no": no}))
-    if any(d["status"] != 200 or '"SUCCESS"' not in d["body"] for d in paid["deliveries"]):
-        sys.exit("the v3 notify was not acknowledged with SUCCESS")
-    order = step(f"GET /orders/{no} (after paying)", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
-    if order["status"] != "PAID":
-        sys.exit(f"expected PAID, got {order['status']}")
-    part = order["total_amount"] // 2
-    refund = step("POST /refund (admin: v3 refund, no client certificate)", *call("POST", fn("refund", "/refund"), {
-        "out_order_no": no, "out_refund_no": f"WX3RF-{no}", "refund_amount": part, "reason": "用户申请退款"}, args.admin_key))
-    step("WeChat finishes the refund (sandbox sends REFUND.SUCCESS, encrypted)",
-         *call("POST", f"{sandbox}/v3/finish_refund", {"out_refund_no": refund["out_refund_no"], "status": "SUCCESS"}))
-    order = step(f"GET /orders/{no}", *call("GET", fn("query", f"/orders/{no}"), bearer=session))
-    if order["refunded_amount"] != part:
-        sys.exit(f"expected {part} refunded, got {order['refunded_amount']}")
-    print(f"\nDone: WeChat Pay v3 order {no} paid and {part} fen refunded.")
+    print(f"\nDone: {texts['done']} {no} paid and {part} fen refunded.")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<HttpResp
         .bytes()
         .ok_or_else(|| ConnectorError::user("a streaming request body is not supported here".into()))?
         .to_vec();
-    let response = client
+    let mut response = client
         .request(parts.method, parts.uri.to_string())
         .headers(parts.headers)
         .body(bytes)
@@ -74,7 +74,7 @@ async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<HttpResp
         .map_err(transport_error)?;
     let mut answer = lambda_http::http::Response::builder().status(response.status());
     if let Some(headers) = answer.headers_mut() {
-        *headers = response.headers().clone();
+        *headers = std::mem::take(response.headers_mut());
     }
     let body = response.bytes().await.map_err(transport_error)?;
     let answer = answer

@@ -111,4 +111,22 @@ impl ApiClient {
         assert_eq!(answer.status, 200, "login: {}", answer.text);
         answer.body["session"].as_str().expect("session").to_owned()
     }
+
+    /// Logs a WeChat user in with a `wx.login` code and returns the session.
+    pub async fn wechat_login(&self, code: &str) -> String {
+        let body = serde_json::json!({"code": code, "platform": "wechat"});
+        let answer = self.post("/openid", None, &body).await;
+        assert_eq!(answer.status, 200, "login: {}", answer.text);
+        answer.body["session"].as_str().expect("session").to_owned()
+    }
+
+    /// Orders one `sku`: the new order's number and what the mini-program pays with.
+    pub async fn prepay(&self, session: &str, sku: &str) -> (String, serde_json::Value) {
+        let answer = self
+            .post("/prepay", Some(session), &serde_json::json!({"sku": sku}))
+            .await;
+        assert_eq!(answer.status, 200, "prepay: {}", answer.text);
+        let out_order_no = answer.body["out_order_no"].as_str().expect("out_order_no").to_owned();
+        (out_order_no, answer.body["pay"].clone())
+    }
 }

@@ -32,15 +32,7 @@ async fn wechat_session(stack: &Stack, user: &str) -> String {
 }
 
 async fn order(stack: &Stack, session: &str) -> (String, Value) {
-    let prepay = stack
-        .client
-        .post("/prepay", Some(session), &json!({"sku": "course"}))
-        .await;
-    assert_eq!(prepay.status, 200, "{}", prepay.text);
-    (
-        prepay.body["out_order_no"].as_str().unwrap().to_owned(),
-        prepay.body["pay"].clone(),
-    )
+    stack.client.prepay(session, "course").await
 }
 
 fn xml_text(answer: &harness::client::Answer) -> &str {

@@ -42,26 +42,12 @@ async fn with_course(stack: Stack) -> Stack {
 }
 
 async fn session(stack: &Stack, user: &str) -> String {
-    let code = stack.sandbox.wechat_login_code(user);
-    let login = stack
-        .client
-        .post("/openid", None, &json!({"code": code, "platform": "wechat"}))
-        .await;
-    assert_eq!(login.status, 200, "{}", login.text);
-    login.body["session"].as_str().unwrap().to_owned()
+    stack.client.wechat_login(&stack.sandbox.wechat_login_code(user)).await
 }
 
 /// A new order's number and its `wx.requestPayment` fields.
 async fn order(stack: &Stack, session: &str) -> (String, Value) {
-    let prepay = stack
-        .client
-        .post("/prepay", Some(session), &json!({"sku": "course"}))
-        .await;
-    assert_eq!(prepay.status, 200, "{}", prepay.text);
-    (
-        prepay.body["out_order_no"].as_str().unwrap().to_owned(),
-        prepay.body["pay"].clone(),
-    )
+    stack.client.prepay(session, "course").await
 }
 
 async fn pay(stack: &Stack, no: &str, options: WechatV3PayOptions) -> Vec<Delivery> {

@@ -3,7 +3,7 @@
 
 use super::callback::{Ack, Inbound, Notice, Refusal, Reply, Verified};
 use super::douyin_reply::DouyinReply;
-use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade};
+use super::{Channel, ChannelId, OrderTexts, RefundAtPlatform, RefundNotMade, placed};
 use crate::config::DouyinConfig;
 use crate::domain::order::{Order, PaymentOutcome, PlatformOrder, ecpay_valid_time};
 use crate::domain::refund::SettleStatus;
@@ -151,21 +151,13 @@ impl Channel for EcpayChannel {
     }
 
     fn pay_params(&self, order: &Order, _now: i64) -> Result<serde_json::Value, PlatformError> {
-        let placed = order
-            .platform_order
-            .as_ref()
-            .ok_or_else(|| PlatformError::Unavailable("the order was not placed".into()))?;
+        let placed = placed(order)?;
         Ok(serde_json::json!({"order_id": placed.order_id, "order_token": placed.order_token}))
     }
 
     async fn query_payment(&self, order: &Order, expired: bool, _now: i64) -> Result<PaymentOutcome, PlatformError> {
-        if order.platform_order.is_none() {
-            // The platform never gave us a pay token for it, so nobody can have paid it.
-            return Ok(if expired {
-                PaymentOutcome::Timeout
-            } else {
-                PaymentOutcome::Pending
-            });
+        if let Some(outcome) = order.unplaced_outcome(expired) {
+            return Ok(outcome);
         }
         Ok(match self.douyin.query_order(&order.out_order_no).await? {
             Some(query) => query.outcome(),

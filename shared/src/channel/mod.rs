@@ -85,6 +85,14 @@ impl From<PlatformError> for RefundNotMade {
     }
 }
 
+/// The platform's order a placed order is paid with (pay parameters need it).
+fn placed(order: &Order) -> Result<&PlatformOrder, PlatformError> {
+    order
+        .platform_order
+        .as_ref()
+        .ok_or_else(|| PlatformError::Unavailable("the order was not placed".into()))
+}
+
 /// A way of paying. Each call is one platform conversation for one order, refund or
 /// settlement; recording its outcome is the services' part.
 #[async_trait]

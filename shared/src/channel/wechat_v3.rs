@@ -4,7 +4,7 @@
 
 use super::callback::{Ack, Inbound, Notice, Refusal, Reply, Verified};
 use super::wechat_v2::wechat_texts;
-use super::{Channel, ChannelId, Closing, OrderTexts, RefundAtPlatform, RefundNotMade};
+use super::{Channel, ChannelId, Closing, OrderTexts, RefundAtPlatform, RefundNotMade, placed};
 use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::{Order, Payment, PaymentOutcome, PlatformOrder};
 use crate::domain::refund::Refund;
@@ -149,21 +149,13 @@ impl Channel for WechatV3Channel {
     }
 
     fn pay_params(&self, order: &Order, now: i64) -> Result<serde_json::Value, PlatformError> {
-        let placed = order
-            .platform_order
-            .as_ref()
-            .ok_or_else(|| PlatformError::Unavailable("the order was not placed".into()))?;
+        let placed = placed(order)?;
         Ok(self.client.pay_params(&placed.order_id, now))
     }
 
     async fn query_payment(&self, order: &Order, expired: bool, now: i64) -> Result<PaymentOutcome, PlatformError> {
-        if order.platform_order.is_none() {
-            // WeChat never gave us a prepay id for it, so nobody can have paid it.
-            return Ok(if expired {
-                PaymentOutcome::Timeout
-            } else {
-                PaymentOutcome::Pending
-            });
+        if let Some(outcome) = order.unplaced_outcome(expired) {
+            return Ok(outcome);
         }
         let transaction = self.client.query_order(&order.out_order_no).await?;
         let state = transaction.as_ref().map(|t| t.trade_state.as_str());

@@ -202,6 +202,16 @@ impl Order {
         matches!(self.settle_status, Some(s) if s != super::refund::SettleStatus::Fail)
     }
 
+    /// How the payment stands while the platform has never accepted the order (it gave
+    /// no pay token or prepay id, so nobody can have paid it); `None` once it has.
+    pub fn unplaced_outcome(&self, expired: bool) -> Option<PaymentOutcome> {
+        self.platform_order.is_none().then_some(if expired {
+            PaymentOutcome::Timeout
+        } else {
+            PaymentOutcome::Pending
+        })
+    }
+
     pub fn reusable_at(&self, now: i64) -> bool {
         self.status == OrderStatus::Pending && now + self.reuse_margin() < self.pay_deadline
     }
@@ -285,6 +295,39 @@ mod tests {
             );
             assert!(order.reusable_at(now - 1), "{channel:?} not placed, a second earlier");
         }
+    }
+
+    #[test]
+    fn an_order_the_platform_never_accepted_ends_unpaid_only_past_its_deadline() {
+        let mut order = Order {
+            out_order_no: "o1".into(),
+            platform: Platform::Wechat,
+            channel: ChannelId::WechatV3,
+            openid: "u1".into(),
+            sku: "course".into(),
+            quantity: 1,
+            total_amount: 100,
+            subject: "s".into(),
+            body: "b".into(),
+            status: OrderStatus::Pending,
+            created_at: 0,
+            pay_deadline: 900,
+            platform_order: None,
+            payment: None,
+            refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
+            updated_at: 0,
+            trade_data: None,
+            late: false,
+        };
+        assert_eq!(order.unplaced_outcome(false), Some(PaymentOutcome::Pending));
+        assert_eq!(order.unplaced_outcome(true), Some(PaymentOutcome::Timeout));
+        order.platform_order = Some(PlatformOrder {
+            order_id: "p".into(),
+            order_token: "t".into(),
+        });
+        assert_eq!(order.unplaced_outcome(true), None, "a placed order is asked about");
     }
 
     #[test]
