@@ -221,18 +221,18 @@ impl App {
 
 /// Starts logging: JSON when Lambda asks for it, never a request body.
 pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let logs = tracing_subscriber::fmt()
-        .with_target(false)
-        .without_time()
-        .with_env_filter(log_filter(&level));
+    let logs = tracing_subscriber::fmt::layer().with_target(false).without_time();
+    let subscriber = tracing_subscriber::registry().with(log_filter(&level));
     if json {
-        logs.json().init();
+        subscriber.with(logs.json()).init();
     } else {
-        logs.init();
+        subscriber.with(logs).init();
     }
 }
 
@@ -241,21 +241,20 @@ pub fn init_tracing() {
 const EVENT_DUMPING_TARGETS: [&str; 2] = ["lambda_runtime::layers::api_response", "lambda_runtime::requests"];
 
 /// The log filter for a level such as Lambda's `AWS_LAMBDA_LOG_LEVEL` (default INFO),
-/// with the event-dumping targets held at DEBUG whatever the level asks.
-pub fn log_filter(level: &str) -> tracing_subscriber::EnvFilter {
+/// with the event-dumping targets held at DEBUG whatever the level asks. A level is all
+/// Lambda ever sets, so a plain target filter serves: `EnvFilter`'s directive syntax
+/// would link a regex engine into every function for nothing.
+pub fn log_filter(level: &str) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::LevelFilter;
     // An unset level is INFO (the tracing crate would read "" as ERROR).
     let level: LevelFilter = Some(level.trim())
         .filter(|l| !l.is_empty())
         .and_then(|l| l.parse().ok())
         .unwrap_or(LevelFilter::INFO);
-    let mut filter = tracing_subscriber::EnvFilter::builder()
-        .with_default_directive(level.into())
-        .parse_lossy("");
-    for target in EVENT_DUMPING_TARGETS {
-        filter = filter.add_directive(format!("{target}=debug").parse().expect("static directive"));
-    }
-    filter
+    EVENT_DUMPING_TARGETS.into_iter().fold(
+        tracing_subscriber::filter::Targets::new().with_default(level),
+        |filter, target| filter.with_target(target, LevelFilter::DEBUG),
+    )
 }
 
 struct DouyinTokenSource<'a>(&'a dyn Douyin);
@@ -290,10 +289,10 @@ mod tests {
     fn printed(level: &str, emit: impl FnOnce()) -> String {
         let captured = Captured::default();
         let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(log_filter(level))
-            .with_writer(move || writer.clone())
-            .finish();
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry()
+            .with(log_filter(level))
+            .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()));
         tracing::subscriber::with_default(subscriber, emit);
         String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
     }

@@ -237,12 +237,12 @@ async fn an_expired_session_is_refused() {
 fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
-        use lambda_http::tracing::subscriber;
+        use tracing_subscriber as subscriber;
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         let writer = move || Capture(sink.clone());
         let _ = subscriber::fmt()
-            .with_max_level(lambda_http::tracing::Level::DEBUG)
+            .with_max_level(tracing::Level::DEBUG)
             .with_writer(writer)
             .with_ansi(false)
             .try_init();

@@ -332,11 +332,11 @@ async fn a_hanging_receiver_costs_a_stream_batch_one_bounded_attempt() {
 fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
-        use lambda_http::tracing::subscriber;
+        use tracing_subscriber as subscriber;
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         let _ = subscriber::fmt()
-            .with_max_level(lambda_http::tracing::Level::DEBUG)
+            .with_max_level(tracing::Level::DEBUG)
             .with_writer(move || Capture(sink.clone()))
             .with_ansi(false)
             .try_init();

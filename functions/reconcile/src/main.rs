@@ -36,12 +36,12 @@ async fn main() -> Result<(), Error> {
             .get("detail-type")
             .and_then(Value::as_str)
             .unwrap_or("direct invocation");
-        lambda_runtime::tracing::info!(kind, "reconcile run");
+        tracing::info!(kind, "reconcile run");
         let left = budget(event.context.deadline(), SystemTime::now());
         let report = minipay::service::reconcile::run(app, left)
             .await
             .map_err(|err| Error::from(err.message))?;
-        lambda_runtime::tracing::info!(?report, "reconcile run done");
+        tracing::info!(?report, "reconcile run done");
         Ok::<_, Error>(report)
     }))
     .await
