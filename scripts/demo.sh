@@ -62,7 +62,7 @@ DOUYIN_PLATFORM_PUBLIC_KEY=$(cat "$state/keys/platform_public_key.pem")
 WATCH_PORT=$(free_port)
 TRADE_PORT=$(free_port)
 # WeChat Pay is reached over TLS, refunds with the merchant certificate; the functions
-# trust the sandbox's CA through SSL_CERT_FILE, which rustls reads on Linux.
+# trust the sandbox's CA through SSL_CERT_FILE, whose certificates they add to their roots.
 SANDBOX_CA="$state/sandbox-ca.pem"
 API_URL="http://127.0.0.1:$WATCH_PORT"
 # The platforms call https notify URLs only: the functions are configured with public

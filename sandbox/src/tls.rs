@@ -5,7 +5,7 @@
 //!
 //! The server certificate (for 127.0.0.1 and localhost) is issued at start-up by a
 //! throwaway CA, one per process, so that a backend told once to trust that CA (its PEM
-//! in `SSL_CERT_FILE`, which rustls' platform verifier reads on Linux) trusts every
+//! in `SSL_CERT_FILE`, whose certificates minipay adds to its roots) trusts every
 //! sandbox of the process.
 
 use axum::Router;

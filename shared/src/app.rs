@@ -39,7 +39,7 @@ impl App {
     /// Reads the configuration and builds the table and platform clients.
     pub async fn from_env() -> Result<App, ConfigError> {
         let http = http_client();
-        let sdk = crate::aws::sdk_config(&http).await;
+        let sdk = crate::aws::sdk_config(&http)?;
         let config = Config::load(&sdk).await?;
         let store = Arc::new(
             DynamoStore::from_sdk(&sdk, config.table_name.clone())

@@ -182,9 +182,14 @@ impl Source for HashMap<String, String> {
 
 impl Config {
     /// Reads the environment, fetching `_PARAM` secrets from SSM in one call.
-    pub async fn load(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let params = fetch_ssm_params(&ProcessEnv, aws).await?;
-        Self::from_source(&ProcessEnv, &params)
+    pub async fn load(aws: &crate::aws::SdkConfig) -> Result<Self, ConfigError> {
+        Self::load_from(&ProcessEnv, aws).await
+    }
+
+    /// [`Config::load`] from any source of variables (tests).
+    pub async fn load_from(source: &dyn Source, aws: &crate::aws::SdkConfig) -> Result<Self, ConfigError> {
+        let params = fetch_ssm_params(source, aws).await?;
+        Self::from_source(source, &params)
     }
 
     /// Builds the configuration from `source`, with `params` holding the values of any
@@ -416,7 +421,7 @@ fn merchant_webhook(
 /// Reads every secret given as `X_PARAM` from SSM, decrypted, keyed by `X`.
 async fn fetch_ssm_params(
     source: &dyn Source,
-    aws: &aws_config::SdkConfig,
+    aws: &crate::aws::SdkConfig,
 ) -> Result<HashMap<String, String>, ConfigError> {
     let wanted: Vec<(&str, String)> = SECRET_VARS
         .iter()

@@ -14,19 +14,48 @@ const MAX_ANSWER_BYTES: usize = 1 << 20;
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// The one HTTP client of a cold start: platforms, the merchant's webhook and the AWS SDK
-/// (`crate::aws`) share its connection pools and its TLS roots, loaded once. It follows
-/// no redirect: no platform API sends one, and a signed webhook must not be carried
-/// elsewhere.
+/// (`crate::aws`) share its connection pools and its TLS roots. It follows no redirect:
+/// no platform API sends one, and a signed webhook must not be carried elsewhere.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(ATTEMPT_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
+    client_builder()
         .pool_idle_timeout(Duration::from_secs(50))
         .user_agent(concat!("minipay/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("TLS backend and settings are static")
 }
+
+/// The settings every outbound client has (the WeChat Pay client-certificate client adds
+/// its identity to them): the roots below, the timeouts, no redirects.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .tls_certs_only(roots(std::env::var_os("SSL_CERT_FILE").as_deref()))
+        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// The roots every HTTPS call trusts: Mozilla's, compiled in, and the certificates in
+/// `SSL_CERT_FILE` when it is set (a local sandbox's CA, a company proxy). Compiled in
+/// rather than the system store because reading and parsing the store was 2.3 ms of
+/// every cold start (BENCHMARKS.md), and every host minipay calls (the platforms, AWS)
+/// chains to a root in Mozilla's list; the price is a rebuild to take a new root list.
+fn roots(ssl_cert_file: Option<&std::ffi::OsStr>) -> Vec<reqwest::Certificate> {
+    let mut roots = MOZILLA_ROOTS.clone();
+    if let Some(path) = ssl_cert_file {
+        match std::fs::read(path).map(|pem| reqwest::Certificate::from_pem_bundle(&pem)) {
+            Ok(Ok(extra)) => roots.extend(extra),
+            _ => tracing::warn!(path = %path.to_string_lossy(), "SSL_CERT_FILE is not a readable PEM bundle; left out"),
+        }
+    }
+    roots
+}
+
+static MOZILLA_ROOTS: std::sync::LazyLock<Vec<reqwest::Certificate>> = std::sync::LazyLock::new(|| {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
+});
 
 /// A platform answer: its HTTP status, headers (WeChat Pay v3 signs answers in them)
 /// and body bytes.
@@ -94,4 +123,37 @@ fn describe(err: reqwest::Error) -> PlatformError {
         "request failed"
     };
     PlatformError::Unavailable(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::roots;
+    use crate::testing::tools::TempFile;
+    use webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+
+    fn pem_of(der: &[u8]) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()))
+    }
+
+    #[test]
+    fn mozillas_roots_are_compiled_in() {
+        assert!(TLS_SERVER_ROOT_CERTS.len() > 100);
+        assert_eq!(roots(None).len(), TLS_SERVER_ROOT_CERTS.len());
+    }
+
+    #[test]
+    fn ssl_cert_file_adds_its_certificates() {
+        let bundle = pem_of(&TLS_SERVER_ROOT_CERTS[0]) + &pem_of(&TLS_SERVER_ROOT_CERTS[1]);
+        let file = TempFile::new(bundle.as_bytes());
+        assert_eq!(roots(Some(file.path().as_ref())).len(), TLS_SERVER_ROOT_CERTS.len() + 2);
+    }
+
+    #[test]
+    fn an_unusable_ssl_cert_file_leaves_mozillas_roots() {
+        let garbage = TempFile::new(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+        for path in [garbage.path(), "/nonexistent/minipay-ca.pem"] {
+            assert_eq!(roots(Some(path.as_ref())).len(), TLS_SERVER_ROOT_CERTS.len(), "{path}");
+        }
+        assert!(super::http_client().get("https://example.com").build().is_ok());
+    }
 }

@@ -158,9 +158,9 @@ pub fn client_cert_pem() -> &'static str {
     })
 }
 
-/// Makes the backend trust the sandbox's TLS listener (WeChat Pay) the standard way:
-/// reqwest's rustls platform verifier reads its roots from `SSL_CERT_FILE` on Linux when
-/// a client is built. Set once per test process, before the first App is built; every
+/// Makes the backend trust the sandbox's TLS listener (WeChat Pay) as a deployment would a
+/// private CA: minipay's outbound clients add the certificates of `SSL_CERT_FILE` to their
+/// roots when they are built. Set once per test process, before the first App is built; every
 /// sandbox of the process has the same CA.
 pub fn trust_sandbox_tls() {
     static TRUSTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();

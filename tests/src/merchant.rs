@@ -131,16 +131,7 @@ pub async fn notifier(stack: &Stack) -> Notifier {
 }
 
 pub async fn bus_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
-    // Over the functions' own HTTP client (`minipay::aws`), the only one the SDK has.
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(minipay::aws::sdk_http_client(&minipay::outbound::http_client()))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    let config = crate::table::sdk_config_at(endpoint);
     aws_sdk_eventbridge::Client::new(&config)
 }
 

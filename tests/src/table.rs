@@ -22,36 +22,30 @@ pub async fn client() -> Client {
 
 /// A client of the DynamoDB API at `endpoint`, with timeouts like the functions'.
 pub async fn client_at(endpoint: &str) -> Client {
-    Client::new(&sdk_config_at(endpoint).await)
+    Client::new(&sdk_config_at(endpoint))
 }
 
 /// A client like [`client_at`]'s whose requests `requests` counts.
 pub async fn counted_client_at(endpoint: &str, requests: &crate::requests::TableRequests) -> Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config_at(endpoint).await)
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config_at(endpoint))
         .interceptor(requests.clone())
         .build();
     Client::from_conf(config)
 }
 
-async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
-    use aws_config::timeout::TimeoutConfig;
-    use std::time::Duration;
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build();
-    // Over the functions' own HTTP client (`minipay::aws`), the only one the SDK has.
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(minipay::aws::sdk_http_client(&minipay::outbound::http_client()))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .timeout_config(timeouts)
-        .load()
-        .await
+/// The functions' own SDK configuration (`minipay::aws`: Lambda's variables, their HTTP
+/// client, their timeouts) pointed at `endpoint`.
+pub fn sdk_config_at(endpoint: &str) -> minipay::aws::SdkConfig {
+    let env: std::collections::HashMap<String, String> = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    minipay::aws::sdk_config_from(&env, &minipay::outbound::http_client()).expect("a complete environment")
 }
 
 pub async fn store(table: &str) -> DynamoStore {

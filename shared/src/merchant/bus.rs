@@ -34,7 +34,7 @@ impl EventBridgeBus {
     /// The client of a loaded SDK configuration (`crate::aws::sdk_config`:
     /// `AWS_ENDPOINT_URL_EVENTBRIDGE` or `AWS_ENDPOINT_URL` for a local emulator, timeouts
     /// so that a slow bus cannot hold the stream).
-    pub fn from_sdk(config: &aws_config::SdkConfig, bus_name: impl Into<String>) -> Self {
+    pub fn from_sdk(config: &crate::aws::SdkConfig, bus_name: impl Into<String>) -> Self {
         Self::new(Client::new(config), bus_name)
     }
 }

@@ -29,7 +29,7 @@ impl Notifier {
     /// Reads the configuration and builds the table, bus and webhook clients.
     pub async fn from_env() -> Result<Notifier, ConfigError> {
         let http = crate::outbound::http_client();
-        let sdk = crate::aws::sdk_config(&http).await;
+        let sdk = crate::aws::sdk_config(&http)?;
         let config = Config::load(&sdk).await?;
         let store = Arc::new(DynamoStore::from_sdk(&sdk, config.table_name.clone()));
         let bus = Arc::new(EventBridgeBus::from_sdk(&sdk, config.event_bus_name.clone()));

@@ -58,7 +58,7 @@ impl DynamoStore {
 
     /// The client of a loaded SDK configuration (`crate::aws::sdk_config`: region,
     /// credentials, `AWS_ENDPOINT_URL_DYNAMODB`, timeouts so that an outage answers fast).
-    pub fn from_sdk(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+    pub fn from_sdk(config: &crate::aws::SdkConfig, table: impl Into<String>) -> Self {
         Self::new(Client::new(config), table)
     }
 

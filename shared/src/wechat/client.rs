@@ -115,9 +115,7 @@ impl WechatClient {
                 let identity = reqwest::Identity::from_pem(pem.expose().as_bytes())
                     .map_err(|_| "WECHAT_CLIENT_CERT is not a PEM certificate and private key".to_owned())?;
                 Some(
-                    reqwest::Client::builder()
-                        .timeout(outbound::ATTEMPT_TIMEOUT)
-                        .connect_timeout(outbound::CONNECT_TIMEOUT)
+                    outbound::client_builder()
                         .identity(identity)
                         .build()
                         .map_err(|_| "WECHAT_CLIENT_CERT cannot be used for TLS".to_owned())?,
