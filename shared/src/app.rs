@@ -1,7 +1,7 @@
 //! What a function builds once per cold start and hands to every invocation.
 
 use crate::channel::Channels;
-use crate::channel::registry::Parts;
+use crate::channel::registry::{self, MakeChannel, Parts};
 pub use crate::channel::trade::Trade;
 use crate::config::{Config, ConfigError};
 use crate::douyin::order_center::{FreshToken, INVALID_ACCESS_TOKEN};
@@ -14,6 +14,7 @@ use crate::secret::Secret;
 use crate::store::{DynamoStore, Store};
 use crate::token::{AccessToken, TokenCache, TokenSource};
 use crate::wechat::client::{WechatApi, WechatClient};
+use crate::wechat::login::{WechatLogin, WechatLoginClient};
 use crate::wechat::v3::client::WechatV3Client;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub douyin: Option<Arc<dyn Douyin>>,
+    /// WeChat login, when WeChat is configured.
+    pub wechat_login: Option<Arc<dyn WechatLogin>>,
+    /// WeChat Pay v2, in functions whose kit has WeChat Pay.
     pub wechat: Option<Arc<dyn WechatApi>>,
     /// WeChat Pay APIv3, when the merchant has its settings.
     pub wechat_v3: Option<Arc<WechatV3Client>>,
@@ -33,11 +37,76 @@ pub struct App {
     pub channels: Channels,
     /// The merchant's webhook, when configured: the admin API redelivers with it.
     pub webhook: Option<WebhookTarget>,
+    /// What this function was built with (`build_channels` makes its channels again).
+    kit: Kit,
+}
+
+/// What a function builds at cold start besides its configuration, its table, the
+/// Douyin client and the logins: each `main` names its kit, and what its kit does not
+/// name is never called from that binary, so the compiler leaves it (and the crates only
+/// it uses: WeChat Pay's XML and certificates, the trade system's keys) out.
+#[derive(Clone, Copy)]
+pub struct Kit {
+    wechat_pay: Option<BuildWechatPay>,
+    douyin_trade: Option<BuildTrade>,
+    channels: &'static [MakeChannel],
+}
+
+type BuildWechatPay = fn(&Config, &reqwest::Client, &Arc<dyn Store>) -> Result<WechatPay, ConfigError>;
+type BuildTrade = fn(&Config, &reqwest::Client) -> Result<Option<Trade>, ConfigError>;
+
+/// WeChat Pay's v2 and v3 clients, as configured.
+type WechatPay = (Option<Arc<dyn WechatApi>>, Option<Arc<WechatV3Client>>);
+
+impl Kit {
+    /// Every platform client and channel: the functions that take, query, refund and
+    /// reconcile payments (prepay, query, notify, refund, reconcile, admin).
+    pub const PAYMENTS: Kit = Kit {
+        wechat_pay: Some(build_wechat_pay),
+        douyin_trade: Some(build_trade),
+        channels: registry::ALL,
+    };
+    /// Douyin's channels only: settlement (分账) is Douyin's alone.
+    pub const DOUYIN_SETTLEMENT: Kit = Kit {
+        wechat_pay: None,
+        douyin_trade: Some(build_trade),
+        channels: registry::DOUYIN,
+    };
+    /// No channel: logins and the Douyin order center (openid, push).
+    pub const ACCOUNTS: Kit = Kit {
+        wechat_pay: None,
+        douyin_trade: None,
+        channels: &[],
+    };
+}
+
+fn build_wechat_pay(config: &Config, http: &reqwest::Client, store: &Arc<dyn Store>) -> Result<WechatPay, ConfigError> {
+    let Some(wechat) = config.wechat.as_ref() else {
+        return Ok((None, None));
+    };
+    let v2 = WechatClient::new(wechat.clone(), http.clone()).map_err(|why| ConfigError::Invalid {
+        name: "WECHAT_CLIENT_CERT",
+        why,
+    })?;
+    let v3 = match wechat.v3.as_ref() {
+        Some(v3) => Some(Arc::new(WechatV3Client::new(wechat, v3, http.clone(), store.clone())?)),
+        None => None,
+    };
+    Ok((Some(Arc::new(v2) as Arc<dyn WechatApi>), v3))
+}
+
+fn build_trade(config: &Config, http: &reqwest::Client) -> Result<Option<Trade>, ConfigError> {
+    let Some(douyin) = config.douyin.as_ref() else {
+        return Ok(None);
+    };
+    let api = Arc::new(TradeClient::new(douyin, http.clone())) as Arc<dyn TradeApi>;
+    App::trade_from_config(config, api).map(Some)
 }
 
 impl App {
-    /// Reads the configuration and builds the table and platform clients.
-    pub async fn from_env() -> Result<App, ConfigError> {
+    /// Reads the configuration and builds the table, the platform clients and the
+    /// channels of `kit`.
+    pub async fn from_env(kit: Kit) -> Result<App, ConfigError> {
         let http = http_client();
         let sdk = crate::aws::sdk_config(&http)?;
         let config = Config::load(&sdk).await?;
@@ -45,43 +114,37 @@ impl App {
             DynamoStore::from_sdk(&sdk, config.table_name.clone())
                 .with_callback_retention(config.callback_retention_days * 86_400),
         );
-        Self::with_store_and_http(config, store, http)
+        Self::with_store_and_http(config, store, http, kit)
     }
 
-    /// The real platform clients around a given store.
+    /// Every real platform client around a given store.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, ConfigError> {
-        Self::with_store_and_http(config, store, http_client())
+        Self::with_store_and_http(config, store, http_client(), Kit::PAYMENTS)
     }
 
-    /// The real platform clients on `http` (the cold start's one client) around a store.
-    fn with_store_and_http(config: Config, store: Arc<dyn Store>, http: reqwest::Client) -> Result<App, ConfigError> {
+    /// The real platform clients of `kit` on `http` (the cold start's one client) around a store.
+    fn with_store_and_http(
+        config: Config,
+        store: Arc<dyn Store>,
+        http: reqwest::Client,
+        kit: Kit,
+    ) -> Result<App, ConfigError> {
         let douyin = config
             .douyin
             .clone()
             .map(|c| Arc::new(DouyinClient::new(c, http.clone())) as Arc<dyn Douyin>);
-        let wechat = match config.wechat.clone() {
+        let (wechat, wechat_v3) = match kit.wechat_pay {
+            Some(build) => build(&config, &http, &store)?,
+            None => (None, None),
+        };
+        let trade = match kit.douyin_trade {
+            Some(build) => build(&config, &http)?,
             None => None,
-            Some(c) => Some(
-                Arc::new(WechatClient::new(c, http.clone()).map_err(|why| ConfigError::Invalid {
-                    name: "WECHAT_CLIENT_CERT",
-                    why,
-                })?) as Arc<dyn WechatApi>,
-            ),
         };
-        let wechat_v3 = match (&config.wechat, config.wechat.as_ref().and_then(|w| w.v3.as_ref())) {
-            (Some(wechat), Some(v3)) => Some(Arc::new(WechatV3Client::new(wechat, v3, http.clone(), store.clone())?)),
-            _ => None,
-        };
-        let trade_api = config
-            .douyin
-            .as_ref()
-            .map(|d| Arc::new(TradeClient::new(d, http.clone())) as Arc<dyn TradeApi>);
-        let mut app = Self::assemble_on(config, store, douyin, &http);
+        let mut app = Self::assemble_on(config, store, douyin, &http, kit);
         app.wechat = wechat;
         app.wechat_v3 = wechat_v3;
-        if let Some(api) = trade_api {
-            app.trade = Some(Arc::new(Self::trade_from_config(&app.config, api)?));
-        }
+        app.trade = trade.map(Arc::new);
         app.build_channels();
         Ok(app)
     }
@@ -120,7 +183,7 @@ impl App {
 
     /// An app from given parts (tests put doubles here).
     pub fn assemble(config: Config, store: Arc<dyn Store>, douyin: Option<Arc<dyn Douyin>>) -> App {
-        Self::assemble_on(config, store, douyin, &http_client())
+        Self::assemble_on(config, store, douyin, &http_client(), Kit::PAYMENTS)
     }
 
     fn assemble_on(
@@ -128,6 +191,7 @@ impl App {
         store: Arc<dyn Store>,
         douyin: Option<Arc<dyn Douyin>>,
         http: &reqwest::Client,
+        kit: Kit,
     ) -> App {
         let token_key = config
             .douyin
@@ -135,16 +199,22 @@ impl App {
             .map(|d| format!("douyin#{}", d.app_id))
             .unwrap_or_default();
         let webhook = WebhookTarget::from_config(&config, http);
+        let wechat_login = config
+            .wechat
+            .as_ref()
+            .map(|w| Arc::new(WechatLoginClient::new(w, http.clone())) as Arc<dyn WechatLogin>);
         let mut app = App {
             webhook,
             config,
             store,
             douyin,
+            wechat_login,
             wechat: None,
             wechat_v3: None,
             douyin_token: TokenCache::new(token_key),
             trade: None,
             channels: Channels::default(),
+            kit,
         };
         app.build_channels();
         app
@@ -153,14 +223,17 @@ impl App {
     /// (Re)makes the channels from the platform clients: once per cold start, and in
     /// tests after a client was swapped for a double.
     pub fn build_channels(&mut self) {
-        self.channels = Channels::build(&Parts {
-            config: &self.config,
-            store: &self.store,
-            douyin: self.douyin.as_ref(),
-            trade: self.trade.as_ref(),
-            wechat: self.wechat.as_ref(),
-            wechat_v3: self.wechat_v3.as_ref(),
-        });
+        self.channels = Channels::build(
+            self.kit.channels,
+            &Parts {
+                config: &self.config,
+                store: &self.store,
+                douyin: self.douyin.as_ref(),
+                trade: self.trade.as_ref(),
+                wechat: self.wechat.as_ref(),
+                wechat_v3: self.wechat_v3.as_ref(),
+            },
+        );
     }
 
     /// Uses `trade` for the trade system (tests put a double here).
@@ -206,8 +279,8 @@ impl App {
             .ok_or_else(|| PlatformError::Unavailable("Douyin is not configured".into()))
     }
 
-    pub fn wechat(&self) -> Result<&dyn WechatApi, ApiError> {
-        self.wechat
+    pub fn wechat_login(&self) -> Result<&dyn WechatLogin, ApiError> {
+        self.wechat_login
             .as_deref()
             .ok_or_else(|| ApiError::invalid("WeChat is not configured on this deployment"))
     }
@@ -263,6 +336,112 @@ struct DouyinTokenSource<'a>(&'a dyn Douyin);
 impl TokenSource for DouyinTokenSource<'_> {
     async fn fetch(&self) -> Result<FreshToken, PlatformError> {
         self.0.fetch_access_token().await
+    }
+}
+
+#[cfg(test)]
+mod kit_tests {
+    use super::{App, Kit};
+    use crate::config::Config;
+    use crate::domain::channel::ChannelId;
+    use crate::domain::order::{Order, OrderStatus, Platform};
+    use crate::error::ErrorCode;
+    use crate::service::settle;
+    use crate::store::{MemoryStore, OrderStore};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    /// A deployment with Douyin (ecpay) and WeChat Pay v2.
+    fn config() -> Config {
+        let env: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("DOUYIN_APP_ID", "tt1"),
+            ("DOUYIN_APP_SECRET", "secret"),
+            ("DOUYIN_SALT", "salt"),
+            ("DOUYIN_TOKEN", "token"),
+            ("WECHAT_APP_ID", "wx1"),
+            ("WECHAT_APP_SECRET", "wsecret"),
+            ("WECHAT_MCH_ID", "1900000109"),
+            ("WECHAT_API_KEY", "192006250b4c09247ec02edce69f6a2d"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        Config::from_source(&env, &HashMap::new()).unwrap()
+    }
+
+    fn app(kit: Kit, store: Arc<MemoryStore>) -> App {
+        App::with_store_and_http(config(), store, crate::outbound::http_client(), kit).unwrap()
+    }
+
+    fn configured(app: &App) -> Vec<ChannelId> {
+        ChannelId::ALL
+            .into_iter()
+            .filter(|id| app.channels.get(*id).is_ok())
+            .collect()
+    }
+
+    #[test]
+    fn each_kit_builds_what_it_names_and_nothing_else() {
+        let store = Arc::new(MemoryStore::new());
+        let payments = app(Kit::PAYMENTS, store.clone());
+        assert_eq!(
+            configured(&payments),
+            [ChannelId::DouyinEcpay, ChannelId::DouyinTrade, ChannelId::WechatV2]
+        );
+        assert!(payments.wechat.is_some() && payments.wechat_login.is_some());
+
+        let settlement = app(Kit::DOUYIN_SETTLEMENT, store.clone());
+        assert_eq!(
+            configured(&settlement),
+            [ChannelId::DouyinEcpay, ChannelId::DouyinTrade]
+        );
+        assert!(settlement.wechat.is_none() && settlement.wechat_v3.is_none());
+
+        let accounts = app(Kit::ACCOUNTS, store);
+        assert_eq!(configured(&accounts), []);
+        assert!(accounts.wechat.is_none() && accounts.trade.is_none());
+        assert!(accounts.douyin.is_some(), "Douyin login and the order center");
+        assert!(accounts.wechat_login.is_some(), "WeChat login without WeChat Pay");
+    }
+
+    #[tokio::test]
+    async fn settle_built_without_wechat_pay_still_refuses_a_wechat_order_plainly() {
+        let store = Arc::new(MemoryStore::new());
+        let order = Order {
+            out_order_no: "MPW1".into(),
+            platform: Platform::Wechat,
+            channel: ChannelId::WechatV2,
+            openid: "o".into(),
+            sku: "s".into(),
+            quantity: 1,
+            total_amount: 100,
+            subject: "课".into(),
+            body: "课".into(),
+            status: OrderStatus::Paid,
+            created_at: 1,
+            pay_deadline: 901,
+            platform_order: None,
+            payment: None,
+            refunded_amount: 0,
+            refunding_amount: 0,
+            settle_status: None,
+            updated_at: 1,
+            trade_data: None,
+            late: false,
+        };
+        store.insert_order(&order, "reuse#MPW1", None).await.unwrap();
+        let request = settle::SettleRequest {
+            out_order_no: "MPW1".into(),
+            out_settle_no: "s1".into(),
+            settle_desc: "结算".into(),
+            settle_params: None,
+        };
+        let err = settle::settle(&app(Kit::DOUYIN_SETTLEMENT, store), request)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRequest, "{}", err.message);
+        assert!(err.message.contains("not settled"), "{}", err.message);
     }
 }
 

@@ -21,4 +21,4 @@ mod testing;
 pub mod token;
 pub mod wechat;
 
-pub use app::App;
+pub use app::{App, Kit};

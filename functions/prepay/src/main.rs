@@ -2,12 +2,12 @@
 //! invocation goes straight to the shared route.
 
 use lambda_http::{Error, Request, run, service_fn};
-use minipay::App;
+use minipay::{App, Kit};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     minipay::app::init_tracing();
-    let app = App::from_env().await?;
+    let app = App::from_env(Kit::PAYMENTS).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(minipay::routes::prepay(app, req).await)

@@ -3,7 +3,7 @@
 //! well inside the function's timeout.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use minipay::App;
+use minipay::{App, Kit};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +28,7 @@ fn budget(deadline: SystemTime, now: SystemTime) -> Duration {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     minipay::app::init_tracing();
-    let app = App::from_env().await?;
+    let app = App::from_env(Kit::PAYMENTS).await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let kind = event

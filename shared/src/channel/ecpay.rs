@@ -182,10 +182,6 @@ impl Channel for EcpayChannel {
         Ok(RefundAtPlatform::from_money(query))
     }
 
-    fn settles(&self) -> bool {
-        true
-    }
-
     async fn settle(&self, settlement: &Settlement) -> Result<String, PlatformError> {
         let request = CreateSettle {
             out_order_no: settlement.out_order_no.clone(),

@@ -141,11 +141,6 @@ pub trait Channel: Send + Sync {
 
     async fn query_refund(&self, order: &Order, refund: &Refund) -> Result<RefundAtPlatform, PlatformError>;
 
-    /// Whether orders of this channel are settled (分账) by the merchant.
-    fn settles(&self) -> bool {
-        false
-    }
-
     /// Asks for a recorded settlement; the platform's settle number.
     async fn settle(&self, _settlement: &Settlement) -> Result<String, PlatformError> {
         Err(PlatformError::Unavailable(format!("{} has no settlement", self.id())))

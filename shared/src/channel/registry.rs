@@ -28,10 +28,13 @@ pub struct Parts<'a> {
 
 /// Every way of paying minipay knows; each makes its channel when the deployment
 /// configured it. A new channel is one more line here.
-const REGISTERED: [MakeChannel; 4] = [ecpay, trade, wechat_v2, wechat_v3];
+pub const ALL: &[MakeChannel] = &[ecpay, trade, wechat_v2, wechat_v3];
+
+/// Douyin's ways of paying (the channels that settle).
+pub const DOUYIN: &[MakeChannel] = &[ecpay, trade];
 
 /// Makes a channel when the deployment configured it.
-type MakeChannel = fn(&Parts) -> Option<Arc<dyn Channel>>;
+pub type MakeChannel = fn(&Parts) -> Option<Arc<dyn Channel>>;
 
 fn ecpay(parts: &Parts) -> Option<Arc<dyn Channel>> {
     let douyin = parts.douyin?.clone();
@@ -90,9 +93,10 @@ pub struct Channels {
 }
 
 impl Channels {
-    pub fn build(parts: &Parts) -> Channels {
+    /// The channels `makers` make of `parts` (a function's kit names its makers).
+    pub fn build(makers: &[MakeChannel], parts: &Parts) -> Channels {
         Channels {
-            channels: REGISTERED.iter().filter_map(|make| make(parts)).collect(),
+            channels: makers.iter().filter_map(|make| make(parts)).collect(),
             new_orders: Platform::ALL
                 .into_iter()
                 .filter_map(|p| for_new_orders(parts.config, p).map(|id| (p, id)))

@@ -300,10 +300,6 @@ impl Channel for TradeChannel {
         Ok(query.map_or(RefundAtPlatform::Unknown, RefundAtPlatform::from_money))
     }
 
-    fn settles(&self) -> bool {
-        true
-    }
-
     async fn settle(&self, settlement: &Settlement) -> Result<String, PlatformError> {
         let request = TradeSettleRequest {
             out_order_no: settlement.out_order_no.clone(),

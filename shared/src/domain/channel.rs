@@ -46,6 +46,13 @@ impl ChannelId {
         }
     }
 
+    /// Whether orders of this channel are settled (分账) by the merchant: Douyin's are,
+    /// WeChat's are not. Known without the channel, so that a function built without
+    /// WeChat Pay (`settle`) still answers a WeChat order plainly.
+    pub fn settles(self) -> bool {
+        self.platform() == Platform::Douyin
+    }
+
     /// The channel of an order stored before orders recorded theirs: trade orders are
     /// the ones that kept `tt.requestOrder` data.
     pub fn of_legacy(platform: Platform, has_trade_data: bool) -> ChannelId {

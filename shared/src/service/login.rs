@@ -50,7 +50,7 @@ pub async fn login(app: &App, request: LoginRequest) -> Result<LoginAnswer, ApiE
     };
     let login = match platform {
         Platform::Douyin => app.douyin()?.code2session(code, anonymous_code).await?,
-        Platform::Wechat => app.wechat()?.code2session(code).await?,
+        Platform::Wechat => app.wechat_login()?.code2session(code).await?,
     };
     let token = new_session_token();
     let now = now_secs();

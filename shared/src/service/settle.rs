@@ -47,13 +47,13 @@ pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, A
         .get_order(&request.out_order_no)
         .await?
         .ok_or_else(not_found)?;
-    let channel = app.channels.get(order.channel)?;
-    if !channel.settles() {
+    if !order.channel.settles() {
         return Err(ApiError::invalid(format!(
             "orders paid through {} are not settled",
             order.channel
         )));
     }
+    let channel = app.channels.get(order.channel)?;
     let receivers = request.settle_params.unwrap_or_default();
     // The receivers' 30 % is of what the merchant keeps: the paid amount less refunds.
     check_receivers(&receivers, order.total_amount - order.refunded_amount).map_err(ApiError::invalid)?;

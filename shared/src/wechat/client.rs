@@ -1,5 +1,4 @@
-//! Typed WeChat calls: login (`sns/jscode2session`) and WeChat Pay v2 (`unifiedorder`,
-//! `orderquery`, `secapi/pay/refund`): build, sign, send, verify the answer's sign,
+//! Typed WeChat Pay v2 calls (`unifiedorder`, `orderquery`, `secapi/pay/refund`): build, sign, send, verify the answer's sign,
 //! check `return_code` and `result_code`, parse.
 
 use super::sign::{SignType, sign, verify};
@@ -8,7 +7,6 @@ use crate::config::WechatConfig;
 use crate::domain::ids::new_nonce;
 use crate::domain::order::{Payment, PaymentOutcome};
 use crate::domain::time::parse_beijing_compact;
-use crate::douyin::LoginSession;
 use crate::error::PlatformError;
 use crate::outbound;
 use crate::secret::Secret;
@@ -74,7 +72,6 @@ pub struct WechatRefundRequest {
 
 #[async_trait]
 pub trait WechatApi: Send + Sync {
-    async fn code2session(&self, code: &str) -> Result<LoginSession, PlatformError>;
     /// The `prepay_id` of a new (or identical repeated) JSAPI order.
     async fn unified_order(&self, order: &UnifiedOrder) -> Result<String, PlatformError>;
     async fn order_query(&self, out_trade_no: &str) -> Result<TradeQuery, PlatformError>;
@@ -96,8 +93,6 @@ pub struct WechatClient {
     config: WechatConfig,
 }
 
-/// Codes of a login code WeChat refused: invalid, used, blocked.
-const BAD_LOGIN_CODES: [i64; 3] = [40029, 40163, 40226];
 /// `err_code` that asks for the same request again.
 const RETRY_CODES: [&str; 2] = ["SYSTEMERROR", "BIZERR_NEED_RETRY"];
 /// closeorder: the order is closed already (the goal of the call).
@@ -212,53 +207,6 @@ fn field(fields: &Fields, key: &str) -> String {
 
 #[async_trait]
 impl WechatApi for WechatClient {
-    async fn code2session(&self, code: &str) -> Result<LoginSession, PlatformError> {
-        let secret = self
-            .config
-            .app_secret
-            .as_ref()
-            .ok_or_else(|| PlatformError::Unavailable("WECHAT_APP_SECRET is not configured".into()))?;
-        let request = self
-            .http
-            .get(format!("{}/sns/jscode2session", self.config.login_base))
-            .query(&[
-                ("appid", self.config.app_id.as_str()),
-                ("secret", secret.expose()),
-                ("js_code", code),
-                ("grant_type", "authorization_code"),
-            ]);
-        // A login code works once: never retried.
-        let answer = outbound::send(request).await?.json()?;
-        let errcode = answer.get("errcode").and_then(Value::as_i64).unwrap_or(0);
-        let errmsg = || {
-            answer
-                .get("errmsg")
-                .and_then(Value::as_str)
-                .unwrap_or("no message")
-                .to_owned()
-        };
-        if BAD_LOGIN_CODES.contains(&errcode) {
-            return Err(PlatformError::BadLoginCode {
-                code: errcode.to_string(),
-                message: errmsg(),
-            });
-        }
-        if errcode != 0 {
-            return Err(PlatformError::rejected(errcode, errmsg()));
-        }
-        let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let openid = text("openid");
-        if openid.is_empty() {
-            return Err(PlatformError::Unavailable("login answer has no openid".into()));
-        }
-        let unionid = Some(text("unionid")).filter(|u| !u.is_empty());
-        Ok(LoginSession {
-            openid,
-            unionid,
-            session_key: Secret::new(text("session_key")),
-        })
-    }
-
     async fn unified_order(&self, order: &UnifiedOrder) -> Result<String, PlatformError> {
         let notify_url = self
             .config

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod fields;
+pub mod login;
 pub mod refund_notify;
 pub mod sign;
 pub mod trade_state;
