@@ -313,7 +313,8 @@ def section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary
                         f"the functions take {min(diffs.values()):+.2f} to {max(diffs.values()):+.2f} ms more: "
                         "`App::from_env` (the configuration, the HTTPS client and the AWS SDK's configuration)"
                         + (f", of which about {diag['system_store']['p50'] - diag['one_certificate']['p50']:.1f} ms "
-                           "is reading and parsing the system's root certificates (§6)" if diag else "") + ".")
+                           "is reading and parsing the system's root certificates (§6)"
+                           if diag and diag["system_store"]["p50"] - diag["one_certificate"]["p50"] > 0 else "") + ".")
         if over and key == "first_answer_excl_round_trips_ms":
             parts = []
             for n in sorted(over):
@@ -325,7 +326,7 @@ def section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary
                         "The first invocation's own share is its first TCP connections and the SDK's first request.")
 
 
-def section_bloat(results, sizes, body):
+def section_bloat(results, sizes, floor_size, body):
     """§10: what each binary is made of, `cargo bloat --crates` of each package built on its own."""
     data = {n: bloat_of(results, n) for n in BINARIES + ["floor"]}
     data = {n: d for n, d in data.items() if d}
@@ -351,8 +352,9 @@ def section_bloat(results, sizes, body):
             body.append(f"| `{name}` | not measured | | | |")
             continue
         top = sorted(d.get("crates", []), key=lambda c: -c["size"])[:8]
-        crates = ", ".join(f"`{c['name']}` {c['size'] / 1024:,.0f}" for c in top)
-        rel = sizes.get(name)
+        rest = d["text-section-size"] - sum(c["size"] for c in top)
+        crates = ", ".join(f"`{c['name']}` {c['size'] / 1024:,.0f}" for c in top) + f"; the rest {rest / 1024:,.0f}"
+        rel = floor_size if name == "floor" else sizes.get(name)
         body.append(f"| `{name}` | {d['text-section-size'] / 1024:,.0f} | {d['file-size'] / MIB:.2f} | "
                     f"{fmt_ms(rel / MIB if rel else None)} | {crates} |")
     body.append("")
@@ -439,8 +441,10 @@ def main():
                     f"starts, {cold_load.get('after') or '?'} after (other engineers' builds and tests share it).")
         body.append("")
     if sf:
-        body.append(f"The cold starts were taken round-robin (one of each function in turn, {args.cold} rounds) so "
-                    f"that the shared machine's changing load falls on all functions alike. Floor of the method: "
+        body.append(f"The cold starts were taken round-robin (one of each function in turn, {args.cold} rounds; in "
+                    f"each round the floor binary first and each function's old binary right after its new one, "
+                    f"see §9) so that the shared machine's changing load falls on all of them alike. Floor of the "
+                    f"method: "
                     f"spawning `/bin/true` with the same `Popen` call, once per round, and waiting for it to exit "
                     f"takes {fmt_ms(sf['p50'])} ms p50 ({fmt_ms(sf['p90'])} ms p90); that much of every figure above "
                     f"is process creation on this machine, not the function.")
@@ -563,7 +567,7 @@ def main():
     # ------------------------------------------------------------ floor, old binaries, cargo bloat
     summary, whys = [], []
     section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary, whys)
-    bloated = section_bloat(args.results, sizes, body)
+    bloated = section_bloat(args.results, sizes, floor_size, body)
 
     # ------------------------------------------------------------ targets
     if sizes:
