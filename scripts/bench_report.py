@@ -241,7 +241,10 @@ def section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary
     elif status == "none":
         text += "No old binaries were compared (`BENCH_BASELINE=none`). "
     elif rev:
-        text += f"No old binaries were compared: the baseline `{rev}` was {status or 'not available'}. "
+        why = {"missing": "is not in this clone (shallow?)", "build-failed": "did not build",
+               "not-built": "was not built (`BENCH_BUILD=0`)",
+               "built": "gave no cold starts"}.get(status, "was not available")
+        text += f"No old binaries were compared: the baseline `{rev}` {why}. "
     else:
         text += "No old binaries were compared. "
     text += ("*new − floor* is in the figure's unit; *new ÷ old* below 1 means the new binary is smaller or faster. "
