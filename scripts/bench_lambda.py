@@ -9,7 +9,11 @@ POST …/response records when the answer arrived), so every time below is exact
 
 * cold start (round-robin over the functions): the event is queued first, then the process is
   spawned; init = spawn to the
-  runtime's first `next` call, first answer = spawn to its response. The table (moto) and
+  runtime's first `next` call, first answer = spawn to its response. Each round starts with the
+  floor (--floor-bin, bench/floor: a do-nothing lambda_runtime function of the same profile,
+  started the same way) and, with --baseline-bin-dir, follows each function with its old binary
+  (same environment, its own fresh input), so that the targets can be differences from the
+  floor and ratios to the old binaries taken in one run. The table (moto) and
   platform (sandbox) sit behind scripts/bench_proxy.py, which logs each request with its
   CLOCK_MONOTONIC times: the time spent in them is subtracted for the "excluding round
   trips" figure, and counted per invocation for the DynamoDB requests of each route;
@@ -485,8 +489,9 @@ class Bench:
         with self.lock:
             self.invocations.append(inv)
 
-    def instance(self, name, tag, extra_env=None):
-        inst = Instance(name, os.path.join(self.args.bin_dir, name), dict(self.env, **(extra_env or {})),
+    def instance(self, name, tag, extra_env=None, binary=None):
+        """A process of `name`: the binary of that name in --bin-dir unless `binary` is given."""
+        inst = Instance(name, binary or os.path.join(self.args.bin_dir, name), dict(self.env, **(extra_env or {})),
                         os.path.join(self.args.log_dir, f"{name}-{tag}.log"))
         self.instances.append(inst)
         return inst
@@ -699,11 +704,11 @@ class Bench:
             return [{"Records": [records[i % len(records)]]} for i in range(runs)]
         raise ValueError(name)
 
-    def cold_start(self, name, event, label, attempts=3):
+    def cold_start(self, name, event, label, attempts=3, binary=None, tag="cold"):
         """One cold start: the event queued first, then a fresh process; again with a fresh
         process (same, idempotent event) when the answer was a 5xx of a stalled moto."""
         for attempt in range(attempts):
-            inst = self.instance(name, "cold")
+            inst = self.instance(name, tag, binary=binary)
             inv = Invocation(event, label)
             inst.emulator.enqueue(inv)
             inst.spawn()
@@ -721,23 +726,47 @@ class Bench:
                 raise RuntimeError(f"cold {name}: {status} {json.dumps(body, ensure_ascii=False)[:300]}")
             time.sleep(0.5)
 
+    def baseline_binary(self, name):
+        """The old binary of `name` (--baseline-bin-dir), or None."""
+        if not self.args.baseline_bin_dir:
+            return None
+        path = os.path.join(self.args.baseline_bin_dir, name)
+        return path if os.access(path, os.X_OK) else None
+
     def cold_phase(self, runs):
-        """Cold starts taken round-robin over the functions (and a /bin/true spawn as the floor),
-        so that the machine's changing load falls on all of them alike."""
+        """Cold starts taken round-robin, so that the machine's changing load falls on all of them
+        alike: in each round a /bin/true spawn, the floor binary, then each function's new binary
+        followed by its old one (--baseline-bin-dir). The old binary gets its own fresh inputs (the
+        second half of cold_inputs): a callback delivered twice would be a duplicate, another path.
+        An old binary that fails is recorded in `baseline_errors` and not started again."""
         labels = {"openid": "openid", "prepay": "prepay", "query": "query.order", "notify": "notify.payment",
                   "refund": "refund", "settle": "settle", "push": "push"}
+        old = {name: self.baseline_binary(name) for name in FUNCTIONS}
+        old = {name: path for name, path in old.items() if path}
         self.reset_table()
-        events = {name: self.cold_inputs(name, runs) for name in FUNCTIONS}
+        events = {name: self.cold_inputs(name, runs * (2 if name in old else 1)) for name in FUNCTIONS}
         runs_by_fn = {name: [] for name in FUNCTIONS}
-        floor = []
+        baseline = {name: [] for name in old}
+        baseline_errors = {}
+        floor_runs, spawn = [], []
+        floor_event = http_event("GET", "/floor")
         for i in range(runs):
             t = now()
             subprocess.Popen(["/bin/true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True).wait()
-            floor.append(now() - t)
+            spawn.append(now() - t)
+            if self.args.floor_bin:
+                floor_runs.append(self.cold_start("floor", floor_event, "floor", binary=self.args.floor_bin))
             for name in FUNCTIONS:
                 runs_by_fn[name].append(self.cold_start(name, events[name][i], labels[name]))
-        return runs_by_fn, summary_ms(floor)
+                if name in old and name not in baseline_errors:
+                    try:
+                        baseline[name].append(self.cold_start(name, events[name][runs + i], labels[name],
+                                                              binary=old[name], tag="cold-baseline"))
+                    except Exception as exc:  # noqa: BLE001 - the new figures go on without it
+                        baseline_errors[name] = str(exc)
+        return {"new": runs_by_fn, "spawn_floor": summary_ms(spawn), "floor": floor_runs,
+                "baseline": {n: r for n, r in baseline.items() if r}, "baseline_errors": baseline_errors}
 
     def init_diagnostic(self, runs, name="notify"):
         """Init time with the system's trust store and with a one-certificate store: the HTTP
@@ -896,6 +925,10 @@ def analyse_cold(bench, runs_by_fn):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--floor-bin", help="the do-nothing lambda_runtime binary (bench/floor) started in each "
+                                            "cold-start round")
+    parser.add_argument("--baseline-bin-dir", help="the old binaries (one per function name), each cold-started "
+                                                   "after the new one")
     parser.add_argument("--env-file", required=True, help="the functions' environment (KEY=VALUE lines)")
     parser.add_argument("--sandbox", required=True, help="the sandbox's own URL (control API)")
     parser.add_argument("--moto-url", required=True, help="moto's own URL (stream reads, not counted)")
@@ -956,10 +989,16 @@ def main():
                                                  if inv.t_response and inv.label.split(".")[0] == n)
                                           for n in FUNCTIONS}
         result["init_diagnostic"] = phase("init diagnostic", lambda: bench.init_diagnostic(args.cold))
+        result["baseline_bin_dir"] = args.baseline_bin_dir
         cold = phase("cold starts", lambda: bench.cold_phase(args.cold))
         if cold:
-            runs, result["cold_spawn_floor_ms"] = cold
-            result["cold"] = phase("analyse cold", lambda: analyse_cold(bench, runs))
+            result["cold_spawn_floor_ms"] = cold["spawn_floor"]
+            result["cold"] = phase("analyse cold", lambda: analyse_cold(bench, cold["new"]))
+            if cold["floor"]:
+                result["cold_floor"] = analyse_cold(bench, {"floor": cold["floor"]})["floor"]
+            if args.baseline_bin_dir:
+                result["cold_baseline"] = analyse_cold(bench, cold["baseline"])
+                result["cold_baseline_errors"] = cold["baseline_errors"]
     finally:
         bench.stop_all()
         save()

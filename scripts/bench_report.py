@@ -9,11 +9,16 @@ import platform
 import subprocess
 
 FUNCTIONS = ["openid", "prepay", "query", "notify", "refund", "settle", "push"]
+# Every function binary (the last three are not cold-started: no API route of the bench drives them).
+BINARIES = FUNCTIONS + ["reconcile", "events", "admin"]
 MIB = 1024 * 1024
 
 TARGETS = {
     "size": 6 * MIB,              # bytes, each release binary
-    "rss": 32 * MIB,              # bytes, peak RSS
+    "size_openid": 4 * MIB,       # bytes, the smallest one (`openid`)
+    "rss": 12 * MIB,              # bytes, peak RSS
+    "init_over_floor": 2.0,       # ms, init p50 minus the floor binary's, every function
+    "cold_over_floor": 4.0,       # ms, first answer excl. round trips p50 minus the floor's, every function
     "cold": 20.0,                 # ms, median cold start to first answer excluding round trips
     "callback_ns": 20_000,        # ns, callback verify + parse
     "payment_writes": 1,          # DynamoDB write requests of one payment callback
@@ -187,10 +192,183 @@ def section_ops(rust, python, callgrind, lines, misses):
     return ratios, floors
 
 
+def p50(entry, key):
+    return ((entry or {}).get(key) or {}).get("p50")
+
+
+def rss_mib(entry):
+    r = (entry or {}).get("peak_rss_kib_after_first_answer")
+    return r["median"] / 1024 if r else None
+
+
+def fmt_diff(v, digits=2):
+    return "—" if v is None else f"{v:+.{digits}f}"
+
+
+def fmt_ratio(new, old):
+    return "—" if new is None or not old else f"{new / old:.2f}×"
+
+
+def bloat_of(results, name):
+    """The crates breakdown `cargo bloat --crates --message-format json` printed (its last JSON line)."""
+    try:
+        with open(os.path.join(results, f"bloat_{name}.json"), encoding="utf-8") as f:
+            lines = [line for line in f if line.startswith("{")]
+        return json.loads(lines[-1]) if lines else None
+    except (OSError, ValueError):
+        return None
+
+
+def section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary, whys):
+    """§9: every function against the floor binary and against its old binary, all taken in the
+    same run (issue 13: absolute times move by half again on these shared machines)."""
+    cold = lam.get("cold") or {}
+    floor = lam.get("cold_floor")
+    old = lam.get("cold_baseline") or {}
+    rev = (baseline or {}).get("rev")
+    commit = ((baseline or {}).get("commit") or "")[:12]
+    status = (baseline or {}).get("status")
+    body.append("## 9. Against the floor and the old binaries")
+    body.append("")
+    text = ("Every speed target of issue 13 is a difference or a ratio taken within this one run, because absolute "
+            "times move by half again on these shared machines. *Floor*: `bench/floor`, a do-nothing "
+            "`lambda_runtime` function (Tokio, the runtime client, a constant API Gateway answer) built by the same "
+            "`cargo build --release --bins` and cold-started the same way, first in each round of §6. ")
+    if status == "built" and old:
+        text += (f"*Old*: the function binaries of `{rev}` (`{commit}`, `BENCH_BASELINE`), built from a `git archive` "
+                 "of that revision with the same command into `target/bench/baseline`, each cold-started right after "
+                 "the new binary of the same function, with the same environment and its own fresh input. ")
+    elif status == "none":
+        text += "No old binaries were compared (`BENCH_BASELINE=none`). "
+    elif rev:
+        why = {"missing": "is not in this clone (shallow?)", "build-failed": "did not build",
+               "not-built": "was not built (`BENCH_BUILD=0`)",
+               "built": "gave no cold starts"}.get(status, "was not available")
+        text += f"No old binaries were compared: the baseline `{rev}` {why}. "
+    else:
+        text += "No old binaries were compared. "
+    text += ("*new − floor* is in the figure's unit; *new ÷ old* below 1 means the new binary is smaller or faster. "
+             "Times are p50 in ms, peak RSS the median VmHWM after the first answer in MiB, sizes the stripped "
+             "release binaries in MiB.")
+    body.append(text)
+    body.append("")
+    errors = lam.get("cold_baseline_errors") or {}
+    if errors:
+        body.append("Old binaries that failed and were not started again: " + "; ".join(
+            f"`{n}`: {e[:200]}" for n, e in sorted(errors.items())) + ".")
+        body.append("")
+    if not floor:
+        body.append("The floor binary was not measured: " + "; ".join(lam.get("errors") or ["no results"]))
+        body.append("")
+
+    figures = [
+        ("init p50 (ms)", lambda e: p50(e, "init_ms"), FUNCTIONS),
+        ("first answer excl. round trips p50 (ms)", lambda e: p50(e, "first_answer_excl_round_trips_ms"),
+         FUNCTIONS),
+        ("peak RSS after the first answer (MiB)", rss_mib, FUNCTIONS),
+    ]
+    for title, get, names in figures:
+        fl = get(floor)
+        body.append(f"| {title} | new | old | new − floor | new ÷ old |")
+        body.append("|---|---:|---:|---:|---:|")
+        body.append(f"| floor | {fmt_ms(fl)} | | | |")
+        for name in names:
+            new, was = get(cold.get(name)), get(old.get(name))
+            body.append(f"| `{name}` | {fmt_ms(new)} | {fmt_ms(was)} | "
+                        f"{fmt_diff(None if new is None or fl is None else new - fl)} | {fmt_ratio(new, was)} |")
+        body.append("")
+    mib = {n: v / MIB for n, v in sizes.items()}
+    old_mib = {n: v / MIB for n, v in old_sizes.items()}
+    fl = floor_size / MIB if floor_size else None
+    body.append("| release binary size (MiB) | new | old | new − floor | new ÷ old |")
+    body.append("|---|---:|---:|---:|---:|")
+    body.append(f"| floor | {fmt_ms(fl)} | | | |")
+    for name in BINARIES:
+        new, was = mib.get(name), old_mib.get(name)
+        body.append(f"| `{name}` | {fmt_ms(new)} | {fmt_ms(was)} | "
+                    f"{fmt_diff(None if new is None or fl is None else new - fl)} | {fmt_ratio(new, was)} |")
+    body.append("")
+
+    # Issue 13's targets against the floor.
+    for key, label, limit_key in (
+            ("init_ms", "init p50 within 2 ms of the floor binary's, every function", "init_over_floor"),
+            ("first_answer_excl_round_trips_ms", "cold start to first answer excluding round trips, p50, within "
+             "4 ms of the floor binary's, every function", "cold_over_floor")):
+        fl = p50(floor, key)
+        diffs = {n: p50(c, key) - fl for n, c in cold.items() if fl is not None and p50(c, key) is not None}
+        if not diffs:
+            summary.append((label, "not measured (no floor or no cold starts)", "**missed**: not measured"))
+            continue
+        limit = TARGETS[limit_key]
+        worst = max(diffs, key=diffs.get)
+        over = {n: d for n, d in diffs.items() if d > limit}
+        ratio = ""
+        olds = {n: p50(old.get(n), key) for n in diffs}
+        if any(olds.values()):
+            r = [p50(cold[n], key) / v for n, v in olds.items() if v]
+            ratio = f"; new ÷ old {min(r):.2f}–{max(r):.2f}×"
+        summary.append((label, f"floor {fl:.2f} ms; worst `{worst}` {diffs[worst]:+.2f} ms, best "
+                               f"{min(diffs.values()):+.2f} ms{ratio}",
+                        verdict(not over, ", ".join(f"`{n}` by {d - limit:.2f} ms" for n, d in sorted(over.items())))))
+        if over and key == "init_ms":
+            diag = lam.get("init_diagnostic")
+            whys.append(f"**Init over the floor.** The floor binary reaches its first `next` in {fl:.2f} ms p50; "
+                        f"the functions take {min(diffs.values()):+.2f} to {max(diffs.values()):+.2f} ms more: "
+                        "`App::from_env` (the configuration, the HTTPS client and the AWS SDK's configuration)"
+                        + (f", of which about {diag['system_store']['p50'] - diag['one_certificate']['p50']:.1f} ms "
+                           "is reading and parsing the system's root certificates (§6)"
+                           if diag and diag["system_store"]["p50"] - diag["one_certificate"]["p50"] > 0 else "") + ".")
+        if over and key == "first_answer_excl_round_trips_ms":
+            parts = []
+            for n in sorted(over):
+                c = cold[n]
+                parts.append(f"`{n}` {diffs[n]:+.2f} ms (init {p50(c, 'init_ms') - p50(floor, 'init_ms'):+.2f} ms, "
+                             f"first invocation {p50(c, 'first_invocation_ms'):.2f} ms of which "
+                             f"{p50(c, 'round_trips_ms'):.2f} ms round trips)")
+            whys.append("**Cold start over the floor.** Beyond the floor's first answer: " + "; ".join(parts) + ". "
+                        "The first invocation's own share is its first TCP connections and the SDK's first request.")
+
+
+def section_bloat(results, sizes, floor_size, body):
+    """§10: what each binary is made of, `cargo bloat --crates` of each package built on its own."""
+    data = {n: bloat_of(results, n) for n in BINARIES + ["floor"]}
+    data = {n: d for n, d in data.items() if d}
+    body.append("## 10. `cargo bloat` per function")
+    body.append("")
+    if not data:
+        body.append("Not made (`BENCH_BLOAT=0`, or cargo-bloat is not installed: `cargo install cargo-bloat`).")
+        body.append("")
+        return False
+    body.append("`cargo bloat --profile bloat -p <function> --bin <function> --crates -n 12` for each function "
+                "(profile `bloat` = `release` with its symbols kept). cargo-bloat builds each package on its own, so "
+                "each binary has its own feature set here, whereas `cargo build --release --bins` (the sizes of §8 "
+                "and §9) unifies the features of the whole workspace. *.text* = the code section; *file* = the "
+                "unstripped `bloat` binary; *release* = the stripped release binary of §8. The crates are the "
+                "largest by .text bytes, in KiB (`std` includes `core` and `alloc`; `[Unknown]` is code cargo-bloat "
+                "could not attribute to a crate).")
+    body.append("")
+    body.append("| function | .text (KiB) | file (MiB) | release (MiB) | largest crates by .text (KiB) |")
+    body.append("|---|---:|---:|---:|---|")
+    for name in BINARIES + ["floor"]:
+        d = data.get(name)
+        if not d:
+            body.append(f"| `{name}` | not measured | | | |")
+            continue
+        top = sorted(d.get("crates", []), key=lambda c: -c["size"])[:8]
+        rest = d["text-section-size"] - sum(c["size"] for c in top)
+        crates = ", ".join(f"`{c['name']}` {c['size'] / 1024:,.0f}" for c in top) + f"; the rest {rest / 1024:,.0f}"
+        rel = floor_size if name == "floor" else sizes.get(name)
+        body.append(f"| `{name}` | {d['text-section-size'] / 1024:,.0f} | {d['file-size'] / MIB:.2f} | "
+                    f"{fmt_ms(rel / MIB if rel else None)} | {crates} |")
+    body.append("")
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", required=True)
     parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--baseline-bin-dir", help="the old function binaries (BENCH_BASELINE), for their sizes")
     parser.add_argument("--out", required=True)
     parser.add_argument("--seconds", type=int, default=0)
     parser.add_argument("--orders", type=int, default=200)
@@ -206,11 +384,16 @@ def main():
     lines, misses, body = [], [], []
 
     # ------------------------------------------------------------ sizes
-    sizes = {}
-    for name in FUNCTIONS:
+    sizes, old_sizes = {}, {}
+    for name in BINARIES:
         path = os.path.join(args.bin_dir, name)
         if os.path.exists(path):
             sizes[name] = os.path.getsize(path)
+        if args.baseline_bin_dir and os.path.exists(os.path.join(args.baseline_bin_dir, name)):
+            old_sizes[name] = os.path.getsize(os.path.join(args.baseline_bin_dir, name))
+    floor_path = os.path.join(args.bin_dir, "floor")
+    floor_size = os.path.getsize(floor_path) if os.path.exists(floor_path) else None
+    baseline = load(args.results, "baseline.json")
     described = sh("file", "-b", os.path.join(args.bin_dir, "notify"))
     stripped = ", ".join(p.strip() for p in described.split(",")[:2]) + (
         ", stripped" if "not stripped" not in described and "stripped" in described else
@@ -261,8 +444,10 @@ def main():
                     f"starts, {cold_load.get('after') or '?'} after (other engineers' builds and tests share it).")
         body.append("")
     if sf:
-        body.append(f"The cold starts were taken round-robin (one of each function in turn, {args.cold} rounds) so "
-                    f"that the shared machine's changing load falls on all functions alike. Floor of the method: "
+        body.append(f"The cold starts were taken round-robin (one of each function in turn, {args.cold} rounds; in "
+                    f"each round the floor binary first and each function's old binary right after its new one, "
+                    f"see §9) so that the shared machine's changing load falls on all of them alike. Floor of the "
+                    f"method: "
                     f"spawning `/bin/true` with the same `Popen` call, once per round, and waiting for it to exit "
                     f"takes {fmt_ms(sf['p50'])} ms p50 ({fmt_ms(sf['p90'])} ms p90); that much of every figure above "
                     f"is process creation on this machine, not the function.")
@@ -372,30 +557,41 @@ def main():
     body.append("| function | size (bytes) | size (MiB) | peak RSS after 1st answer (MiB) | peak RSS after the warm run "
                 "(MiB) | requests in the warm run |")
     body.append("|---|---:|---:|---:|---:|---:|")
-    for name in FUNCTIONS:
+    for name in BINARIES:
         c = (cold.get(name) or {}).get("peak_rss_kib_after_first_answer") or {}
         w = rss_warm.get(name)
         size = sizes.get(name)
         body.append(f"| `{name}` | {size:,} | {size / MIB:.2f} | "
-                    f"{(c['median'] / 1024) if c else float('nan'):.1f} | "
-                    f"{(w / 1024) if w else float('nan'):.1f} | {served.get(name, '—')} |" if size else
+                    f"{fmt_ms(c['median'] / 1024 if c else None, 1)} | "
+                    f"{fmt_ms(w / 1024 if w else None, 1)} | {served.get(name, '—')} |" if size else
                     f"| `{name}` | missing | | | | |")
     body.append("")
 
-    # ------------------------------------------------------------ targets
+    # ------------------------------------------------------------ floor, old binaries, cargo bloat
     summary, whys = [], []
+    section_reference(lam, sizes, old_sizes, floor_size, baseline, body, summary, whys)
+    bloated = section_bloat(args.results, sizes, floor_size, body)
+
+    # ------------------------------------------------------------ targets
     if sizes:
         worst = max(sizes, key=sizes.get)
-        over = [n for n in FUNCTIONS if sizes.get(n, 0) > TARGETS["size"]]
+        over = [n for n in BINARIES if sizes.get(n, 0) > TARGETS["size"]]
         summary.append(("each release binary ≤ 6 MiB", f"largest `{worst}` {sizes[worst] / MIB:.2f} MiB, smallest "
                         f"{min(sizes.values()) / MIB:.2f} MiB",
                         verdict(not over, f"{len(over)} of {len(sizes)} binaries are over, the largest by "
                                           f"{(sizes[worst] - TARGETS['size']) / MIB:.2f} MiB "
                                           f"(+{(sizes[worst] / TARGETS['size'] - 1) * 100:.0f} %)")))
+        if "openid" in sizes:
+            o = sizes["openid"]
+            summary.append(("the smallest release binary, `openid`, ≤ 4 MiB",
+                            f"`openid` {o / MIB:.2f} MiB" + (f" (old {old_sizes['openid'] / MIB:.2f} MiB)"
+                                                               if "openid" in old_sizes else ""),
+                            verdict(o <= TARGETS["size_openid"], f"by {(o - TARGETS['size_openid']) / MIB:.2f} MiB "
+                                    f"(+{(o / TARGETS['size_openid'] - 1) * 100:.0f} %)")))
         if over:
             sandbox = os.path.join(args.bin_dir, "sandbox")
             sb = os.path.getsize(sandbox) / MIB if os.path.exists(sandbox) else None
-            whys.append(f"**Binary size.** The seven binaries are within {(max(sizes.values()) - min(sizes.values())) / MIB:.2f} "
+            whys.append(f"**Binary size.** The {len(sizes)} binaries are within {(max(sizes.values()) - min(sizes.values())) / MIB:.2f} "
                         "MiB of each other whatever their route: each links the same `App` (`App::from_env`), i.e. "
                         "the configuration with SSM `_PARAM` secrets (aws-sdk-ssm), the DynamoDB store "
                         "(aws-sdk-dynamodb), the EventBridge client, every channel's platform client and "
@@ -403,7 +599,8 @@ def main():
                         "drop what `from_env` may call at run time. "
                         + (f"For scale, the sandbox binary (same profile: axum, hyper, reqwest + rustls, no AWS SDK) is "
                            f"{sb:.2f} MiB. " if sb else "")
-                        + "A per-crate breakdown (`cargo bloat`) was not made.")
+                        + ("§10 breaks each binary down by crate (`cargo bloat`)." if bloated else
+                           "A per-crate breakdown (`cargo bloat`) was not made."))
     peaks = {}
     for name in FUNCTIONS:
         values = [v for v in ((rss_warm.get(name) or 0),
@@ -412,7 +609,7 @@ def main():
             peaks[name] = max(values) * 1024
     if peaks:
         worst = max(peaks, key=peaks.get)
-        summary.append(("peak memory ≤ 32 MiB", f"highest `{worst}` {peaks[worst] / MIB:.1f} MiB (VmHWM)",
+        summary.append(("peak memory ≤ 12 MiB", f"highest `{worst}` {peaks[worst] / MIB:.1f} MiB (VmHWM)",
                         verdict(peaks[worst] <= TARGETS["rss"],
                                 f"by {(peaks[worst] - TARGETS['rss']) / MIB:.1f} MiB")))
     if cold:
@@ -566,6 +763,9 @@ def main():
     lines.append("```sh")
     lines.append("make bench                      # = bash scripts/bench.sh; writes this file")
     lines.append("BENCH_BUILD=0 make bench        # reuse the release binaries in target/bench/release")
+    lines.append("BENCH_BASELINE=<rev> make bench # the old binaries to compare with (default 3e0e51e; none: no "
+                 "baseline)")
+    lines.append("BENCH_BLOAT=0 make bench        # no cargo bloat breakdown")
     lines.append(f"BENCH_ORDERS={args.orders} BENCH_COLD={args.cold} make bench   # the sizes of this run")
     lines.append("```")
     lines.append("")
@@ -576,6 +776,16 @@ def main():
     lines.append("export CARGO_TARGET_DIR=$PWD/target/bench")
     lines.append("cargo build --release --bins")
     lines.append("cargo build --release -p minipay-shared --example bench_ops")
+    lines.append("for f in openid prepay query notify refund settle push reconcile events admin floor; do")
+    lines.append("  cargo bloat --profile bloat -p $f --bin $f --crates -n 12 --message-format json "
+                 ">target/bench/results/bloat_$f.json")
+    lines.append("done")
+    rev = (baseline or {}).get("rev") or "3e0e51e"
+    lines.append(f"# the old binaries (BENCH_BASELINE={rev}):")
+    lines.append(f"mkdir -p target/bench/baseline/src && git archive {rev} | tar -x -C target/bench/baseline/src")
+    lines.append("(cd target/bench/baseline/src && CARGO_TARGET_DIR=$PWD/../target cargo build --release --bins)")
+    lines.append("# then the function binaries copied from target/bench/baseline/target/release to "
+                 "target/bench/baseline/bin")
     lines.append("target/bench/release/examples/bench_ops                      # Rust ns/op (JSON)")
     lines.append("python3 -m venv --system-site-packages target/bench/py && target/bench/py/bin/pip install -r "
                  "bench/requirements.txt")
@@ -586,9 +796,10 @@ def main():
     lines.append("# scripts/bench_proxy.py in front of both, then:")
     lines.append("python3 scripts/bench_lambda.py --bin-dir target/bench/release --env-file <functions.env> \\")
     lines.append("  --sandbox <sandbox url> --moto-url <moto url> --gateway-port <port> --proxy-log <proxy log> \\")
-    lines.append(f"  --log-dir <dir> --orders {args.orders} --cold {args.cold} --out lambda.json")
+    lines.append(f"  --log-dir <dir> --orders {args.orders} --cold {args.cold} --floor-bin target/bench/release/floor \\")
+    lines.append("  --baseline-bin-dir target/bench/baseline/bin --out lambda.json")
     lines.append("python3 scripts/bench_report.py --results target/bench/results --bin-dir target/bench/release "
-                 "--out BENCHMARKS.md")
+                 "--baseline-bin-dir target/bench/baseline/bin --out BENCHMARKS.md")
     lines.append("```")
     lines.append("")
     lines.append("## Limits of these figures")
