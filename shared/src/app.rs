@@ -11,7 +11,7 @@ use crate::error::{ApiError, PlatformError};
 use crate::merchant::WebhookTarget;
 use crate::outbound::http_client;
 use crate::secret::Secret;
-use crate::store::{DynamoStore, Store};
+use crate::store::{DynamoStore, Store, TokenStore};
 use crate::token::{AccessToken, TokenCache, TokenSource};
 use crate::wechat::client::{WechatApi, WechatClient};
 use crate::wechat::login::{WechatLogin, WechatLoginClient};
@@ -19,9 +19,14 @@ use crate::wechat::v3::client::WechatV3Client;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-pub struct App {
+/// `S` is the table: `DynamoStore` in the functions, so that each binary carries only the
+/// table operations its routes call; any store behind `dyn Store` in tests.
+pub struct App<S: ?Sized = dyn Store> {
     pub config: Config,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<S>,
+    /// The same table, for the token caches (the Douyin token, the trade system's, WeChat
+    /// Pay's certificates).
+    tokens: Arc<dyn TokenStore>,
     pub douyin: Option<Arc<dyn Douyin>>,
     /// WeChat login, when WeChat is configured.
     pub wechat_login: Option<Arc<dyn WechatLogin>>,
@@ -52,7 +57,7 @@ pub struct Kit {
     channels: &'static [MakeChannel],
 }
 
-type BuildWechatPay = fn(&Config, &reqwest::Client, &Arc<dyn Store>) -> Result<WechatPay, ConfigError>;
+type BuildWechatPay = fn(&Config, &reqwest::Client, &Arc<dyn TokenStore>) -> Result<WechatPay, ConfigError>;
 type BuildTrade = fn(&Config, &reqwest::Client) -> Result<Option<Trade>, ConfigError>;
 
 /// WeChat Pay's v2 and v3 clients, as configured.
@@ -80,7 +85,11 @@ impl Kit {
     };
 }
 
-fn build_wechat_pay(config: &Config, http: &reqwest::Client, store: &Arc<dyn Store>) -> Result<WechatPay, ConfigError> {
+fn build_wechat_pay(
+    config: &Config,
+    http: &reqwest::Client,
+    tokens: &Arc<dyn TokenStore>,
+) -> Result<WechatPay, ConfigError> {
     let Some(wechat) = config.wechat.as_ref() else {
         return Ok((None, None));
     };
@@ -89,10 +98,42 @@ fn build_wechat_pay(config: &Config, http: &reqwest::Client, store: &Arc<dyn Sto
         why,
     })?;
     let v3 = match wechat.v3.as_ref() {
-        Some(v3) => Some(Arc::new(WechatV3Client::new(wechat, v3, http.clone(), store.clone())?)),
+        Some(v3) => Some(Arc::new(WechatV3Client::new(wechat, v3, http.clone(), tokens.clone())?)),
         None => None,
     };
     Ok((Some(Arc::new(v2) as Arc<dyn WechatApi>), v3))
+}
+
+/// Parses the trade keys of `config` (once per cold start) around a trade client.
+fn trade_from_config(config: &Config, api: Arc<dyn TradeApi>) -> Result<Trade, ConfigError> {
+    let douyin = config.douyin.as_ref().ok_or(ConfigError::Missing("DOUYIN_APP_ID"))?;
+    let trade = &douyin.trade;
+    let invalid = |name: &'static str| {
+        move |e: crate::douyin::trade::KeyError| ConfigError::Invalid {
+            name,
+            why: e.to_string(),
+        }
+    };
+    Ok(Trade {
+        keys: TradeKeys {
+            app_id: douyin.app_id.clone(),
+            app_key: trade
+                .private_key
+                .as_ref()
+                .map(|k| AppKey::from_pem(k.expose()))
+                .transpose()
+                .map_err(invalid("DOUYIN_PRIVATE_KEY"))?,
+            platform_key: trade
+                .platform_public_key
+                .as_deref()
+                .map(PlatformKey::from_pem)
+                .transpose()
+                .map_err(invalid("DOUYIN_PLATFORM_PUBLIC_KEY"))?,
+            key_version: trade.key_version.clone(),
+        },
+        api,
+        token: TokenCache::new(format!("trade#{}", douyin.app_id)),
+    })
 }
 
 fn build_trade(config: &Config, http: &reqwest::Client) -> Result<Option<Trade>, ConfigError> {
@@ -100,13 +141,13 @@ fn build_trade(config: &Config, http: &reqwest::Client) -> Result<Option<Trade>,
         return Ok(None);
     };
     let api = Arc::new(TradeClient::new(douyin, http.clone())) as Arc<dyn TradeApi>;
-    App::trade_from_config(config, api).map(Some)
+    trade_from_config(config, api).map(Some)
 }
 
-impl App {
+impl App<DynamoStore> {
     /// Reads the configuration and builds the table, the platform clients and the
     /// channels of `kit`.
-    pub async fn from_env(kit: Kit) -> Result<App, ConfigError> {
+    pub async fn from_env(kit: Kit) -> Result<App<DynamoStore>, ConfigError> {
         let http = http_client();
         let sdk = crate::aws::sdk_config(&http)?;
         let config = Config::load(&sdk).await?;
@@ -114,34 +155,52 @@ impl App {
             DynamoStore::from_sdk(&sdk, config.table_name.clone())
                 .with_callback_retention(config.callback_retention_days * 86_400),
         );
-        Self::with_store_and_http(config, store, http, kit)
+        let tokens: Arc<dyn TokenStore> = store.clone();
+        App::with_store_and_http(config, store, tokens, http, kit)
     }
+}
 
+impl App {
     /// Every real platform client around a given store.
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> Result<App, ConfigError> {
-        Self::with_store_and_http(config, store, http_client(), Kit::PAYMENTS)
+        let tokens: Arc<dyn TokenStore> = store.clone();
+        App::with_store_and_http(config, store, tokens, http_client(), Kit::PAYMENTS)
     }
 
+    /// An app from given parts (tests put doubles here).
+    pub fn assemble(config: Config, store: Arc<dyn Store>, douyin: Option<Arc<dyn Douyin>>) -> App {
+        let tokens: Arc<dyn TokenStore> = store.clone();
+        App::assemble_on(config, store, tokens, douyin, &http_client(), Kit::PAYMENTS)
+    }
+
+    /// Parses the trade keys of `config` (once per cold start) around a trade client.
+    pub fn trade_from_config(config: &Config, api: Arc<dyn TradeApi>) -> Result<Trade, ConfigError> {
+        trade_from_config(config, api)
+    }
+}
+
+impl<S: Store + ?Sized> App<S> {
     /// The real platform clients of `kit` on `http` (the cold start's one client) around a store.
     fn with_store_and_http(
         config: Config,
-        store: Arc<dyn Store>,
+        store: Arc<S>,
+        tokens: Arc<dyn TokenStore>,
         http: reqwest::Client,
         kit: Kit,
-    ) -> Result<App, ConfigError> {
+    ) -> Result<App<S>, ConfigError> {
         let douyin = config
             .douyin
             .clone()
             .map(|c| Arc::new(DouyinClient::new(c, http.clone())) as Arc<dyn Douyin>);
         let (wechat, wechat_v3) = match kit.wechat_pay {
-            Some(build) => build(&config, &http, &store)?,
+            Some(build) => build(&config, &http, &tokens)?,
             None => (None, None),
         };
         let trade = match kit.douyin_trade {
             Some(build) => build(&config, &http)?,
             None => None,
         };
-        let mut app = Self::assemble_on(config, store, douyin, &http, kit);
+        let mut app = Self::assemble_on(config, store, tokens, douyin, &http, kit);
         app.wechat = wechat;
         app.wechat_v3 = wechat_v3;
         app.trade = trade.map(Arc::new);
@@ -149,50 +208,14 @@ impl App {
         Ok(app)
     }
 
-    /// Parses the trade keys of `config` (once per cold start) around a trade client.
-    pub fn trade_from_config(config: &Config, api: Arc<dyn TradeApi>) -> Result<Trade, ConfigError> {
-        let douyin = config.douyin.as_ref().ok_or(ConfigError::Missing("DOUYIN_APP_ID"))?;
-        let trade = &douyin.trade;
-        let invalid = |name: &'static str| {
-            move |e: crate::douyin::trade::KeyError| ConfigError::Invalid {
-                name,
-                why: e.to_string(),
-            }
-        };
-        Ok(Trade {
-            keys: TradeKeys {
-                app_id: douyin.app_id.clone(),
-                app_key: trade
-                    .private_key
-                    .as_ref()
-                    .map(|k| AppKey::from_pem(k.expose()))
-                    .transpose()
-                    .map_err(invalid("DOUYIN_PRIVATE_KEY"))?,
-                platform_key: trade
-                    .platform_public_key
-                    .as_deref()
-                    .map(PlatformKey::from_pem)
-                    .transpose()
-                    .map_err(invalid("DOUYIN_PLATFORM_PUBLIC_KEY"))?,
-                key_version: trade.key_version.clone(),
-            },
-            api,
-            token: TokenCache::new(format!("trade#{}", douyin.app_id)),
-        })
-    }
-
-    /// An app from given parts (tests put doubles here).
-    pub fn assemble(config: Config, store: Arc<dyn Store>, douyin: Option<Arc<dyn Douyin>>) -> App {
-        Self::assemble_on(config, store, douyin, &http_client(), Kit::PAYMENTS)
-    }
-
     fn assemble_on(
         config: Config,
-        store: Arc<dyn Store>,
+        store: Arc<S>,
+        tokens: Arc<dyn TokenStore>,
         douyin: Option<Arc<dyn Douyin>>,
         http: &reqwest::Client,
         kit: Kit,
-    ) -> App {
+    ) -> App<S> {
         let token_key = config
             .douyin
             .as_ref()
@@ -207,6 +230,7 @@ impl App {
             webhook,
             config,
             store,
+            tokens,
             douyin,
             wechat_login,
             wechat: None,
@@ -227,7 +251,7 @@ impl App {
             self.kit.channels,
             &Parts {
                 config: &self.config,
-                store: &self.store,
+                tokens: &self.tokens,
                 douyin: self.douyin.as_ref(),
                 trade: self.trade.as_ref(),
                 wechat: self.wechat.as_ref(),
@@ -252,7 +276,7 @@ impl App {
     pub async fn douyin_access_token(&self) -> Result<AccessToken, PlatformError> {
         let douyin = self.douyin_platform()?;
         self.douyin_token
-            .get(self.store.as_ref(), &DouyinTokenSource(douyin))
+            .get(self.tokens.as_ref(), &DouyinTokenSource(douyin))
             .await
     }
 
@@ -266,7 +290,7 @@ impl App {
         let refused =
             |e: &PlatformError| matches!(e, PlatformError::Rejected { code, .. } if code == INVALID_ACCESS_TOKEN);
         self.douyin_token
-            .with_token(self.store.as_ref(), &DouyinTokenSource(douyin), refused, |token| {
+            .with_token(self.tokens.as_ref(), &DouyinTokenSource(douyin), refused, |token| {
                 call(douyin, token)
             })
             .await
@@ -370,11 +394,12 @@ mod kit_tests {
         Config::from_source(&env, &HashMap::new()).unwrap()
     }
 
-    fn app(kit: Kit, store: Arc<MemoryStore>) -> App {
-        App::with_store_and_http(config(), store, crate::outbound::http_client(), kit).unwrap()
+    fn app(kit: Kit, store: Arc<MemoryStore>) -> App<MemoryStore> {
+        let tokens: Arc<dyn crate::store::TokenStore> = store.clone();
+        App::with_store_and_http(config(), store, tokens, crate::outbound::http_client(), kit).unwrap()
     }
 
-    fn configured(app: &App) -> Vec<ChannelId> {
+    fn configured(app: &App<MemoryStore>) -> Vec<ChannelId> {
         ChannelId::ALL
             .into_iter()
             .filter(|id| app.channels.get(*id).is_ok())

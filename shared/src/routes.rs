@@ -11,17 +11,18 @@ use crate::http::{is_route, json_body, raw_body, respond, segments, unknown_rout
 use crate::service::{
     admin, admin_webhooks, auth, login, notify, orders, prepay, refund as refunds, settle as settlement,
 };
+use crate::store::Store;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
-pub async fn openid(app: &App, req: Request) -> Response<Body> {
+pub async fn openid<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     if !is_route(&req, &Method::POST, &["openid"]) {
         return respond::<()>(Err(unknown_route(&req)));
     }
     respond(async { login::login(app, json_body(&req)?).await }.await)
 }
 
-pub async fn prepay(app: &App, req: Request) -> Response<Body> {
+pub async fn prepay<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     if !is_route(&req, &Method::POST, &["prepay"]) {
         return respond::<()>(Err(unknown_route(&req)));
     }
@@ -45,7 +46,7 @@ pub async fn prepay(app: &App, req: Request) -> Response<Body> {
     )
 }
 
-pub async fn query(app: &App, req: Request) -> Response<Body> {
+pub async fn query<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     let path = segments(&req);
     let result: Result<serde_json::Value, ApiError> = async {
         match (req.method(), path.as_slice()) {
@@ -73,7 +74,7 @@ fn is_admin_order(path: &[&str]) -> bool {
 
 /// The back office's reads and its console (CONTRACT.md §10). The console page itself
 /// needs no key: it holds no data, and asks for the key to call the routes that do.
-pub async fn admin(app: &App, req: Request) -> Response<Body> {
+pub async fn admin<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     let path = segments(&req);
     let query = req.uri().query();
     let key = app.config.admin_api_key.as_ref();
@@ -122,7 +123,7 @@ pub async fn admin(app: &App, req: Request) -> Response<Body> {
     }
 }
 
-pub async fn refund(app: &App, req: Request) -> Response<Body> {
+pub async fn refund<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     if !is_route(&req, &Method::POST, &["refund"]) {
         return respond::<()>(Err(unknown_route(&req)));
     }
@@ -135,7 +136,7 @@ pub async fn refund(app: &App, req: Request) -> Response<Body> {
     )
 }
 
-pub async fn settle(app: &App, req: Request) -> Response<Body> {
+pub async fn settle<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     if !is_route(&req, &Method::POST, &["settle"]) {
         return respond::<()>(Err(unknown_route(&req)));
     }
@@ -148,7 +149,7 @@ pub async fn settle(app: &App, req: Request) -> Response<Body> {
     )
 }
 
-pub async fn notify(app: &App, req: Request) -> Response<Body> {
+pub async fn notify<S: Store + ?Sized>(app: &App<S>, req: Request) -> Response<Body> {
     let platform = if is_route(&req, &Method::POST, &["notify", "douyin"]) {
         Platform::Douyin
     } else if is_route(&req, &Method::POST, &["notify", "wechat"]) {

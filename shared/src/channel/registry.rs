@@ -11,7 +11,7 @@ use crate::config::{Config, DouyinPayMode, WechatPayApi};
 use crate::domain::order::Platform;
 use crate::douyin::Douyin;
 use crate::error::{ApiError, PlatformError};
-use crate::store::Store;
+use crate::store::TokenStore;
 use crate::wechat::client::WechatApi;
 use crate::wechat::v3::client::WechatV3Client;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// What channels are made from: the deployment's settings and platform clients.
 pub struct Parts<'a> {
     pub config: &'a Config,
-    pub store: &'a Arc<dyn Store>,
+    pub tokens: &'a Arc<dyn TokenStore>,
     pub douyin: Option<&'a Arc<dyn Douyin>>,
     pub trade: Option<&'a Arc<Trade>>,
     pub wechat: Option<&'a Arc<dyn WechatApi>>,
@@ -54,7 +54,7 @@ fn trade(parts: &Parts) -> Option<Arc<dyn Channel>> {
     };
     Some(Arc::new(TradeChannel::new(
         parts.trade?.clone(),
-        parts.store.clone(),
+        parts.tokens.clone(),
         settings,
     )))
 }

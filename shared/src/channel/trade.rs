@@ -27,7 +27,7 @@ use crate::douyin::trade::{TradeApi, TradeKeys};
 use crate::douyin::trade::{TradeCallback, TradeHeaders};
 use crate::error::PlatformError;
 use crate::secret::Secret;
-use crate::store::{CatalogItem, Store};
+use crate::store::{CatalogItem, TokenStore};
 use crate::token::{TokenCache, TokenSource};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -54,7 +54,7 @@ pub struct TradeSettings {
 
 pub struct TradeChannel {
     trade: Arc<Trade>,
-    store: Arc<dyn Store>,
+    tokens: Arc<dyn TokenStore>,
     settings: TradeSettings,
 }
 
@@ -159,8 +159,12 @@ fn notice(callback: &TradeCallback, order_entry_page: &str) -> Result<Notice, Re
 }
 
 impl TradeChannel {
-    pub fn new(trade: Arc<Trade>, store: Arc<dyn Store>, settings: TradeSettings) -> Self {
-        TradeChannel { trade, store, settings }
+    pub fn new(trade: Arc<Trade>, tokens: Arc<dyn TokenStore>, settings: TradeSettings) -> Self {
+        TradeChannel {
+            trade,
+            tokens,
+            settings,
+        }
     }
 
     async fn with_client_token<'a, T, F, Fut>(&'a self, call: F) -> Result<T, PlatformError>
@@ -168,14 +172,14 @@ impl TradeChannel {
         F: Fn(&'a dyn TradeApi, Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, PlatformError>>,
     {
-        self.trade.with_client_token(self.store.as_ref(), call).await
+        self.trade.with_client_token(self.tokens.as_ref(), call).await
     }
 }
 
 impl Trade {
     /// Runs a `trade_basic` call with the client token shared through `store` (see
     /// [`TokenCache::with_token`]).
-    pub async fn with_client_token<'a, T, F, Fut>(&'a self, store: &dyn Store, call: F) -> Result<T, PlatformError>
+    pub async fn with_client_token<'a, T, F, Fut>(&'a self, store: &dyn TokenStore, call: F) -> Result<T, PlatformError>
     where
         F: Fn(&'a dyn TradeApi, Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, PlatformError>>,

@@ -11,9 +11,9 @@ use bus::{EventBridgeBus, EventBus};
 use std::sync::Arc;
 use webhook::{HttpWebhook, WebhookSender};
 
-/// The `events` function's dependencies.
-pub struct Notifier {
-    pub store: Arc<dyn Store>,
+/// The `events` function's dependencies; `S` is the table, as in [`crate::App`].
+pub struct Notifier<S: ?Sized = dyn Store> {
+    pub store: Arc<S>,
     pub bus: Arc<dyn EventBus>,
     /// `None`: no `MERCHANT_WEBHOOK_URL`, events go to the bus only.
     pub webhook: Option<WebhookTarget>,
@@ -25,9 +25,9 @@ pub struct WebhookTarget {
     pub secret: Secret,
 }
 
-impl Notifier {
+impl Notifier<DynamoStore> {
     /// Reads the configuration and builds the table, bus and webhook clients.
-    pub async fn from_env() -> Result<Notifier, ConfigError> {
+    pub async fn from_env() -> Result<Notifier<DynamoStore>, ConfigError> {
         let http = crate::outbound::http_client();
         let sdk = crate::aws::sdk_config(&http)?;
         let config = Config::load(&sdk).await?;
@@ -36,7 +36,9 @@ impl Notifier {
         let webhook = WebhookTarget::from_config(&config, &http);
         Ok(Notifier { store, bus, webhook })
     }
+}
 
+impl Notifier {
     /// A notifier from given parts, with the configured webhook (tests put a bus here).
     pub fn assemble(config: &Config, store: Arc<dyn Store>, bus: Arc<dyn EventBus>) -> Notifier {
         let webhook = WebhookTarget::from_config(config, &crate::outbound::http_client());

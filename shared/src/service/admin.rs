@@ -10,6 +10,7 @@ use crate::domain::order::Order;
 use crate::domain::refund::{Refund, RefundStatus, Settlement};
 use crate::domain::timeline::{DeliveryState, Moment, timeline_with};
 use crate::error::ApiError;
+use crate::store::Store;
 use crate::store::WebhookStatus;
 use crate::store::admin::OrderCursor;
 use serde::Serialize;
@@ -102,7 +103,7 @@ pub struct OrderDetail {
 }
 
 /// `GET /admin/orders`: one page of orders, newest first.
-pub async fn list_orders(app: &App, query: Option<&str>) -> Result<OrderList, ApiError> {
+pub async fn list_orders<S: Store + ?Sized>(app: &App<S>, query: Option<&str>) -> Result<OrderList, ApiError> {
     let query = list_query(query)?;
     let page = app
         .store
@@ -115,7 +116,11 @@ pub async fn list_orders(app: &App, query: Option<&str>) -> Result<OrderList, Ap
 }
 
 /// `GET /admin/orders/{out_order_no}`: the order, what hangs off it, and its history.
-pub async fn order_detail(app: &App, out_order_no: &str, query: Option<&str>) -> Result<OrderDetail, ApiError> {
+pub async fn order_detail<S: Store + ?Sized>(
+    app: &App<S>,
+    out_order_no: &str,
+    query: Option<&str>,
+) -> Result<OrderDetail, ApiError> {
     no_query(query)?;
     if !valid_out_order_no(out_order_no) {
         return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
@@ -156,7 +161,7 @@ pub async fn order_detail(app: &App, out_order_no: &str, query: Option<&str>) ->
 
 /// `GET /admin/orders.csv`: every matching order, newest first, written page by page
 /// as the index is read (only one page of orders is held at a time).
-pub async fn orders_csv(app: &App, query: Option<&str>) -> Result<String, ApiError> {
+pub async fn orders_csv<S: Store + ?Sized>(app: &App<S>, query: Option<&str>) -> Result<String, ApiError> {
     let filter = csv_query(query)?;
     let mut csv = String::from(admin_csv::HEADER);
     let (mut cursor, mut rows) = (None, 0usize);

@@ -54,7 +54,7 @@ pub fn valid_event_id(id: &str) -> bool {
 
 /// `GET /admin/webhooks?status=&limit=&cursor=`: one page of deliveries of a status
 /// (UNDELIVERED when not given), newest first.
-pub async fn list_webhooks(app: &App, query: Option<&str>) -> Result<WebhookList, ApiError> {
+pub async fn list_webhooks<S: Store + ?Sized>(app: &App<S>, query: Option<&str>) -> Result<WebhookList, ApiError> {
     let params = params(query, &["status", "limit", "cursor"])?;
     let status = match params.get("status") {
         None => WebhookStatus::Undelivered,
@@ -90,7 +90,12 @@ pub async fn list_webhooks(app: &App, query: Option<&str>) -> Result<WebhookList
 /// `POST /admin/webhooks/{id}/redeliver`: an UNDELIVERED (or PENDING) delivery posted
 /// again at `now`, its body as kept, signed afresh. 200 with the delivery when the
 /// receiver took it.
-pub async fn redeliver(app: &App, event_id: &str, query: Option<&str>, now: i64) -> Result<WebhookLine, ApiError> {
+pub async fn redeliver<S: Store + ?Sized>(
+    app: &App<S>,
+    event_id: &str,
+    query: Option<&str>,
+    now: i64,
+) -> Result<WebhookLine, ApiError> {
     no_query(query)?;
     if !valid_event_id(event_id) {
         return Err(ApiError::invalid("id must be an event id: evt_ and 24 hex digits"));
@@ -128,8 +133,8 @@ fn receiver_failed(error: &str, what_now: &str) -> ApiError {
     ApiError::new(ErrorCode::PlatformUnavailable, format!("{how}; {what_now}"))
 }
 
-async fn undelivered_again(
-    store: &dyn Store,
+async fn undelivered_again<S: Store + ?Sized>(
+    store: &S,
     target: &WebhookTarget,
     webhook: Webhook,
     now: i64,
@@ -175,8 +180,8 @@ async fn undelivered_again(
 
 /// A pending delivery tried now, as its sweep would: claimed first, and not ahead of an
 /// earlier event of its order.
-async fn pending_now(
-    store: &dyn Store,
+async fn pending_now<S: Store + ?Sized>(
+    store: &S,
     target: &WebhookTarget,
     webhook: Webhook,
     now: i64,

@@ -3,6 +3,7 @@ use crate::domain::ids::session_key_of;
 use crate::domain::time::now_secs;
 use crate::error::ApiError;
 use crate::http::bearer;
+use crate::store::Store;
 use crate::store::{CatalogItem, Session};
 use lambda_http::Request;
 
@@ -20,7 +21,7 @@ fn session_key(req: &Request) -> Result<String, ApiError> {
 }
 
 /// The caller's session, from `Authorization: Bearer <session>`.
-pub async fn session(app: &App, req: &Request) -> Result<Session, ApiError> {
+pub async fn session<S: Store + ?Sized>(app: &App<S>, req: &Request) -> Result<Session, ApiError> {
     app.store
         .get_session(&session_key(req)?, now_secs())
         .await?
@@ -28,8 +29,8 @@ pub async fn session(app: &App, req: &Request) -> Result<Session, ApiError> {
 }
 
 /// The caller's session and the catalog entry of `sku`, read in one table request.
-pub async fn session_with_item(
-    app: &App,
+pub async fn session_with_item<S: Store + ?Sized>(
+    app: &App<S>,
     req: &Request,
     sku: &str,
 ) -> Result<(Session, Option<CatalogItem>), ApiError> {

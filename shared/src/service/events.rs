@@ -8,6 +8,7 @@ use super::webhooks::{self, Attempt, SweepReport};
 use crate::domain::events::{Entity, Event, events_of};
 use crate::merchant::Notifier;
 use crate::merchant::bus::MAX_ENTRIES;
+use crate::store::Store;
 use crate::store::dynamo::{order_from_item, refund_from_item, settlement_from_item};
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -22,7 +23,12 @@ pub const FIRST_ATTEMPTS_BUDGET: Duration = Duration::from_secs(20);
 
 /// One invocation: a stream batch (`Records`) or the schedule (`detail-type`). `budget`
 /// bounds the sweep.
-pub async fn handle(notifier: &Notifier, payload: Value, now: i64, budget: Duration) -> Result<Value, String> {
+pub async fn handle<S: Store + ?Sized>(
+    notifier: &Notifier<S>,
+    payload: Value,
+    now: i64,
+    budget: Duration,
+) -> Result<Value, String> {
     if payload.get("Records").is_some() {
         let batch: StreamEvent = serde_json::from_value(payload).map_err(|e| format!("not a stream batch: {e}"))?;
         let answer = stream_batch(notifier, batch, now).await;
@@ -38,7 +44,11 @@ pub async fn handle(notifier: &Notifier, payload: Value, now: i64, budget: Durat
     Err("neither a stream batch (Records) nor a scheduled event (detail-type)".into())
 }
 
-pub async fn stream_batch(notifier: &Notifier, batch: StreamEvent, now: i64) -> DynamoDbEventResponse {
+pub async fn stream_batch<S: Store + ?Sized>(
+    notifier: &Notifier<S>,
+    batch: StreamEvent,
+    now: i64,
+) -> DynamoDbEventResponse {
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
     for (i, record) in batch.records.iter().enumerate() {
@@ -89,7 +99,7 @@ fn entity(image: &serde_dynamo::Item) -> Result<Option<Entity>, String> {
 
 /// Puts every event on the bus, ten per call, and those refused once more; the records
 /// of events that still did not go.
-async fn publish(notifier: &Notifier, events: &[(usize, Event)]) -> BTreeSet<usize> {
+async fn publish<S: Store + ?Sized>(notifier: &Notifier<S>, events: &[(usize, Event)]) -> BTreeSet<usize> {
     let mut left: Vec<&(usize, Event)> = events.iter().collect();
     for round in 0..2 {
         let mut refused = Vec::new();
@@ -117,7 +127,11 @@ async fn publish(notifier: &Notifier, events: &[(usize, Event)]) -> BTreeSet<usi
 /// Records each event's delivery and makes its first attempt, within
 /// [`FIRST_ATTEMPTS_BUDGET`] and until one fails (the receiver is likely down: the
 /// sweep carries on). The records whose deliveries could not be recorded.
-async fn record_and_try(notifier: &Notifier, events: &[(usize, Event)], now: i64) -> BTreeSet<usize> {
+async fn record_and_try<S: Store + ?Sized>(
+    notifier: &Notifier<S>,
+    events: &[(usize, Event)],
+    now: i64,
+) -> BTreeSet<usize> {
     let Some(target) = notifier.webhook.as_ref() else {
         return BTreeSet::new();
     };

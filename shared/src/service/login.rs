@@ -4,6 +4,7 @@ use crate::domain::order::Platform;
 use crate::domain::time::now_secs;
 use crate::error::ApiError;
 use crate::store::Session;
+use crate::store::Store;
 use serde::{Deserialize, Serialize};
 
 /// How long a minipay session lasts.
@@ -27,7 +28,7 @@ pub struct LoginAnswer {
     pub expires_in: i64,
 }
 
-pub async fn login(app: &App, request: LoginRequest) -> Result<LoginAnswer, ApiError> {
+pub async fn login<S: Store + ?Sized>(app: &App<S>, request: LoginRequest) -> Result<LoginAnswer, ApiError> {
     let code = request.code.trim();
     if code.is_empty() || code.len() > MAX_CODE_LEN {
         return Err(ApiError::invalid(

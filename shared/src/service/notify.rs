@@ -8,17 +8,18 @@ use crate::channel::callback::{Ack, Inbound, Notice, Refusal, Reply, UserRefund}
 use crate::domain::order::{OrderStatus, Payment, Platform};
 use crate::domain::refund::{Refund, RefundStatus, SettleStatus};
 use crate::domain::time::now_secs;
+use crate::store::Store;
 use crate::store::{BeginRefund, CallbackPaid, CallbackRefund, Finish, Received};
 
 /// Takes a callback that came to `platform`'s notify route and answers it the way
 /// the platform API that sent it reads answers.
-pub async fn answer(app: &App, platform: Platform, inbound: Inbound<'_>) -> Reply {
+pub async fn answer<S: Store + ?Sized>(app: &App<S>, platform: Platform, inbound: Inbound<'_>) -> Reply {
     let ack = callback(app, platform, inbound).await;
     reply(app, platform, &inbound, ack)
 }
 
 /// The answer to a callback that was not read (a body too large to take).
-pub fn reply(app: &App, platform: Platform, inbound: &Inbound, ack: Ack) -> Reply {
+pub fn reply<S: Store + ?Sized>(app: &App<S>, platform: Platform, inbound: &Inbound, ack: Ack) -> Reply {
     match app.channels.answering(platform, inbound) {
         Some(channel) => channel.reply(ack),
         None => Reply::unanswerable(ack),
@@ -26,7 +27,7 @@ pub fn reply(app: &App, platform: Platform, inbound: &Inbound, ack: Ack) -> Repl
 }
 
 /// Takes a callback that came to `platform`'s notify route.
-pub async fn callback(app: &App, platform: Platform, inbound: Inbound<'_>) -> Ack {
+pub async fn callback<S: Store + ?Sized>(app: &App<S>, platform: Platform, inbound: Inbound<'_>) -> Ack {
     let Some(channel) = app.channels.claiming(platform, &inbound) else {
         if app.channels.serves(platform) {
             // Not in the shape of any way of paying this platform has: not a callback.
@@ -79,7 +80,7 @@ fn finish(result: Result<(), Refusal>) -> Ack {
 }
 
 /// Keeps a callback in the audit trail on its own; the platform retries when it cannot.
-async fn keep(app: &App, received: &Received<'_>) -> Result<(), Refusal> {
+async fn keep<S: Store + ?Sized>(app: &App<S>, received: &Received<'_>) -> Result<(), Refusal> {
     let kept = app
         .store
         .keep_callback(
@@ -96,7 +97,7 @@ async fn keep(app: &App, received: &Received<'_>) -> Result<(), Refusal> {
     })
 }
 
-async fn apply(app: &App, notice: Notice) -> Ack {
+async fn apply<S: Store + ?Sized>(app: &App<S>, notice: Notice) -> Ack {
     let result = match notice {
         Notice::Unpaid { out_order_no, status } => end_unpaid(app, &out_order_no, status).await,
         Notice::RefundNeedsAttention { out_refund_no, why } => flag_refund(app, &out_refund_no, &why).await,
@@ -119,8 +120,8 @@ fn unknown_order() -> Refusal {
 
 /// Marks the order paid, once, if the amount is the order's, keeping the callback in the
 /// same write; channels that ask for it confirm the payment with the platform first.
-async fn apply_payment(
-    app: &App,
+async fn apply_payment<S: Store + ?Sized>(
+    app: &App<S>,
     channel: &dyn Channel,
     received: &Received<'_>,
     out_order_no: &str,
@@ -178,7 +179,7 @@ async fn apply_payment(
     }
 }
 
-async fn end_unpaid(app: &App, out_order_no: &str, status: OrderStatus) -> Result<(), Refusal> {
+async fn end_unpaid<S: Store + ?Sized>(app: &App<S>, out_order_no: &str, status: OrderStatus) -> Result<(), Refusal> {
     match app.store.finish_unpaid(out_order_no, status, now_secs()).await {
         Ok(Some(order)) => {
             tracing::info!(out_order_no, status = %order.status, "order ended unpaid");
@@ -191,8 +192,8 @@ async fn end_unpaid(app: &App, out_order_no: &str, status: OrderStatus) -> Resul
 
 /// Records how a refund ended, once, keeping the callback in the same write; a reported
 /// amount must be the refund's.
-async fn end_refund(
-    app: &App,
+async fn end_refund<S: Store + ?Sized>(
+    app: &App<S>,
     received: &Received<'_>,
     out_refund_no: &str,
     success: bool,
@@ -221,7 +222,7 @@ async fn end_refund(
 }
 
 /// A refund a person must finish in the merchant console: kept in flight, flagged.
-async fn flag_refund(app: &App, out_refund_no: &str, why: &str) -> Result<(), Refusal> {
+async fn flag_refund<S: Store + ?Sized>(app: &App<S>, out_refund_no: &str, why: &str) -> Result<(), Refusal> {
     tracing::error!(
         out_refund_no,
         why,
@@ -234,7 +235,7 @@ async fn flag_refund(app: &App, out_refund_no: &str, why: &str) -> Result<(), Re
     }
 }
 
-async fn end_settle(app: &App, out_settle_no: &str, status: SettleStatus) -> Result<(), Refusal> {
+async fn end_settle<S: Store + ?Sized>(app: &App<S>, out_settle_no: &str, status: SettleStatus) -> Result<(), Refusal> {
     match app.store.finish_settle(out_settle_no, status, now_secs()).await {
         Ok(Finish::Applied(_) | Finish::AlreadyFinished(_)) => Ok(()),
         Ok(Finish::NotFound) => {
@@ -247,7 +248,7 @@ async fn end_settle(app: &App, out_settle_no: &str, status: SettleStatus) -> Res
 
 /// A refund the user asked for on the platform: recorded in flight (so back-office
 /// refunds cannot exceed the paid amount with it) and answered at once with our number.
-async fn user_refund(app: &App, asked: UserRefund) -> Ack {
+async fn user_refund<S: Store + ?Sized>(app: &App<S>, asked: UserRefund) -> Ack {
     let order = match app.store.get_order(&asked.out_order_no).await {
         Ok(Some(order)) => order,
         Ok(None) => return unknown_order().into(),

@@ -7,11 +7,16 @@ pub use crate::channel::douyin_reply::DouyinReply;
 use crate::domain::order::Platform;
 use crate::douyin::trade::TradeHeaders;
 use crate::douyin::trade::callback::{BYTE_NONCE, BYTE_SIGNATURE, BYTE_TIMESTAMP};
+use crate::store::Store;
 use lambda_http::http::{HeaderMap, HeaderValue};
 
 /// A Douyin callback of either kind: trade callbacks carry their signature in the
 /// `Byte-*` headers (`trade`), ecpay ones in the body.
-pub async fn douyin_callback(app: &App, trade: Option<&TradeHeaders>, raw_body: &[u8]) -> DouyinReply {
+pub async fn douyin_callback<S: Store + ?Sized>(
+    app: &App<S>,
+    trade: Option<&TradeHeaders>,
+    raw_body: &[u8],
+) -> DouyinReply {
     let mut headers = HeaderMap::new();
     if let Some(trade) = trade {
         for (name, value) in [

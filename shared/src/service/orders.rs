@@ -4,6 +4,7 @@ use crate::domain::ids::valid_out_order_no;
 use crate::domain::order::{Order, OrderStatus, PaymentOutcome, Platform};
 use crate::domain::time::now_secs;
 use crate::error::{ApiError, PlatformError};
+use crate::store::Store;
 use crate::store::{PaidOutcome, Session};
 use serde::Serialize;
 
@@ -38,7 +39,11 @@ impl From<&Order> for OrderAnswer {
 
 /// The caller's order; while it is PENDING, the platform is asked how the payment
 /// ended and a final answer is recorded (failed and timed-out payments get no callback).
-pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> Result<OrderAnswer, ApiError> {
+pub async fn order_status<S: Store + ?Sized>(
+    app: &App<S>,
+    session: &Session,
+    out_order_no: &str,
+) -> Result<OrderAnswer, ApiError> {
     if !valid_out_order_no(out_order_no) {
         return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
     }
@@ -59,14 +64,18 @@ pub async fn order_status(app: &App, session: &Session, out_order_no: &str) -> R
 
 /// Asks the order's platform how its payment stands and records a final answer; the
 /// order as stored afterwards. A failed query changes nothing.
-pub async fn check_payment(app: &App, order: Order, now: i64) -> Result<Order, ApiError> {
+pub async fn check_payment<S: Store + ?Sized>(app: &App<S>, order: Order, now: i64) -> Result<Order, ApiError> {
     let outcome = ask_payment(app, &order, now).await?;
     record_payment(app, order, outcome, now).await
 }
 
 /// What the order's channel says of an unpaid order. Only the platform's own word ends
 /// the order: a status, or "no such order" once nobody can pay it any more.
-async fn ask_payment(app: &App, order: &Order, now: i64) -> Result<PaymentOutcome, PlatformError> {
+async fn ask_payment<S: Store + ?Sized>(
+    app: &App<S>,
+    order: &Order,
+    now: i64,
+) -> Result<PaymentOutcome, PlatformError> {
     let expired = now > order.pay_deadline + TIMEOUT_GRACE_SECS;
     app.channels
         .get(order.channel)?
@@ -74,7 +83,12 @@ async fn ask_payment(app: &App, order: &Order, now: i64) -> Result<PaymentOutcom
         .await
 }
 
-async fn record_payment(app: &App, order: Order, outcome: PaymentOutcome, now: i64) -> Result<Order, ApiError> {
+async fn record_payment<S: Store + ?Sized>(
+    app: &App<S>,
+    order: Order,
+    outcome: PaymentOutcome,
+    now: i64,
+) -> Result<Order, ApiError> {
     let no = order.out_order_no.as_str();
     let stored = match outcome {
         PaymentOutcome::Pending => return Ok(order),
@@ -96,7 +110,7 @@ async fn record_payment(app: &App, order: Order, outcome: PaymentOutcome, now: i
 
 /// Closes an order the platform would still take payment for, then records it CLOSED;
 /// one paid meanwhile is recorded PAID instead.
-async fn close_expired(app: &App, order: Order, now: i64) -> Result<Order, ApiError> {
+async fn close_expired<S: Store + ?Sized>(app: &App<S>, order: Order, now: i64) -> Result<Order, ApiError> {
     let no = order.out_order_no.as_str();
     match app.channels.get(order.channel)?.close(&order).await? {
         Closing::Closed => {

@@ -4,6 +4,7 @@ use crate::domain::ids::new_out_order_no;
 use crate::domain::order::{Order, OrderStatus, Platform, ecpay_valid_time, total_amount};
 use crate::domain::time::now_secs;
 use crate::error::{ApiError, PlatformError};
+use crate::store::Store;
 use crate::store::{CatalogItem, InsertOutcome, Session};
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +32,8 @@ pub struct PrepayAnswer {
     pub pay: serde_json::Value,
 }
 
-pub async fn prepay(
-    app: &App,
+pub async fn prepay<S: Store + ?Sized>(
+    app: &App<S>,
     session: &Session,
     request: PrepayRequest,
     client_ip: &str,
@@ -55,8 +56,8 @@ pub fn check(request: &PrepayRequest) -> Result<(), ApiError> {
 
 /// Prepay with the catalog entry of the request's sku as read (with the session, in one
 /// request: see `auth::session_with_item`).
-pub async fn prepay_item(
-    app: &App,
+pub async fn prepay_item<S: Store + ?Sized>(
+    app: &App<S>,
     session: &Session,
     request: PrepayRequest,
     item: Option<CatalogItem>,
@@ -99,8 +100,8 @@ pub async fn prepay_item(
     Err(ApiError::internal("too many concurrent orders for this item; retry"))
 }
 
-fn new_order(
-    app: &App,
+fn new_order<S: Store + ?Sized>(
+    app: &App<S>,
     session: &Session,
     channel: &dyn Channel,
     item: &CatalogItem,
@@ -136,7 +137,12 @@ fn new_order(
 /// Makes sure the platform has the order, then answers with what the client pays with.
 /// The platforms are idempotent on the order number (with identical parameters), so
 /// repeating this after a failure between its two steps yields the same platform order.
-async fn place(channel: &dyn Channel, app: &App, order: Order, client_ip: &str) -> Result<PrepayAnswer, ApiError> {
+async fn place<S: Store + ?Sized>(
+    channel: &dyn Channel,
+    app: &App<S>,
+    order: Order,
+    client_ip: &str,
+) -> Result<PrepayAnswer, ApiError> {
     let order = match order.platform_order {
         Some(_) => order,
         None => match channel.place(&order, client_ip).await {

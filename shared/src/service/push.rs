@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::domain::order::Order;
 use crate::domain::push::{PushStatus, push_status, update_time};
 use crate::douyin::order_center::OrderPush;
+use crate::store::Store;
 use crate::store::dynamo::order_from_item;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -12,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use std::collections::HashMap;
 
-pub async fn push_batch(app: &App, event: Event) -> DynamoDbEventResponse {
+pub async fn push_batch<S: Store + ?Sized>(app: &App<S>, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
         if let Err(why) = push_record(app, record).await {
@@ -41,7 +42,7 @@ fn order_image(image: &serde_dynamo::Item) -> Result<Option<(Order, i64)>, Strin
         .map_err(|e| e.to_string())
 }
 
-async fn push_record(app: &App, record: &EventRecord) -> Result<(), String> {
+async fn push_record<S: Store + ?Sized>(app: &App<S>, record: &EventRecord) -> Result<(), String> {
     let Some((new, version)) = order_image(&record.change.new_image)? else {
         return Ok(());
     };
@@ -62,7 +63,7 @@ async fn push_record(app: &App, record: &EventRecord) -> Result<(), String> {
 }
 
 /// The `order_detail` JSON string: the order with its catalog item's picture and title.
-async fn order_detail(app: &App, order: &Order, status: PushStatus) -> Result<String, String> {
+async fn order_detail<S: Store + ?Sized>(app: &App<S>, order: &Order, status: PushStatus) -> Result<String, String> {
     let item = app
         .store
         .get_catalog_item(&order.sku)

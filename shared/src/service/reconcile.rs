@@ -13,6 +13,7 @@ use crate::domain::order::OrderStatus;
 use crate::domain::refund::{RefundStatus, USER_REFUND_PREFIX};
 use crate::domain::time::now_secs;
 use crate::error::ApiError;
+use crate::store::Store;
 use crate::store::{Due, OpenItem};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -66,7 +67,7 @@ pub struct RunReport {
 }
 
 /// One run, within `budget`.
-pub async fn run(app: &App, budget: Duration) -> Result<RunReport, ApiError> {
+pub async fn run<S: Store + ?Sized>(app: &App<S>, budget: Duration) -> Result<RunReport, ApiError> {
     let deadline = Instant::now() + budget;
     let after = app.config.reconcile_after_seconds;
     let mut report = RunReport::default();
@@ -108,7 +109,7 @@ pub async fn run(app: &App, budget: Duration) -> Result<RunReport, ApiError> {
     }
 }
 
-async fn settle_item(app: &App, item: OpenItem, report: &mut RunReport) -> Result<(), ApiError> {
+async fn settle_item<S: Store + ?Sized>(app: &App<S>, item: OpenItem, report: &mut RunReport) -> Result<(), ApiError> {
     match item {
         OpenItem::Order(order) if order.status.awaits_platform() => {
             let no = order.out_order_no.clone();

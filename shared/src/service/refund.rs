@@ -7,6 +7,7 @@ use crate::domain::order::{Order, OrderStatus};
 use crate::domain::refund::{REASON_MAX_CHARS, Refund, RefundStatus, USER_REFUND_PREFIX};
 use crate::domain::time::now_secs;
 use crate::error::{ApiError, PlatformError};
+use crate::store::Store;
 use crate::store::{BeginRefund, Finish};
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ pub struct RefundState {
     pub status: RefundStatus,
 }
 
-pub async fn refund(app: &App, request: RefundRequest) -> Result<RefundAnswer, ApiError> {
+pub async fn refund<S: Store + ?Sized>(app: &App<S>, request: RefundRequest) -> Result<RefundAnswer, ApiError> {
     if !valid_out_order_no(&request.out_order_no) {
         return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
     }
@@ -132,7 +133,11 @@ fn answer(refund: &Refund) -> RefundAnswer {
 /// callback, a query or the reconciler decides. `order` is the refund's order as read
 /// before the refund began: its channel, numbers and total do not change meanwhile, so
 /// it is read again only for a channel that reads its refunded amounts.
-pub(crate) async fn submit(app: &App, order: &Order, refund: Refund) -> Result<RefundAnswer, ApiError> {
+pub(crate) async fn submit<S: Store + ?Sized>(
+    app: &App<S>,
+    order: &Order,
+    refund: Refund,
+) -> Result<RefundAnswer, ApiError> {
     match ask_platform(app, order, &refund).await {
         Ok(refund_no) => {
             let stored = app
@@ -160,7 +165,11 @@ pub(crate) async fn submit(app: &App, order: &Order, refund: Refund) -> Result<R
 }
 
 /// Sends the refund to the order's channel; the platform's refund number.
-async fn ask_platform(app: &App, order: &Order, refund: &Refund) -> Result<String, RefundNotMade> {
+async fn ask_platform<S: Store + ?Sized>(
+    app: &App<S>,
+    order: &Order,
+    refund: &Refund,
+) -> Result<String, RefundNotMade> {
     let channel = app.channels.get(order.channel)?;
     if !channel.refund_reads_refunds() {
         return channel.refund(order, refund).await;
@@ -175,7 +184,11 @@ async fn ask_platform(app: &App, order: &Order, refund: &Refund) -> Result<Strin
 }
 
 /// Asks the order's channel about a refund.
-async fn ask_refund(app: &App, order: Option<&Order>, refund: &Refund) -> Result<RefundAtPlatform, PlatformError> {
+async fn ask_refund<S: Store + ?Sized>(
+    app: &App<S>,
+    order: Option<&Order>,
+    refund: &Refund,
+) -> Result<RefundAtPlatform, PlatformError> {
     let Some(order) = order else {
         return Err(PlatformError::Unavailable("the refund's order is missing".into()));
     };
@@ -184,7 +197,7 @@ async fn ask_refund(app: &App, order: Option<&Order>, refund: &Refund) -> Result
 
 /// Asks the platform about an in-flight refund and records what it says for certain;
 /// the refund as stored afterwards, and whether the platform has never heard of it.
-pub(crate) async fn check_refund(app: &App, refund: Refund) -> Result<(Refund, bool), ApiError> {
+pub(crate) async fn check_refund<S: Store + ?Sized>(app: &App<S>, refund: Refund) -> Result<(Refund, bool), ApiError> {
     let order = app.store.get_order(&refund.out_order_no).await?;
     let now = now_secs();
     let finished = |found: Finish<Refund>| match found {
@@ -214,7 +227,7 @@ pub(crate) async fn check_refund(app: &App, refund: Refund) -> Result<(Refund, b
 }
 
 /// A refund as the back office sees it; while in flight, the platform is asked.
-pub async fn refund_state(app: &App, out_refund_no: &str) -> Result<RefundState, ApiError> {
+pub async fn refund_state<S: Store + ?Sized>(app: &App<S>, out_refund_no: &str) -> Result<RefundState, ApiError> {
     if !valid_back_office_no(out_refund_no) {
         return Err(ApiError::invalid("out_refund_no must be up to 64 of [0-9A-Za-z_-]"));
     }

@@ -7,6 +7,7 @@ use crate::domain::order::OrderStatus;
 use crate::domain::refund::{SettleReceiver, SettleStatus, Settlement, check_receivers};
 use crate::domain::time::now_secs;
 use crate::error::ApiError;
+use crate::store::Store;
 use crate::store::{BeginSettle, Finish};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub struct SettleAnswer {
     pub status: SettleStatus,
 }
 
-pub async fn settle(app: &App, request: SettleRequest) -> Result<SettleAnswer, ApiError> {
+pub async fn settle<S: Store + ?Sized>(app: &App<S>, request: SettleRequest) -> Result<SettleAnswer, ApiError> {
     if !valid_out_order_no(&request.out_order_no) {
         return Err(ApiError::invalid("out_order_no must be up to 32 of [0-9A-Za-z_-]"));
     }
@@ -117,7 +118,11 @@ fn answer(s: &Settlement) -> SettleAnswer {
 
 /// Sends a recorded settlement; marked FAIL only on the platform's certain refusal, an
 /// unknown outcome leaves it PROCESSING for a callback, a query or the reconciler.
-pub(crate) async fn submit(app: &App, channel: &dyn Channel, settlement: Settlement) -> Result<SettleAnswer, ApiError> {
+pub(crate) async fn submit<S: Store + ?Sized>(
+    app: &App<S>,
+    channel: &dyn Channel,
+    settlement: Settlement,
+) -> Result<SettleAnswer, ApiError> {
     match channel.settle(&settlement).await {
         Ok(settle_no) => {
             let stored = app
@@ -144,8 +149,8 @@ pub(crate) async fn submit(app: &App, channel: &dyn Channel, settlement: Settlem
 
 /// Asks the platform about an in-flight settlement and records a final answer; the
 /// settlement as stored afterwards, and whether the platform has never heard of it.
-pub(crate) async fn check_settlement(
-    app: &App,
+pub(crate) async fn check_settlement<S: Store + ?Sized>(
+    app: &App<S>,
     channel: &dyn Channel,
     settlement: Settlement,
 ) -> Result<(Settlement, bool), ApiError> {

@@ -33,7 +33,11 @@ pub enum Attempt {
 
 /// Records the delivery of `event`, due at once: the delivery, or `None` when it was
 /// recorded before.
-pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Option<Webhook>, StoreError> {
+pub async fn record<S: Store + ?Sized>(
+    notifier: &Notifier<S>,
+    event: &Event,
+    now: i64,
+) -> Result<Option<Webhook>, StoreError> {
     let webhook = Webhook {
         event_id: event.id.clone(),
         event_type: event.kind.as_str().to_owned(),
@@ -56,8 +60,8 @@ pub async fn record(notifier: &Notifier, event: &Event, now: i64) -> Result<Opti
 /// its order waits; after it ends, goes on with the order's next events that are due.
 /// The outcome of `webhook`'s own attempt, and how many of the order's later events
 /// were delivered after it.
-pub async fn attempt(
-    store: &dyn Store,
+pub async fn attempt<S: Store + ?Sized>(
+    store: &S,
     target: &WebhookTarget,
     webhook: Webhook,
     seen_due: i64,
@@ -74,8 +78,8 @@ pub async fn attempt(
 
 /// Sends the order's waiting events, earliest first, while they go through; how many
 /// were delivered.
-async fn follow_line(
-    store: &dyn Store,
+async fn follow_line<S: Store + ?Sized>(
+    store: &S,
     target: &WebhookTarget,
     out_order_no: &str,
     now: i64,
@@ -109,7 +113,7 @@ async fn follow_line(
 /// The earlier event of the webhook's order still pending, if any. Entries of
 /// deliveries that ended, left in the line by a run that stopped halfway, are cleared
 /// on the way.
-async fn waits_behind(store: &dyn Store, webhook: &Webhook) -> Result<Option<Webhook>, StoreError> {
+async fn waits_behind<S: Store + ?Sized>(store: &S, webhook: &Webhook) -> Result<Option<Webhook>, StoreError> {
     for key in store.waiting_webhooks(&webhook.out_order_no).await? {
         if key >= webhook.sequence {
             return Ok(None);
@@ -122,8 +126,8 @@ async fn waits_behind(store: &dyn Store, webhook: &Webhook) -> Result<Option<Web
     Ok(None)
 }
 
-async fn attempt_one(
-    store: &dyn Store,
+async fn attempt_one<S: Store + ?Sized>(
+    store: &S,
     target: &WebhookTarget,
     webhook: Webhook,
     seen_due: i64,
@@ -188,7 +192,11 @@ pub struct SweepReport {
 }
 
 /// Delivers every webhook due at `now`, within `budget`.
-pub async fn sweep(notifier: &Notifier, now: i64, budget: Duration) -> Result<SweepReport, StoreError> {
+pub async fn sweep<S: Store + ?Sized>(
+    notifier: &Notifier<S>,
+    now: i64,
+    budget: Duration,
+) -> Result<SweepReport, StoreError> {
     let mut report = SweepReport::default();
     let Some(target) = notifier.webhook.as_ref() else {
         return Ok(report);
