@@ -114,7 +114,7 @@ elif ! cargo bloat --version >/dev/null 2>&1; then
 else
   for f in "${FUNCTION_BINS[@]}" floor; do
     log "cargo bloat --profile bloat -p $f --bin $f --crates"
-    timeout "${BENCH_BUILD_TIMEOUT:-3600}" cargo bloat --profile bloat -p "$f" --bin "$f" --crates -n 12 \
+    timeout "${BENCH_BUILD_TIMEOUT:-3600}" cargo bloat --profile bloat -p "$f" --bin "$f" --crates -n 40 \
       --message-format json >"$RESULTS/bloat_$f.json" 2>"$LOGS/bloat_$f.log" \
       || { log "cargo bloat $f failed (see $LOGS/bloat_$f.log)"; rm -f "$RESULTS/bloat_$f.json"; }
   done

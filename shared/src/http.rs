@@ -8,6 +8,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+/// An answer handed to `lambda_http::run` as it is. lambda_http's own conversion of a
+/// `Response<Body>` collects every text body again and decodes it by its charset with
+/// `encoding_rs`, whose tables (150 KB) were then in every HTTP function; minipay's
+/// answers are UTF-8 text (JSON, XML, HTML, CSV) already, so nothing needs converting.
+pub struct Answer(pub Response<Body>);
+
+impl lambda_http::IntoResponse for Answer {
+    fn into_response(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
+}
+
 /// Largest request body read; a larger one is refused before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -123,6 +135,19 @@ pub fn unknown_route(req: &Request) -> ApiError {
 mod tests {
     use super::*;
     use crate::secret::Secret;
+
+    #[tokio::test]
+    async fn an_answer_reaches_lambda_as_it_was_made() {
+        use lambda_http::IntoResponse as _;
+        let made = json_response(201, &serde_json::json!({"订单": "已支付", "quote": "\""}));
+        let (parts, body) = Answer(made).into_response().await.into_parts();
+        assert_eq!(parts.status, 201);
+        assert_eq!(parts.headers[header::CONTENT_TYPE], "application/json");
+        match body {
+            Body::Text(text) => assert_eq!(text, r#"{"quote":"\"","订单":"已支付"}"#),
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn request(auth: Option<&str>, body: &[u8]) -> Request {
         let mut builder = lambda_http::http::Request::builder().method("POST").uri("/prod/openid");

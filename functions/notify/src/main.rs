@@ -2,6 +2,7 @@
 //! invocation goes straight to the shared route.
 
 use lambda_http::{Error, Request, run, service_fn};
+use minipay::http::Answer;
 use minipay::{App, Kit};
 
 #[tokio::main]
@@ -10,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let app = App::from_env(Kit::PAYMENTS).await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
-        Ok::<_, Error>(minipay::routes::notify(app, req).await)
+        Ok::<_, Error>(Answer(minipay::routes::notify(app, req).await))
     }))
     .await
 }
