@@ -769,22 +769,16 @@ class Bench:
                 "baseline": {n: r for n, r in baseline.items() if r}, "baseline_errors": baseline_errors}
 
     def init_diagnostic(self, runs, name="notify"):
-        """Init time with the system's trust store and with a one-certificate store: the HTTP
-        clients built at init (the AWS SDK's and reqwest's, both rustls with the native roots)
-        each read and parse every certificate of the system store."""
+        """Init with the compiled-in roots alone (as deployed) and with `SSL_CERT_FILE` naming the
+        system bundle, whose certificates the functions then read and parse at start too: what
+        the roots cost, and what a deployment setting `SSL_CERT_FILE` to the system store pays."""
         bundle = next((p for p in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
                        if os.path.exists(p)), None)
         if bundle is None:
             return None
         with open(bundle) as f:
             pem = f.read()
-        first = pem[:pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")] + "\n"
-        one = os.path.join(self.args.log_dir, "one-cert.pem")
-        empty = os.path.join(self.args.log_dir, "empty-cert-dir")
-        os.makedirs(empty, exist_ok=True)
-        with open(one, "w") as f:
-            f.write(first[first.index("-----BEGIN CERTIFICATE-----"):])
-        variants = {"system_store": {}, "one_certificate": {"SSL_CERT_FILE": one, "SSL_CERT_DIR": empty}}
+        variants = {"compiled_in": {}, "plus_system_bundle": {"SSL_CERT_FILE": bundle}}
         times = {k: [] for k in variants}
         for _ in range(runs):
             for key, extra in variants.items():
@@ -795,9 +789,7 @@ class Bench:
                 finally:
                     inst.stop()
                 times[key].append(inst.emulator.first_next - inst.t_spawn)
-        cert_dir = os.path.dirname(bundle)
         return {"function": name, "bundle": bundle, "bundle_certificates": pem.count("BEGIN CERTIFICATE"),
-                "cert_dir": cert_dir, "cert_dir_entries": len(os.listdir(cert_dir)),
                 **{k: summary_ms(v) for k, v in times.items()}}
 
     def spawn_floor(self, runs):

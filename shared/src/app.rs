@@ -200,7 +200,12 @@ impl<S: Store + ?Sized> App<S> {
             Some(build) => build(&config, &http)?,
             None => None,
         };
+        let wechat_login = config
+            .wechat
+            .as_ref()
+            .map(|w| Arc::new(WechatLoginClient::new(w, http.clone())) as Arc<dyn WechatLogin>);
         let mut app = Self::assemble_on(config, store, tokens, douyin, &http, kit);
+        app.wechat_login = wechat_login;
         app.wechat = wechat;
         app.wechat_v3 = wechat_v3;
         app.trade = trade.map(Arc::new);
@@ -222,17 +227,13 @@ impl<S: Store + ?Sized> App<S> {
             .map(|d| format!("douyin#{}", d.app_id))
             .unwrap_or_default();
         let webhook = WebhookTarget::from_config(&config, http);
-        let wechat_login = config
-            .wechat
-            .as_ref()
-            .map(|w| Arc::new(WechatLoginClient::new(w, http.clone())) as Arc<dyn WechatLogin>);
         let mut app = App {
             webhook,
             config,
             store,
             tokens,
             douyin,
-            wechat_login,
+            wechat_login: None,
             wechat: None,
             wechat_v3: None,
             douyin_token: TokenCache::new(token_key),
