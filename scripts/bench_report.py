@@ -22,6 +22,8 @@ TARGETS = {
     "cold": 20.0,                 # ms, median cold start to first answer excluding round trips
     "callback_ns": 20_000,        # ns, callback verify + parse
     "payment_writes": 1,          # DynamoDB write requests of one payment callback
+    "route_requests": 2,          # DynamoDB requests of a refund callback, prepay and refund (common path)
+    "hash_ratio": 2.0,            # ecpay sign and callback verify ÷ the hash of the same bytes (§5 floor rows)
     "ratio": 10.0,                # Rust speed-up over the Python packages, every operation
 }
 
@@ -664,6 +666,48 @@ def main():
                         "conditioned on the order being payable): two separate requests. A duplicate delivery costs "
                         f"{dup.get('ddb_writes', {}).get('median', '?')} write requests too (the audit PutItem and the "
                         "conditional update that finds the order already paid).")
+    routes_over = {}
+    for label, name in (("notify.refund", "refund callback"), ("prepay", "prepay"), ("refund", "refund")):
+        r = warm.get(label)
+        if r:
+            n = r["ddb_requests"]["median"]
+            routes_over[name] = (n, "; ".join(r["ddb_ops"]))
+    if routes_over:
+        over = {k: v for k, v in routes_over.items() if v[0] > TARGETS["route_requests"]}
+        summary.append(("refund callback, prepay, refund: ≤ 2 DynamoDB requests each",
+                        ", ".join(f"{k} {n:g} ({ops})" for k, (n, ops) in routes_over.items()),
+                        verdict(not over, ", ".join(f"{k} by {n - TARGETS['route_requests']:g}"
+                                                    for k, (n, _) in over.items()))))
+        if over:
+            whys.append("**Prepay and refund requests.** Each reserves before it asks the platform and records the "
+                        "platform's answer after: prepay reads the session and the catalog entry (one BatchGetItem), "
+                        "writes the order into its reuse slot (TransactWriteItems), calls the platform, then records "
+                        "the platform's order (UpdateItem); a refund reads the order, reserves the amount "
+                        "(TransactWriteItems), calls the platform, then records its refund number (UpdateItem). "
+                        "Folding the last write into the first would mean calling the platform before anything is "
+                        "reserved (a platform order or refund nobody recorded when the function dies in between, "
+                        "and a new platform order for every repeated tap before the reuse slot is seen); dropping it "
+                        "would lose the record that the platform accepted the order, which decides whether an "
+                        "unpaid order may be expired without asking (`Order::unplaced_outcome`). Neither is worth a "
+                        "request; both stay at three, one per step.")
+    if rust:
+        ops_ns = {o["name"]: o["ns_median"] for o in rust["ops"]}
+        pairs = (("ecpay sign", "douyin.ecpay_sign.a", "floor.md5_hex.ecpay_a"),
+                 ("callback verify", "douyin.callback.verify", "floor.sha1_hex.callback_c"))
+        got = {k: ops_ns[op] / ops_ns[fl] for k, op, fl in pairs if op in ops_ns and fl in ops_ns}
+        if got:
+            over = {k: v for k, v in got.items() if v > TARGETS["hash_ratio"]}
+            summary.append(("ecpay sign and callback verify ≤ 2× the MD5 / SHA-1 of the same bytes (§5 floor rows)",
+                            ", ".join(f"{k} {v:.2f}×" for k, v in got.items()),
+                            verdict(not over, ", ".join(f"{k} at {v:.2f}× against 2×" for k, v in over.items()))))
+            if "callback verify" in over:
+                whys.append("**Callback verify over the hash.** `Callback::verify` must read four fields out of the "
+                            "450-byte JSON envelope and unescape `msg` (a JSON text inside a JSON string) before "
+                            "SHA-1 can start, since the signature is over the unescaped text; serde_json's validating "
+                            "parse and the unescaping copy cost more than the 372-byte SHA-1 itself (which has SHA "
+                            "instructions on this CPU). The envelope is parsed once, fields are borrowed, the digests "
+                            "are compared as bytes; reaching 2× would need a parser several times faster than "
+                            "serde_json, a second JSON parser for one route.")
     if ratios:
         valid = {k: v for k, v in ratios.items() if v}
         worst = min(valid, key=valid.get)
