@@ -462,7 +462,7 @@ def main():
                     f"and what the functions no longer pay (a separate round: compare these two figures with each "
                     f"other rather than with the table above). One HTTP client, reqwest's, serves the platforms, "
                     f"the webhook and the AWS SDK (`shared/src/aws.rs`); the old binaries (§9) read the system store "
-                    f"once, and twice before issue 13's first change. The rest of init is the process itself, the "
+                    f"at every start, twice (the SDK's own HTTPS client and reqwest's). The rest of init is the process itself, the "
                     f"Tokio runtime, the configuration and the SDK's configuration.")
         body.append("")
     if pyimport:
@@ -554,6 +554,17 @@ def main():
                 f"VmHWM (peak resident set) from `/proc/<pid>/status`, after the first answer of a cold start "
                 f"(median of the cold starts) and after the whole warm run.")
     body.append("")
+    body.append("**Why this profile** (measured by hand on 2026-12-05, one change at a time: `cargo bloat --profile "
+                "bloat -p <function>` then `strip` for sizes, `target/bench/release/examples/bench_ops` for speed). "
+                "`opt-level` for the whole workspace: z made the binaries 0.25 MiB smaller than s but the signing "
+                "and parsing operations of §5 33–63 % slower; 3 made them 11 MiB for 5–9 % more speed. Per package "
+                "instead: z for the AWS SDK, the Lambda runtime, hyper, url and certificate parsing took `openid` "
+                "from 6.12 to 5.86 MiB; z for rustls, reqwest, Tokio and their helpers took `notify` 85 KB further; "
+                "z for minipay itself would save another 87 KB (`notify` 6.11 to 6.03 MiB) but made its hot paths "
+                "15–45 % slower (ecpay sign 527 to 667 ns, callback verify 1,005 to 1,203 ns, WeChat HMAC verify "
+                "1,253 to 1,820 ns), so minipay and the hash crates stay at s. The crates at z wait on the network "
+                "(a table or platform round trip is milliseconds), which §7's warm latencies include.")
+    body.append("")
     body.append("| function | size (bytes) | size (MiB) | peak RSS after 1st answer (MiB) | peak RSS after the warm run "
                 "(MiB) | requests in the warm run |")
     body.append("|---|---:|---:|---:|---:|---:|")
@@ -603,6 +614,23 @@ def main():
                            f"{sb:.2f} MiB and the floor {floor_size / MIB:.2f} MiB. " if sb and floor_size else "")
                         + ("§10 breaks each binary down by crate (`cargo bloat`)." if bloated else
                            "A per-crate breakdown (`cargo bloat`) was not made."))
+            ob = bloat_of(args.results, "openid") if openid_over else None
+            if ob:
+                kib = {c["name"]: c["size"] / 1024 for c in ob["crates"]}
+                sdk = sum(v for k, v in kib.items() if k.startswith(("aws_sdk_", "aws_smithy_", "aws_runtime",
+                                                                     "aws_sigv4", "aws_types", "aws_credential")))
+                tls = sum(kib.get(k, 0) for k in ("aws_lc_sys", "[Unknown]", "rustls", "webpki", "aws_lc_rs",
+                                                  "rustls_pki_types"))
+                whys.append(f"**`openid` over 4 MiB.** Of its {ob['text-section-size'] / 1024:,.0f} KiB of code, "
+                            f"minipay is {kib.get('minipay', 0):,.0f} KiB (the login routes, the session write, the "
+                            f"configuration); the rest is what every function shares: `std` {kib.get('std', 0):,.0f}, "
+                            f"TLS (aws-lc's C and assembly, rustls, webpki) {tls:,.0f}, the AWS SDK's DynamoDB and SSM "
+                            f"clients with their runtime {sdk:,.0f} KiB, then HTTP, Tokio and the Lambda runtime; "
+                            "the data beside the code (aws-lc's curve tables, the SSM client's schema of every SSM "
+                            "error, about 0.3 MiB together) and the unwind tables make up the file. 4 MiB would mean "
+                            "a function without the AWS SDK or without aws-lc (the SDK and reqwest with rustls are "
+                            "the packages minipay is built on); the floor binary, with neither, is "
+                            f"{floor_size / MIB if floor_size else 0:.2f} MiB.")
     peaks = {}
     for name in FUNCTIONS:
         values = [v for v in ((rss_warm.get(name) or 0),
