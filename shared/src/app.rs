@@ -369,30 +369,21 @@ mod kit_tests {
     use super::{App, Kit};
     use crate::config::Config;
     use crate::domain::channel::ChannelId;
-    use crate::domain::order::{Order, OrderStatus, Platform};
+    use crate::domain::order::{OrderStatus, Platform};
     use crate::error::ErrorCode;
     use crate::service::settle;
     use crate::store::{MemoryStore, OrderStore};
-    use std::collections::HashMap;
+    use crate::testing::fixtures;
     use std::sync::Arc;
 
     /// A deployment with Douyin (ecpay) and WeChat Pay v2.
     fn config() -> Config {
-        let env: HashMap<String, String> = [
-            ("TABLE_NAME", "t"),
-            ("DOUYIN_APP_ID", "tt1"),
-            ("DOUYIN_APP_SECRET", "secret"),
-            ("DOUYIN_SALT", "salt"),
-            ("DOUYIN_TOKEN", "token"),
+        fixtures::config(&[
             ("WECHAT_APP_ID", "wx1"),
             ("WECHAT_APP_SECRET", "wsecret"),
             ("WECHAT_MCH_ID", "1900000109"),
             ("WECHAT_API_KEY", "192006250b4c09247ec02edce69f6a2d"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-        Config::from_source(&env, &HashMap::new()).unwrap()
+        ])
     }
 
     fn app(kit: Kit, store: Arc<MemoryStore>) -> App<MemoryStore> {
@@ -434,28 +425,7 @@ mod kit_tests {
     #[tokio::test]
     async fn settle_built_without_wechat_pay_still_refuses_a_wechat_order_plainly() {
         let store = Arc::new(MemoryStore::new());
-        let order = Order {
-            out_order_no: "MPW1".into(),
-            platform: Platform::Wechat,
-            channel: ChannelId::WechatV2,
-            openid: "o".into(),
-            sku: "s".into(),
-            quantity: 1,
-            total_amount: 100,
-            subject: "课".into(),
-            body: "课".into(),
-            status: OrderStatus::Paid,
-            created_at: 1,
-            pay_deadline: 901,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
-            updated_at: 1,
-            trade_data: None,
-            late: false,
-        };
+        let order = fixtures::order("MPW1", Platform::Wechat, ChannelId::WechatV2, OrderStatus::Paid);
         store.insert_order(&order, "reuse#MPW1", None).await.unwrap();
         let request = settle::SettleRequest {
             out_order_no: "MPW1".into(),

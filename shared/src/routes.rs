@@ -258,29 +258,20 @@ mod tests {
 
     async fn insert_order(store: &MemoryStore, out_order_no: &str, amount: i64) {
         let order = Order {
-            out_order_no: out_order_no.into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "openid-event".into(),
             sku: "course-basic".into(),
-            quantity: 1,
             total_amount: amount,
-            subject: "s".into(),
-            body: "b".into(),
-            status: OrderStatus::Pending,
-            created_at: 1,
             pay_deadline: i64::MAX / 2,
             platform_order: Some(PlatformOrder {
                 order_id: "1".into(),
                 order_token: "t".into(),
             }),
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
-            updated_at: 1,
-            trade_data: None,
-            late: false,
+            ..crate::testing::fixtures::order(
+                out_order_no,
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinEcpay,
+                OrderStatus::Pending,
+            )
         };
         store.insert_order(&order, out_order_no, None).await.unwrap();
     }

@@ -87,31 +87,13 @@ mod tests {
 
     fn order(status: OrderStatus, trade_no: Option<&str>) -> Order {
         Order {
-            out_order_no: "MP1".into(),
-            platform: Platform::Douyin,
-            channel: ChannelId::DouyinEcpay,
-            openid: "o".into(),
-            sku: "s".into(),
-            quantity: 1,
-            total_amount: 100,
-            subject: "课".into(),
-            body: "课".into(),
-            status,
-            created_at: 1,
-            pay_deadline: 901,
-            platform_order: None,
             payment: trade_no.map(|t| Payment {
                 amount: 100,
                 paid_at: 5,
                 trade_no: t.into(),
                 channel: "10".into(),
             }),
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
-            updated_at: 1,
-            trade_data: None,
-            late: false,
+            ..crate::testing::fixtures::order("MP1", Platform::Douyin, ChannelId::DouyinEcpay, status)
         }
     }
 

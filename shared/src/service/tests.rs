@@ -1,7 +1,6 @@
 //! Service rules with the in-memory store and a scripted platform.
 
 use crate::app::App;
-use crate::config::Config;
 use crate::domain::order::{OrderStatus, Platform};
 use crate::domain::time::now_secs;
 use crate::douyin::fake::FakeDouyin;
@@ -10,22 +9,10 @@ use crate::error::{ErrorCode, PlatformError};
 use crate::secret::Secret;
 use crate::service::{login, orders, prepay};
 use crate::store::{CatalogItem, MemoryStore, OrderStore, Session};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 fn app(douyin: Arc<FakeDouyin>, store: Arc<MemoryStore>) -> App {
-    let env: HashMap<String, String> = [
-        ("TABLE_NAME", "t"),
-        ("DOUYIN_APP_ID", "tt1"),
-        ("DOUYIN_APP_SECRET", "secret"),
-        ("DOUYIN_SALT", "salt"),
-        ("DOUYIN_TOKEN", "token"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.into(), v.into()))
-    .collect();
-    let config = Config::from_source(&env, &HashMap::new()).unwrap();
-    App::assemble(config, store, Some(douyin))
+    App::assemble(crate::testing::fixtures::config(&[]), store, Some(douyin))
 }
 
 fn setup() -> (App, Arc<FakeDouyin>, Arc<MemoryStore>) {

@@ -31,22 +31,14 @@ struct Fixture {
 }
 
 fn config(mode: &str) -> Config {
-    let env: HashMap<String, String> = [
-        ("TABLE_NAME", "t"),
-        ("DOUYIN_APP_ID", "tt1"),
-        ("DOUYIN_APP_SECRET", "secret"),
-        ("DOUYIN_SALT", "salt"),
-        ("DOUYIN_TOKEN", "token"),
+    // The platform key on one line with \n escapes, as an env file holds it.
+    let platform_public = PLATFORM_PUBLIC.replace('\n', "\\n");
+    crate::testing::fixtures::config(&[
         ("DOUYIN_PAY_MODE", mode),
         ("DOUYIN_PRIVATE_KEY", APP_KEY),
-        // One line with \n escapes, as an env file holds it.
-        ("DOUYIN_PLATFORM_PUBLIC_KEY", &PLATFORM_PUBLIC.replace('\n', "\\n")),
+        ("DOUYIN_PLATFORM_PUBLIC_KEY", &platform_public),
         ("DOUYIN_KEY_VERSION", "3"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    Config::from_source(&env, &HashMap::new()).unwrap()
+    ])
 }
 
 fn fixture_on(store: Arc<MemoryStore>, mode: &str) -> Fixture {

@@ -1363,28 +1363,7 @@ mod order_item_tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     fn order(platform: Platform, channel: ChannelId) -> Order {
-        Order {
-            out_order_no: "MP1".into(),
-            platform,
-            channel,
-            openid: "o".into(),
-            sku: "s".into(),
-            quantity: 1,
-            total_amount: 100,
-            subject: "课".into(),
-            body: "课".into(),
-            status: OrderStatus::Pending,
-            created_at: 1,
-            pay_deadline: 901,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
-            updated_at: 1,
-            trade_data: None,
-            late: false,
-        }
+        crate::testing::fixtures::order("MP1", platform, channel, OrderStatus::Pending)
     }
 
     #[test]
