@@ -166,6 +166,7 @@ impl Fixture {
             updated_at: 1,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         };
         block_on(self.store.insert_order(&order, &format!("seed#{out_order_no}"), None)).expect("memory store");
     }

@@ -198,6 +198,7 @@ async fn an_operator_refunds_exports_settles_and_signs_out_in_a_phone_sized_brow
         updated_at: now - 3600,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     };
     stack.store.insert_order(&probe, "xssprobe1", None).await.unwrap();
 

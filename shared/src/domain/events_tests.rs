@@ -24,6 +24,7 @@ fn order(status: OrderStatus) -> Order {
         updated_at: 1_050,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     }
 }
 

@@ -167,8 +167,12 @@ pub struct Order {
     pub refunded_amount: i64,
     /// Refunds asked for and not yet finished.
     pub refunding_amount: i64,
-    /// The order's settlement, once one was asked for.
+    /// The latest settlement's status, once one was asked for (Douyin takes up to 50 per
+    /// order).
     pub settle_status: Option<super::refund::SettleStatus>,
+    /// A settlement of this order succeeded: its money left the guaranteed balance, whatever
+    /// later settlements do.
+    pub settle_succeeded: bool,
     pub updated_at: i64,
     /// Trade-system orders: the `data` string given to tt.requestOrder, kept because a
     /// reused order must be requested with the same bytes. `None` for ecpay and WeChat.
@@ -199,7 +203,7 @@ impl Order {
 
     /// Whether a refund must come from the settled balance (`all_settle`).
     pub fn settled(&self) -> bool {
-        matches!(self.settle_status, Some(s) if s != super::refund::SettleStatus::Fail)
+        self.settle_succeeded || matches!(self.settle_status, Some(s) if s != super::refund::SettleStatus::Fail)
     }
 
     /// How the payment stands while the platform has never accepted the order (it gave
@@ -276,6 +280,7 @@ mod tests {
             updated_at: now - 600,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         };
         for (platform, channel) in [
             (Platform::Douyin, ChannelId::DouyinEcpay),
@@ -320,6 +325,7 @@ mod tests {
             updated_at: 0,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         };
         assert_eq!(order.unplaced_outcome(false), Some(PaymentOutcome::Pending));
         assert_eq!(order.unplaced_outcome(true), Some(PaymentOutcome::Timeout));
@@ -421,6 +427,7 @@ mod tests {
             updated_at: 0,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         }
     }
 
@@ -454,6 +461,9 @@ mod tests {
             o.settle_status = Some(status);
             assert_eq!(o.settled(), settled, "{status:?}");
         }
+        // One settlement succeeded before the latest failed: its money is settled.
+        o.settle_succeeded = true;
+        assert!(o.settled());
     }
 
     #[test]

@@ -215,6 +215,7 @@ mod tests {
             updated_at: 0,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         }
     }
 

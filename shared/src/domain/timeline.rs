@@ -242,6 +242,7 @@ mod tests {
             updated_at: 100,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         }
     }
 

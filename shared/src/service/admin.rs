@@ -229,6 +229,7 @@ mod tests {
             updated_at: created_at,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         };
         store.insert_order(&order, no, None).await.unwrap();
     }

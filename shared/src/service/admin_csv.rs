@@ -83,6 +83,7 @@ mod tests {
             updated_at: 0,
             trade_data: None,
             late: true,
+            settle_succeeded: false,
         }
     }
 
@@ -101,6 +102,7 @@ mod tests {
         let unpaid = Order {
             payment: None,
             late: false,
+            settle_succeeded: false,
             status: OrderStatus::Pending,
             ..order()
         };

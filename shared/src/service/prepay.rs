@@ -131,6 +131,7 @@ fn new_order<S: Store + ?Sized>(
         updated_at: now,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     }
 }
 

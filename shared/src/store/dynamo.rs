@@ -218,6 +218,9 @@ fn order_to_item(order: &Order) -> Item {
     if order.late {
         item.insert("late".into(), AttributeValue::Bool(true));
     }
+    if order.settle_succeeded {
+        item.insert("settle_succeeded".into(), AttributeValue::Bool(true));
+    }
     if let Some(po) = &order.platform_order {
         item.insert("platform_order_id".into(), s(&po.order_id));
         item.insert("order_token".into(), s(&po.order_token));
@@ -294,6 +297,7 @@ pub fn order_from_item(item: &Item) -> Result<Order, StoreError> {
         updated_at: opt_n(item, "updated_at").unwrap_or_default(),
         trade_data,
         late: matches!(item.get("late"), Some(AttributeValue::Bool(true))),
+        settle_succeeded: matches!(item.get("settle_succeeded"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -973,18 +977,26 @@ impl SettleStore for DynamoStore {
                 return Ok(Finish::AlreadyFinished(settlement));
             }
             let end = self.end_in_flight(settle_pk(out_settle_no), SETTLE_SK, status, now, &[])?;
-            let mark = built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(order_pk(&settlement.out_order_no)))
-                    .key("sk", s(ORDER_SK))
-                    .update_expression("SET settle_status = :to, updated_at = :now ADD version :one")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":to", s(status.as_str()))
-                    .expression_attribute_values(":now", n(now))
-                    .expression_attribute_values(":one", n(1))
-                    .build(),
-            )?;
+            // A success is remembered apart from the latest status: a later settlement that
+            // fails does not put the settled money back in the guaranteed balance.
+            let set = if status == SettleStatus::Success {
+                "SET settle_status = :to, settle_succeeded = :succeeded, updated_at = :now ADD version :one"
+            } else {
+                "SET settle_status = :to, updated_at = :now ADD version :one"
+            };
+            let mut mark = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(order_pk(&settlement.out_order_no)))
+                .key("sk", s(ORDER_SK))
+                .update_expression(set)
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":to", s(status.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":one", n(1));
+            if status == SettleStatus::Success {
+                mark = mark.expression_attribute_values(":succeeded", AttributeValue::Bool(true));
+            }
+            let mark = built(mark.build())?;
             let items = vec![
                 TransactWriteItem::builder().update(end).build(),
                 TransactWriteItem::builder().update(mark).build(),

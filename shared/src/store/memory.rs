@@ -334,6 +334,7 @@ impl SettleStore for MemoryStore {
             .remove(&OpenKey::Settlement(settlement.out_settle_no.clone()));
         if let Some(order) = inner.orders.get_mut(&settlement.out_order_no) {
             order.settle_status = Some(status);
+            order.settle_succeeded |= status == SettleStatus::Success;
             order.updated_at = now;
         }
         Ok(Finish::Applied(settlement))

@@ -107,6 +107,7 @@ mod tests {
             updated_at: created_at,
             trade_data: None,
             late: false,
+            settle_succeeded: false,
         }
     }
 

@@ -46,5 +46,6 @@ pub fn order(no: &str, platform: Platform, channel: ChannelId, status: OrderStat
         updated_at: 1,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     }
 }

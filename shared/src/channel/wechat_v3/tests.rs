@@ -340,6 +340,7 @@ fn pay_params_are_signed_with_the_merchant_key() {
         updated_at: 1_414_561_000,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     };
     let pay = channel.pay_params(&order, 1_414_561_699).unwrap();
     let mut fields: Vec<&str> = pay.as_object().unwrap().keys().map(String::as_str).collect();

@@ -72,6 +72,7 @@ pub fn pending_order(out_order_no: &str, total_amount: i64) -> Order {
         updated_at: T0,
         trade_data: None,
         late: false,
+        settle_succeeded: false,
     }
 }
 
@@ -323,6 +324,7 @@ macro_rules! store_contract_tests {
             settle {
                 a_settlement_starts_on_a_paid_order_and_ends_once,
                 a_settlement_number_used_before_answers_the_stored_settlement,
+                a_success_stays_settled_when_a_later_settlement_fails,
                 a_settlement_is_refused_on_unpaid_unknown_busy_or_changed_orders,
                 a_settlement_racing_the_end_of_a_refund_never_starts,
                 concurrent_settlements_under_one_number_start_once,

@@ -68,6 +68,44 @@ pub async fn a_settlement_starts_on_a_paid_order_and_ends_once(subject: &dyn Sub
     assert_eq!(due_keys(store, T0 + 1000).await, []);
 }
 
+/// Douyin takes up to 50 settlements of one order: one that fails after one that succeeded
+/// leaves the order settled (a refund comes from the settled balance), though its latest
+/// status is the failure.
+pub async fn a_success_stays_settled_when_a_later_settlement_fails(subject: &dyn Subject) {
+    let store = subject.store();
+    paid_order(store, "o-1", 1000).await;
+    let order = store.get_order("o-1").await.unwrap().unwrap();
+    assert!(!order.settled() && !order.settle_succeeded);
+
+    started_settlement(store, &settlement("s-fail-first", "o-1", T0 + 100), 0).await;
+    store
+        .finish_settle("s-fail-first", SettleStatus::Fail, T0 + 150)
+        .await
+        .unwrap();
+    let order = store.get_order("o-1").await.unwrap().unwrap();
+    assert_eq!(order.settle_status, Some(SettleStatus::Fail));
+    assert!(!order.settled(), "a failed settlement moved no money");
+
+    started_settlement(store, &settlement("s-ok", "o-1", T0 + 200), 0).await;
+    store
+        .finish_settle("s-ok", SettleStatus::Success, T0 + 250)
+        .await
+        .unwrap();
+    started_settlement(store, &settlement("s-fail-later", "o-1", T0 + 300), 0).await;
+    let order = store.get_order("o-1").await.unwrap().unwrap();
+    assert_eq!(order.settle_status, Some(SettleStatus::Processing));
+    assert!(order.settle_succeeded && order.settled());
+    store
+        .finish_settle("s-fail-later", SettleStatus::Fail, T0 + 350)
+        .await
+        .unwrap();
+    let order = store.get_order("o-1").await.unwrap().unwrap();
+    assert_eq!(
+        (order.settle_status, order.settle_succeeded, order.settled()),
+        (Some(SettleStatus::Fail), true, true)
+    );
+}
+
 pub async fn a_settlement_number_used_before_answers_the_stored_settlement(subject: &dyn Subject) {
     let store = subject.store();
     paid_order(store, "o-1", 1000).await;
