@@ -4,27 +4,21 @@ use OrderStatus::*;
 
 fn order(status: OrderStatus) -> Order {
     Order {
-        out_order_no: "o1".into(),
-        platform: Platform::Douyin,
-        channel: crate::domain::channel::ChannelId::DouyinEcpay,
         openid: "u1".into(),
         sku: "course".into(),
         quantity: 2,
         total_amount: 200,
         subject: "s".into(),
         body: "b".into(),
-        status,
         created_at: 1_000,
         pay_deadline: 1_900,
-        platform_order: None,
-        payment: None,
-        refunded_amount: 0,
-        refunding_amount: 0,
-        settle_status: None,
         updated_at: 1_050,
-        trade_data: None,
-        late: false,
-        settle_succeeded: false,
+        ..crate::testing::fixtures::order(
+            "o1",
+            Platform::Douyin,
+            crate::domain::channel::ChannelId::DouyinEcpay,
+            status,
+        )
     }
 }
 

@@ -260,27 +260,14 @@ mod tests {
     fn a_wechat_order_not_yet_placed_is_reused_only_with_five_minutes_left() {
         let now = 1_000_000;
         let mut order = Order {
-            out_order_no: "o1".into(),
-            platform: Platform::Wechat,
-            channel: ChannelId::WechatV2,
             openid: "u1".into(),
             sku: "course".into(),
-            quantity: 1,
-            total_amount: 100,
             subject: "s".into(),
             body: "b".into(),
-            status: OrderStatus::Pending,
             created_at: now - 600,
             pay_deadline: now + WECHAT_MIN_PAY_WINDOW_SECS,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: now - 600,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order("o1", Platform::Wechat, ChannelId::WechatV2, OrderStatus::Pending)
         };
         for (platform, channel) in [
             (Platform::Douyin, ChannelId::DouyinEcpay),
@@ -305,27 +292,14 @@ mod tests {
     #[test]
     fn an_order_the_platform_never_accepted_ends_unpaid_only_past_its_deadline() {
         let mut order = Order {
-            out_order_no: "o1".into(),
-            platform: Platform::Wechat,
-            channel: ChannelId::WechatV3,
             openid: "u1".into(),
             sku: "course".into(),
-            quantity: 1,
-            total_amount: 100,
             subject: "s".into(),
             body: "b".into(),
-            status: OrderStatus::Pending,
             created_at: 0,
             pay_deadline: 900,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: 0,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order("o1", Platform::Wechat, ChannelId::WechatV3, OrderStatus::Pending)
         };
         assert_eq!(order.unplaced_outcome(false), Some(PaymentOutcome::Pending));
         assert_eq!(order.unplaced_outcome(true), Some(PaymentOutcome::Timeout));
@@ -407,27 +381,16 @@ mod tests {
 
     fn order(status: OrderStatus, total: i64, refunded: i64, refunding: i64) -> Order {
         Order {
-            out_order_no: "o".into(),
-            platform: Platform::Douyin,
-            channel: ChannelId::DouyinEcpay,
             openid: "u".into(),
-            sku: "s".into(),
-            quantity: 1,
             total_amount: total,
             subject: "s".into(),
             body: String::new(),
-            status,
             created_at: 0,
             pay_deadline: 1_000,
-            platform_order: None,
-            payment: None,
             refunded_amount: refunded,
             refunding_amount: refunding,
-            settle_status: None,
             updated_at: 0,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order("o", Platform::Douyin, ChannelId::DouyinEcpay, status)
         }
     }
 

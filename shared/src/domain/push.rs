@@ -101,27 +101,20 @@ mod tests {
 
     fn order(status: OrderStatus, refunded: i64, refunding: i64) -> Order {
         Order {
-            out_order_no: "o".into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
-            sku: "s".into(),
-            quantity: 1,
-            total_amount: 100,
             subject: "s".into(),
             body: "b".into(),
-            status,
             created_at: 0,
             pay_deadline: 0,
-            platform_order: None,
-            payment: None,
             refunded_amount: refunded,
             refunding_amount: refunding,
-            settle_status: None,
             updated_at: 0,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                "o",
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinEcpay,
+                status,
+            )
         }
     }
 

@@ -222,27 +222,21 @@ mod tests {
 
     fn order(status: OrderStatus) -> Order {
         Order {
-            out_order_no: "o1".into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
             sku: "course".into(),
             quantity: 2,
             total_amount: 1000,
             subject: "s".into(),
             body: String::new(),
-            status,
             created_at: 100,
             pay_deadline: 1000,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: 100,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                "o1",
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinEcpay,
+                status,
+            )
         }
     }
 

@@ -209,27 +209,20 @@ mod tests {
 
     async fn put(store: &MemoryStore, no: &str, created_at: i64, openid: &str) {
         let order = Order {
-            out_order_no: no.into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: openid.into(),
             sku: "course".into(),
-            quantity: 1,
             total_amount: 500,
             subject: "s".into(),
             body: String::new(),
-            status: OrderStatus::Pending,
             created_at,
             pay_deadline: created_at + 900,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: created_at,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                no,
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinEcpay,
+                OrderStatus::Pending,
+            )
         };
         store.insert_order(&order, no, None).await.unwrap();
     }

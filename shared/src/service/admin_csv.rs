@@ -58,19 +58,14 @@ mod tests {
 
     fn order() -> Order {
         Order {
-            out_order_no: "1732240000a1".into(),
-            platform: Platform::Wechat,
-            channel: crate::domain::channel::ChannelId::WechatV2,
             openid: "o-user".into(),
             sku: "course".into(),
             quantity: 2,
             total_amount: 1980,
             subject: "s".into(),
             body: String::new(),
-            status: OrderStatus::Paid,
             created_at: 1_732_240_000,
             pay_deadline: 0,
-            platform_order: None,
             payment: Some(Payment {
                 amount: 1980,
                 paid_at: 1_732_240_060,
@@ -78,12 +73,14 @@ mod tests {
                 channel: "1".into(),
             }),
             refunded_amount: 300,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: 0,
-            trade_data: None,
             late: true,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                "1732240000a1",
+                Platform::Wechat,
+                crate::domain::channel::ChannelId::WechatV2,
+                OrderStatus::Paid,
+            )
         }
     }
 

@@ -87,27 +87,19 @@ mod tests {
 
     fn order(no: &str, created_at: i64, status: OrderStatus) -> Order {
         Order {
-            out_order_no: no.into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinEcpay,
             openid: "u".into(),
-            sku: "s".into(),
-            quantity: 1,
             total_amount: 1,
             subject: "s".into(),
             body: String::new(),
-            status,
             created_at,
             pay_deadline: created_at + 900,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: created_at,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                no,
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinEcpay,
+                status,
+            )
         }
     }
 

@@ -317,30 +317,24 @@ fn pay_params_are_signed_with_the_merchant_key() {
     use base64::Engine as _;
     let channel = channel();
     let order = Order {
-        out_order_no: "MP20240804191306A1B2".into(),
-        platform: crate::domain::order::Platform::Wechat,
-        channel: ChannelId::WechatV3,
         openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
         sku: "course".into(),
-        quantity: 1,
         total_amount: 880,
         subject: "微信小程序课程".into(),
         body: "微信小程序课程".into(),
-        status: crate::domain::order::OrderStatus::Pending,
         created_at: 1_414_561_000,
         pay_deadline: 1_414_562_000,
         platform_order: Some(PlatformOrder {
             order_id: "wx201410272009395522657a690389285100".into(),
             order_token: "wx201410272009395522657a690389285100".into(),
         }),
-        payment: None,
-        refunded_amount: 0,
-        refunding_amount: 0,
-        settle_status: None,
         updated_at: 1_414_561_000,
-        trade_data: None,
-        late: false,
-        settle_succeeded: false,
+        ..crate::testing::fixtures::order(
+            "MP20240804191306A1B2",
+            crate::domain::order::Platform::Wechat,
+            ChannelId::WechatV3,
+            crate::domain::order::OrderStatus::Pending,
+        )
     };
     let pay = channel.pay_params(&order, 1_414_561_699).unwrap();
     let mut fields: Vec<&str> = pay.as_object().unwrap().keys().map(String::as_str).collect();

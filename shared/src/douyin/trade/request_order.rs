@@ -114,27 +114,20 @@ mod tests {
 
     fn order() -> Order {
         Order {
-            out_order_no: "MP0".into(),
-            platform: Platform::Douyin,
-            channel: crate::domain::channel::ChannelId::DouyinTrade,
-            openid: "o".into(),
             sku: "course-1".into(),
             quantity: 2,
             total_amount: 200,
             subject: "中文课程 \"引号\"".into(),
             body: String::new(),
-            status: OrderStatus::Pending,
             created_at: 0,
             pay_deadline: 900,
-            platform_order: None,
-            payment: None,
-            refunded_amount: 0,
-            refunding_amount: 0,
-            settle_status: None,
             updated_at: 0,
-            trade_data: None,
-            late: false,
-            settle_succeeded: false,
+            ..crate::testing::fixtures::order(
+                "MP0",
+                Platform::Douyin,
+                crate::domain::channel::ChannelId::DouyinTrade,
+                OrderStatus::Pending,
+            )
         }
     }
 
